@@ -1,0 +1,2 @@
+// The harness (traces, the showcase) grows here.
+namespace edgecase {}

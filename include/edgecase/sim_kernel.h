@@ -1,0 +1,130 @@
+// edgecase::SimKernel — a simulated Linux kernel behind edgecase::Kernel.
+//
+// Deterministic and self-contained: an fd table, open file descriptions, pipes, eventfd, AF_UNIX
+// stream socketpairs, TCP on loopback addresses and epoll, modelled on fs/eventpoll.c and
+// friends. No call touches the live kernel. Two SimKernels in one process share nothing.
+//
+// Blocking: a call that would block waits on the object's wait queue through a sim::Scheduler.
+// Alone, a SimKernel has nothing that could ever wake it, so a timed wait jumps the virtual
+// clock to its deadline and an untimed one throws edgecase::Deadlock naming the call and fd.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "edgecase/inspect.h"
+#include "edgecase/kernel.h"
+
+namespace edgecase {
+
+namespace sim {
+class FdTable;
+class File;
+class Net;
+class Scheduler;
+class WaitQueue;
+enum class WaitResult : uint8_t;
+}  // namespace sim
+
+// Thrown when a blocking call can never complete. Deliberately not a std::exception, so that a
+// handler's `catch (const std::exception&)` cannot swallow it.
+struct Deadlock {
+  std::string call;  // e.g. "read"
+  int fd;
+  std::string message() const;
+};
+
+struct SimOptions {
+  static constexpr int kDefaultNofile = 1024;          // RLIMIT_NOFILE soft limit on Debian
+  static constexpr int kDefaultSomaxconn = 4096;       // net.core.somaxconn
+  static constexpr uint64_t kDefaultMaxUserWatches = 5'491'489;  // fs.epoll.max_user_watches here
+
+  int nofile = kDefaultNofile;
+  int somaxconn = kDefaultSomaxconn;
+  uint64_t max_user_watches = kDefaultMaxUserWatches;
+  // CAP_BLOCK_SUSPEND: with it EPOLLWAKEUP is kept in the stored mask, without it silently
+  // cleared (root has it; set this to match the process a conformance run compares with).
+  bool cap_block_suspend = false;
+};
+
+class SimKernel final : public Kernel, public Inspect {
+ public:
+  explicit SimKernel(SimOptions options = {});
+  ~SimKernel() override;
+
+  int epoll_create1(int flags) override;
+  int epoll_create(int size) override;
+  int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override;
+  int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) override;
+  int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                  const sigset_t* sigmask) override;
+  int socket(int domain, int type, int protocol) override;
+  int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
+  int listen(int sockfd, int backlog) override;
+  int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override;
+  int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
+  int shutdown(int sockfd, int how) override;
+  ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
+  ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
+  int socketpair(int domain, int type, int protocol, int sv[2]) override;
+  int setsockopt(int sockfd, int level, int optname, const void* optval,
+                 socklen_t optlen) override;
+  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override;
+  int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
+  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
+  ssize_t read(int fd, void* buf, size_t count) override;
+  ssize_t write(int fd, const void* buf, size_t count) override;
+  ssize_t readv(int fd, const struct iovec* iov, int iovcnt) override;
+  ssize_t writev(int fd, const struct iovec* iov, int iovcnt) override;
+  int close(int fd) override;
+  int dup(int oldfd) override;
+  int dup2(int oldfd, int newfd) override;
+  int pipe2(int pipefd[2], int flags) override;
+  int eventfd(unsigned int initval, int flags) override;
+  int fcntl(int fd, int cmd, long arg = 0) override;
+  int ioctl(int fd, unsigned long request, int* arg) override;
+  int clock_gettime(clockid_t clockid, struct timespec* tp) override;
+
+  std::optional<uint64_t> bytes_to_read(int fd) override;
+  std::optional<uint64_t> bytes_to_send(int fd) override;
+  std::optional<std::vector<Interest>> interest_set(int epfd) override;
+
+  // --- for the simulation's own layers (world, tests) ---------------------------------------
+  const SimOptions& options() const { return options_; }
+  int64_t now_ns() const { return now_ns_; }
+  void set_now_ns(int64_t t);  // time only moves forward
+  // Replaces what blocked calls do (nullptr restores the standalone behaviour).
+  void set_scheduler(sim::Scheduler* s);
+  sim::Net& net() { return *net_; }
+  // Verifies internal invariants (epoll trees, ready lists, fd table); "" when all hold.
+  std::string check_invariants() const;
+  // The open file behind `fd`, or nullptr (no reference taken).
+  sim::File* file_at(int fd) const;
+
+ private:
+  // Puts a new file (one reference, owned by the table on success) at the lowest free fd.
+  // Returns the fd, or -EMFILE after dropping the reference.
+  int install(sim::File* f, bool cloexec);
+  // Gives a fresh file its creation serial.
+  sim::File* born(sim::File* f);
+  // Waits on `wq` through the scheduler.
+  sim::WaitResult block(sim::WaitQueue& wq, std::optional<int64_t> deadline_ns, const char* call, int fd);
+  // Blocking read/write loops shared by read, recv, write, send, readv and writev.
+  ssize_t do_read(int fd, void* buf, size_t len, int msg_flags, const char* call);
+  ssize_t do_write(int fd, const void* buf, size_t len, int msg_flags, const char* call);
+  int do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout);
+
+  SimOptions options_;
+  std::unique_ptr<sim::FdTable> fdt_;
+  std::unique_ptr<sim::Net> net_;
+  std::unique_ptr<sim::Scheduler> standalone_;
+  sim::Scheduler* sched_;
+  int64_t now_ns_ = 0;
+  uint64_t next_file_id_ = 1;
+  uint64_t user_watches_ = 0;  // epoll items alive, against max_user_watches (ENOSPC)
+  uint64_t loop_check_gen_ = 0;  // generation for ep_loop_check's visited marks
+  friend class SimKernelAccess;
+};
+
+}  // namespace edgecase

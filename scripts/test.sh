@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run): installs the Debian packages, builds with
+# g++ under AddressSanitizer + UndefinedBehaviorSanitizer and with clang++, and runs every
+# ctest label on both builds. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+status=0
+run_suite() {
+  local dir=$1
+  echo "=== ctest in $dir"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 || status=1
+}
+bash scripts/build.sh build/gcc-asan g++ -DEDGECASE_SANITIZE=ON -DEDGECASE_BENCH=OFF
+run_suite build/gcc-asan
+bash scripts/build.sh build/clang clang++ -DEDGECASE_BENCH=ON
+run_suite build/clang
+if ((status)); then echo "test.sh: FAILED"; else echo "test.sh: all suites passed"; fi
+exit $status

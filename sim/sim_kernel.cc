@@ -1,0 +1,312 @@
+// The generic system calls (fs/read_write.c, fs/file.c, fs/fcntl.c, fs/ioctl.c) and the glue:
+// fd installation, blocking through the scheduler, inspection.
+#include "edgecase/sim_kernel.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <vector>
+
+#include "sim/epoll.h"
+#include "sim/fdtable.h"
+#include "sim/file.h"
+#include "sim/net.h"
+#include "sim/socket.h"
+#include "sim/wait.h"
+
+namespace edgecase {
+
+namespace {
+
+constexpr size_t kMaxRwCount = INT_MAX & ~size_t{4095};  // MAX_RW_COUNT
+constexpr int kIovMax = 1024;                             // UIO_MAXIOV
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+// CLOCK_REALTIME starts at a fixed date so that traces never show the host's time.
+constexpr int64_t kRealtimeEpochSeconds = 1'700'000'000;
+
+int fail(int err) {
+  errno = err;
+  return -1;
+}
+
+// Alone, nothing can ever wake a blocked call: a deadline simply arrives, and a wait without
+// one is a deadlock.
+class Standalone final : public sim::Scheduler {
+ public:
+  explicit Standalone(SimKernel& k) : k_(k) {}
+  sim::WaitResult wait(sim::WaitQueue&, std::optional<sim::Nanos> deadline, const char* call,
+                       int fd) override {
+    if (!deadline) throw Deadlock{call, fd};
+    if (*deadline > k_.now_ns()) k_.set_now_ns(*deadline);
+    return sim::WaitResult::timed_out;
+  }
+
+ private:
+  SimKernel& k_;
+};
+
+}  // namespace
+
+std::string Deadlock::message() const {
+  return "deadlock: blocking " + call + "(" + std::to_string(fd) +
+         ") can never complete: nothing left in the simulated world could wake it";
+}
+
+SimKernel::SimKernel(SimOptions options)
+    : options_(options),
+      fdt_(std::make_unique<sim::FdTable>(options.nofile)),
+      net_(std::make_unique<sim::Net>()),
+      standalone_(std::make_unique<Standalone>(*this)),
+      sched_(standalone_.get()) {}
+
+SimKernel::~SimKernel() {
+  fdt_.reset();  // releases run while the counters and the network still exist
+}
+
+void SimKernel::set_now_ns(int64_t t) {
+  if (t > now_ns_) now_ns_ = t;
+}
+
+void SimKernel::set_scheduler(sim::Scheduler* s) { sched_ = s ? s : standalone_.get(); }
+
+sim::File* SimKernel::file_at(int fd) const { return fdt_->get(fd); }
+
+sim::File* SimKernel::born(sim::File* f) {
+  f->id = next_file_id_++;
+  return f;
+}
+
+int SimKernel::install(sim::File* f, bool cloexec) {
+  sim::fget(f);
+  int fd = fdt_->alloc();
+  if (fd < 0) {
+    sim::fput(f);
+    return fd;
+  }
+  fdt_->install(fd, f, cloexec);
+  return fd;
+}
+
+sim::WaitResult SimKernel::block(sim::WaitQueue& wq, std::optional<int64_t> deadline_ns,
+                                 const char* call, int fd) {
+  return sched_->wait(wq, deadline_ns, call, fd);
+}
+
+// vfs_read / sock_recvmsg, plus the sleep a blocking caller does while the object is empty.
+ssize_t SimKernel::do_read(int fd, void* buf, size_t len, int msg_flags, const char* call) {
+  sim::FileRef f(fdt_->get(fd));
+  if (!f) return fail(EBADF);
+  if (!f->readable()) return fail(EBADF);
+  len = std::min(len, kMaxRwCount);
+  if (len && buf == nullptr) return fail(EFAULT);
+  std::span<std::byte> dst(static_cast<std::byte*>(buf), len);
+  const bool nonblock = f->nonblock() || (msg_flags & MSG_DONTWAIT);
+  for (;;) {
+    sim::Socket* s = f->as_socket();
+    ssize_t r = s ? s->recvmsg(dst, msg_flags) : f->read(dst);
+    if (r != -EAGAIN || nonblock) return r < 0 ? fail(static_cast<int>(-r)) : r;
+    if (block(*f->wait_queue(), std::nullopt, call, fd) == sim::WaitResult::interrupted)
+      return fail(EINTR);
+  }
+}
+
+// vfs_write / sock_sendmsg. A blocking writer keeps going until everything is written, as
+// pipe_write and the stream sendmsg loops do; a nonblocking one returns what fitted.
+ssize_t SimKernel::do_write(int fd, const void* buf, size_t len, int msg_flags, const char* call) {
+  sim::FileRef f(fdt_->get(fd));
+  if (!f) return fail(EBADF);
+  if (!f->writable()) return fail(EBADF);
+  len = std::min(len, kMaxRwCount);
+  if (len && buf == nullptr) return fail(EFAULT);
+  const auto* src = static_cast<const std::byte*>(buf);
+  const bool nonblock = f->nonblock() || (msg_flags & MSG_DONTWAIT);
+  size_t done = 0;
+  for (;;) {
+    std::span<const std::byte> rest(src + done, len - done);
+    sim::Socket* s = f->as_socket();
+    ssize_t r = s ? s->sendmsg(rest, msg_flags) : f->write(rest);
+    if (r > 0) done += static_cast<size_t>(r);
+    if (r >= 0 && (done == len || nonblock)) return static_cast<ssize_t>(done);
+    if (r < 0 && (r != -EAGAIN || nonblock))
+      return done ? static_cast<ssize_t>(done) : fail(static_cast<int>(-r));
+    if (block(*f->wait_queue(), std::nullopt, call, fd) == sim::WaitResult::interrupted)
+      return done ? static_cast<ssize_t>(done) : fail(EINTR);
+  }
+}
+
+ssize_t SimKernel::read(int fd, void* buf, size_t count) { return do_read(fd, buf, count, 0, "read"); }
+
+ssize_t SimKernel::write(int fd, const void* buf, size_t count) {
+  return do_write(fd, buf, count, 0, "write");
+}
+
+// readv and writev gather into one buffer: for pipes and streams the result is the same as
+// one read or write of the total length.
+static ssize_t iov_total(const struct iovec* iov, int iovcnt) {
+  if (iovcnt < 0 || iovcnt > kIovMax) return -EINVAL;
+  if (iovcnt && iov == nullptr) return -EFAULT;
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    if (iov[i].iov_len > static_cast<size_t>(SSIZE_MAX) - total) return -EINVAL;
+    if (iov[i].iov_len && iov[i].iov_base == nullptr) return -EFAULT;
+    total += iov[i].iov_len;
+  }
+  return static_cast<ssize_t>(total);
+}
+
+ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
+  if (fdt_->get(fd) == nullptr) return fail(EBADF);
+  ssize_t total = iov_total(iov, iovcnt);
+  if (total < 0) return fail(static_cast<int>(-total));
+  std::vector<std::byte> tmp(static_cast<size_t>(total));
+  ssize_t r = do_read(fd, tmp.data(), tmp.size(), 0, "readv");
+  size_t off = 0;
+  for (int i = 0; r > 0 && i < iovcnt && off < static_cast<size_t>(r); ++i) {
+    size_t n = std::min(iov[i].iov_len, static_cast<size_t>(r) - off);
+    std::memcpy(iov[i].iov_base, tmp.data() + off, n);
+    off += n;
+  }
+  return r;
+}
+
+ssize_t SimKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
+  if (fdt_->get(fd) == nullptr) return fail(EBADF);
+  ssize_t total = iov_total(iov, iovcnt);
+  if (total < 0) return fail(static_cast<int>(-total));
+  std::vector<std::byte> tmp;
+  tmp.reserve(static_cast<size_t>(total));
+  for (int i = 0; i < iovcnt; ++i) {
+    const auto* p = static_cast<const std::byte*>(iov[i].iov_base);
+    tmp.insert(tmp.end(), p, p + iov[i].iov_len);
+  }
+  return do_write(fd, tmp.data(), tmp.size(), 0, "writev");
+}
+
+int SimKernel::close(int fd) {
+  if (fdt_->get(fd) == nullptr) return fail(EBADF);
+  sim::fput(fdt_->remove(fd));
+  return 0;
+}
+
+int SimKernel::dup(int oldfd) {
+  sim::File* f = fdt_->get(oldfd);
+  if (f == nullptr) return fail(EBADF);
+  int fd = install(f, false);
+  return fd < 0 ? fail(-fd) : fd;
+}
+
+int SimKernel::dup2(int oldfd, int newfd) {
+  sim::File* f = fdt_->get(oldfd);
+  if (oldfd == newfd) return f ? newfd : fail(EBADF);
+  if (newfd < 0 || newfd >= options_.nofile) return fail(EBADF);
+  if (f == nullptr) return fail(EBADF);
+  sim::fget(f);
+  // do_dup2: the old file at newfd is closed silently after the slot is replaced.
+  sim::File* old = fdt_->get(newfd) ? fdt_->remove(newfd) : nullptr;
+  fdt_->install(newfd, f, false);
+  if (old) sim::fput(old);
+  return newfd;
+}
+
+int SimKernel::fcntl(int fd, int cmd, long arg) {
+  sim::File* f = fdt_->get(fd);
+  if (f == nullptr) return fail(EBADF);
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      if (arg < 0 || arg >= options_.nofile) return fail(EINVAL);
+      sim::fget(f);
+      int nfd = fdt_->alloc(static_cast<int>(arg));
+      if (nfd < 0) {
+        sim::fput(f);
+        return fail(-nfd);
+      }
+      fdt_->install(nfd, f, cmd == F_DUPFD_CLOEXEC);
+      return nfd;
+    }
+    case F_GETFD: return fdt_->cloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD: fdt_->set_cloexec(fd, (arg & FD_CLOEXEC) != 0); return 0;
+    case F_GETFL: return static_cast<int>(f->f_flags);
+    case F_SETFL: {
+      // setfl: only O_APPEND, O_NONBLOCK, O_NDELAY, O_DIRECT and O_NOATIME change; the
+      // simulation models O_NONBLOCK and keeps the access mode.
+      unsigned keep = f->f_flags & ~static_cast<unsigned>(O_NONBLOCK);
+      f->f_flags = keep | (static_cast<unsigned>(arg) & O_NONBLOCK);
+      return 0;
+    }
+    default: return fail(EINVAL);
+  }
+}
+
+int SimKernel::ioctl(int fd, unsigned long request, int* arg) {
+  sim::FileRef f(fdt_->get(fd));
+  if (!f) return fail(EBADF);
+  if (request == FIONBIO) {  // generic, in do_vfs_ioctl
+    if (arg == nullptr) return fail(EFAULT);
+    if (*arg) f->f_flags |= O_NONBLOCK; else f->f_flags &= ~static_cast<unsigned>(O_NONBLOCK);
+    return 0;
+  }
+  int r = f->ioctl(request, arg);
+  return r < 0 ? fail(-r) : r;
+}
+
+int SimKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
+  int64_t t = now_ns_;
+  switch (clockid) {
+    case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_BOOTTIME: break;
+    case CLOCK_REALTIME: t += kRealtimeEpochSeconds * kNanosPerSecond; break;
+    default: return fail(EINVAL);
+  }
+  if (tp == nullptr) return fail(EFAULT);
+  tp->tv_sec = t / kNanosPerSecond;
+  tp->tv_nsec = t % kNanosPerSecond;
+  return 0;
+}
+
+std::optional<uint64_t> SimKernel::bytes_to_read(int fd) {
+  sim::File* f = fdt_->get(fd);
+  if (f == nullptr) return std::nullopt;
+  int n = 0;
+  if (f->ioctl(FIONREAD, &n) < 0) return std::nullopt;
+  return static_cast<uint64_t>(n);
+}
+
+std::optional<uint64_t> SimKernel::bytes_to_send(int fd) {
+  sim::File* f = fdt_->get(fd);
+  sim::Socket* s = f ? f->as_socket() : nullptr;
+  if (s == nullptr) return std::nullopt;
+  int64_t n = s->outq();
+  if (n < 0) return std::nullopt;
+  return static_cast<uint64_t>(n);
+}
+
+std::optional<std::vector<Interest>> SimKernel::interest_set(int epfd) {
+  sim::File* f = fdt_->get(epfd);
+  sim::EventPoll* ep = f ? f->as_epoll() : nullptr;
+  if (ep == nullptr) return std::nullopt;
+  std::vector<Interest> out;
+  for (const sim::EpItem* epi : ep->items())
+    out.push_back({epi->fd, epi->event.events, epi->event.data.u64});
+  std::sort(out.begin(), out.end(), [](const Interest& a, const Interest& b) {
+    if (a.fd != b.fd) return a.fd < b.fd;
+    if (a.events != b.events) return a.events < b.events;
+    return a.data < b.data;
+  });
+  return out;
+}
+
+std::string SimKernel::check_invariants() const {
+  if (std::string e = fdt_->check(); !e.empty()) return e;
+  for (int fd = 0; fd < fdt_->size(); ++fd) {
+    sim::File* f = fdt_->get(fd);
+    if (f == nullptr) continue;
+    if (sim::EventPoll* ep = f->as_epoll())
+      if (std::string e = ep->check(); !e.empty()) return "fd " + std::to_string(fd) + ": " + e;
+  }
+  return "";
+}
+
+}  // namespace edgecase
