@@ -1,0 +1,121 @@
+// The conformance suite writes every case once and runs it on both backends:
+//
+//   BACKEND_TEST("pipe: ET fires on every write", "[pipe][et]") {
+//     auto& k = b.k;            // edgecase::Kernel& (SimKernel or RealKernel)
+//     ...
+//   }
+//
+// The live kernel is the oracle; a case that fails only on "sim" is a bug in the model.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <netinet/in.h>
+#include <string>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <vector>
+
+#include "edgecase/real_kernel.h"
+#include "edgecase/sim_kernel.h"
+
+namespace edgecase::conformance {
+
+// Root holds CAP_BLOCK_SUSPEND, so the live kernel keeps EPOLLWAKEUP; the model must match the
+// process it is compared with.
+inline SimOptions sim_options() {
+  SimOptions o;
+  o.cap_block_suspend = ::geteuid() == 0;
+  return o;
+}
+
+struct SimBackend {
+  static constexpr bool live = false;
+  SimKernel k{sim_options()};
+  Inspect& inspect() { return k; }
+};
+
+struct LiveBackend {
+  static constexpr bool live = true;
+  RealKernel k;
+  Inspect& inspect() { return k; }
+};
+
+// How long a live case waits for something loopback delivers "at once" (a TCP segment, a
+// connect completing). The simulation never needs it; live code must wait, so both do.
+inline constexpr int kDeliveryTimeoutMs = 2000;
+
+// One reported event, comparable and printable.
+struct Ev {
+  uint32_t events;
+  uint64_t data;
+  friend bool operator==(const Ev&, const Ev&) = default;
+};
+
+// epoll_wait into a vector; REQUIREs that the call itself succeeded.
+inline std::vector<Ev> wait(Kernel& k, int epfd, int maxevents = 16, int timeout = 0) {
+  std::vector<epoll_event> buf(static_cast<size_t>(maxevents));
+  int n = k.epoll_wait(epfd, buf.data(), maxevents, timeout);
+  INFO("epoll_wait errno " << errno);
+  REQUIRE(n >= 0);
+  std::vector<Ev> out;
+  for (int i = 0; i < n; ++i) out.push_back({buf[i].events, buf[i].data.u64});
+  return out;
+}
+
+// ADD with data.u64 = `data` (defaults to the fd); REQUIREs success.
+inline void add(Kernel& k, int epfd, int fd, uint32_t events, uint64_t data = UINT64_MAX) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = data == UINT64_MAX ? static_cast<uint64_t>(fd) : data;
+  REQUIRE(k.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0);
+}
+inline void mod(Kernel& k, int epfd, int fd, uint32_t events, uint64_t data = UINT64_MAX) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = data == UINT64_MAX ? static_cast<uint64_t>(fd) : data;
+  REQUIRE(k.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0);
+}
+
+// Expects a call to fail with `err`: -1 and errno.
+#define REQUIRE_ERRNO(call, err)                       \
+  do {                                                 \
+    errno = 0;                                         \
+    auto r_ = (call);                                  \
+    int e_ = errno;                                    \
+    INFO(#call " returned " << r_ << ", errno " << e_ << " (" << std::strerror(e_) << ")"); \
+    REQUIRE(r_ == -1);                                 \
+    REQUIRE(e_ == (err));                              \
+  } while (0)
+
+inline ssize_t write_str(Kernel& k, int fd, const std::string& s) {
+  return k.write(fd, s.data(), s.size());
+}
+inline std::string read_n(Kernel& k, int fd, size_t n) {
+  std::string s(n, '\0');
+  ssize_t r = k.read(fd, s.data(), n);
+  s.resize(r > 0 ? static_cast<size_t>(r) : 0);
+  return s;
+}
+
+// Mask names for failure messages, e.g. "IN|OUT|HUP".
+std::string mask_name(uint32_t m);
+
+}  // namespace edgecase::conformance
+
+namespace Catch {
+template <>
+struct StringMaker<edgecase::conformance::Ev> {
+  static std::string convert(const edgecase::conformance::Ev& e) {
+    return "{" + edgecase::conformance::mask_name(e.events) + ", " + std::to_string(e.data) + "}";
+  }
+};
+}  // namespace Catch
+
+#define BACKEND_TEST(name, tags)                                                              \
+  TEMPLATE_TEST_CASE(name, tags, edgecase::conformance::SimBackend,                           \
+                     edgecase::conformance::LiveBackend)
+// Inside a BACKEND_TEST: `TestType b; auto& k = b.k;`
