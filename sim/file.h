@@ -21,7 +21,7 @@ class EventPoll;
 
 class File {
  public:
-  enum class Kind : uint8_t { pipe, eventfd, epoll, socket };
+  enum class Kind : uint8_t { devnull, pipe, eventfd, epoll, socket };
 
   File(Kind kind, unsigned flags) : f_flags(flags), kind_(kind) {}
   virtual ~File();

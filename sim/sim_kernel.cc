@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <vector>
 
+#include "sim/devnull.h"
 #include "sim/epoll.h"
 #include "sim/fdtable.h"
 #include "sim/file.h"
@@ -60,7 +61,11 @@ SimKernel::SimKernel(SimOptions options)
       fdt_(std::make_unique<sim::FdTable>(options.nofile)),
       net_(std::make_unique<sim::Net>()),
       standalone_(std::make_unique<Standalone>(*this)),
-      sched_(standalone_.get()) {}
+      sched_(standalone_.get()) {
+  constexpr int kStdioFds = 3;
+  if (options_.stdio)
+    for (int i = 0; i < kStdioFds && i < options_.nofile; ++i) install(born(new sim::DevNull), false);
+}
 
 SimKernel::~SimKernel() {
   fdt_.reset();  // releases run while the counters and the network still exist

@@ -46,6 +46,8 @@ struct SimOptions {
   // CAP_BLOCK_SUSPEND: with it EPOLLWAKEUP is kept in the stored mask, without it silently
   // cleared (root has it; set this to match the process a conformance run compares with).
   bool cap_block_suspend = false;
+  // Open fds 0, 1 and 2 on /dev/null, so that numbering starts at 3 as in a real process.
+  bool stdio = true;
 };
 
 class SimKernel final : public Kernel, public Inspect {

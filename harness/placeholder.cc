@@ -1,2 +1,0 @@
-// The harness (traces, the showcase) grows here.
-namespace edgecase {}
