@@ -66,10 +66,10 @@ rc::Gen<uint32_t> gen_count() {
 }
 
 rc::Gen<uint32_t> gen_epoll_events() {
-  constexpr uint32_t kBits[] = {EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLPRI, EPOLLET, EPOLLONESHOT,
+  static constexpr uint32_t kBits[] = {EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLPRI, EPOLLET, EPOLLONESHOT,
                                 EPOLLRDNORM, EPOLLWRNORM, EPOLLEXCLUSIVE, EPOLLERR, EPOLLHUP};
   return rc::gen::map(rc::gen::container<std::vector<bool>>(std::size(kBits), rc::gen::weightedElement<bool>({{3, false}, {1, true}})),
-                      [kBits](const std::vector<bool>& on) {
+                      [](const std::vector<bool>& on) {
                         uint32_t m = 0;
                         for (size_t i = 0; i < on.size(); ++i)
                           if (on[i]) m |= kBits[i];
@@ -117,7 +117,7 @@ struct Seen {
 // Runs ops on one backend and returns the strace line of each step.
 class Runner {
  public:
-  Runner(Kernel& k, SimKernel& sim) : k_(k), sim_(sim), t_(k, [this](const std::string& l) { lines_.push_back(l); }) {}
+  Runner(Kernel& k, SimKernel& sim) : sim_(sim), t_(k, [this](const std::string& l) { lines_.push_back(l); }) {}
 
   // Executes `op`; returns the lines it produced (possibly none when the op does not apply).
   std::vector<std::string> step(const Op& op, Seen& seen) {
@@ -308,7 +308,6 @@ class Runner {
     }
   }
 
-  Kernel& k_;
   SimKernel& sim_;
   std::vector<std::string> lines_;
   TracingKernel t_;
