@@ -337,9 +337,7 @@ int lowest_free_fd() {
 TEST_CASE("differential: random call sequences agree on both backends", "[differential]") {
   REQUIRE(lowest_free_fd() == 3);  // otherwise fd numbers could not be compared directly
   rc::prop("sim and live give the same result at every step", [](const std::vector<Op>& ops) {
-    SimOptions o;
-    o.cap_block_suspend = ::geteuid() == 0;
-    SimKernel sim(o);
+    SimKernel sim;
     std::vector<std::string> trace_sim, trace_live;
     Seen seen;
     {

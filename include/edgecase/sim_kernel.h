@@ -43,8 +43,9 @@ struct SimOptions {
   int nofile = kDefaultNofile;
   int somaxconn = kDefaultSomaxconn;
   uint64_t max_user_watches = kDefaultMaxUserWatches;
-  // CAP_BLOCK_SUSPEND: with it EPOLLWAKEUP is kept in the stored mask, without it silently
-  // cleared (root has it; set this to match the process a conformance run compares with).
+  // EPOLLWAKEUP is kept in the stored mask only on kernels built with CONFIG_PM_SLEEP and for
+  // a caller with CAP_BLOCK_SUSPEND; otherwise it is silently cleared. The machines here lack
+  // CONFIG_PM_SLEEP, so even root sees it cleared: leave this false to match them.
   bool cap_block_suspend = false;
   // Open fds 0, 1 and 2 on /dev/null, so that numbering starts at 3 as in a real process.
   bool stdio = true;
