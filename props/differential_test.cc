@@ -67,7 +67,7 @@ rc::Gen<uint32_t> gen_count() {
 
 rc::Gen<uint32_t> gen_epoll_events() {
   static constexpr uint32_t kBits[] = {EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLPRI, EPOLLET, EPOLLONESHOT,
-                                EPOLLRDNORM, EPOLLWRNORM, EPOLLEXCLUSIVE, EPOLLERR, EPOLLHUP};
+                                EPOLLRDNORM, EPOLLWRNORM, EPOLLEXCLUSIVE, EPOLLERR, EPOLLHUP, EPOLLWAKEUP};
   return rc::gen::map(rc::gen::container<std::vector<bool>>(std::size(kBits), rc::gen::weightedElement<bool>({{3, false}, {1, true}})),
                       [](const std::vector<bool>& on) {
                         uint32_t m = 0;
@@ -255,7 +255,7 @@ class Runner {
         Handle* target = pick(op.b);
         if (!ep || !target) break;
         epoll_event ev{};
-        ev.events = op.n & ~static_cast<uint32_t>(EPOLLWAKEUP);
+        ev.events = op.n;
         ev.data.u64 = op.data;
         t_.epoll_ctl(ep->fd, op.kind == OpKind::epoll_add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, target->fd, &ev);
         break;
