@@ -281,11 +281,11 @@ int SimKernel::epoll_pwait(int epfd, struct epoll_event* events, int maxevents, 
 }
 
 int SimKernel::do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
-  // do_epoll_wait checks maxevents before the fd; a NULL area passes access_ok and fails
-  // only when an event is copied out.
-  if (maxevents <= 0 || maxevents > sim::kEpMaxEvents) return errno = EINVAL, -1;
+  // Linux 6.18 looks the fd up first (EBADF), then checks maxevents, then the area (a NULL
+  // area passes access_ok and fails only when an event is copied out), then the file type.
   sim::FileRef f(fdt_->get(epfd));
   if (!f) return errno = EBADF, -1;
+  if (maxevents <= 0 || maxevents > sim::kEpMaxEvents) return errno = EINVAL, -1;
   EventPoll* ep = f->as_epoll();
   if (ep == nullptr) return errno = EINVAL, -1;
 
