@@ -86,7 +86,9 @@ int EventPoll::insert(const epoll_event& ev, File* tf, int fd) {
 
 void EventPoll::modify(EpItem* epi, const epoll_event& ev) {
   epi->event = ev;  // also updates the data of an item already on the ready list
-  if (item_poll(epi, 1)) queue_ready(epi);
+  // Unlike the callback, ep_modify queues and wakes only if the item is not queued yet: a MOD
+  // of a queued item wakes neither epoll_wait callers nor parent epolls.
+  if (item_poll(epi, 1) && !rdllist_.linked(epi)) queue_ready(epi);
 }
 
 void EventPoll::remove(EpItem* epi) {

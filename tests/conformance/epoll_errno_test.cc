@@ -34,7 +34,7 @@ void efd_write(Kernel& k, int fd, uint64_t v = 1) { REQUIRE(k.write(fd, &v, size
 
 // A number that is certainly not open: opened, then closed.
 int closed_fd(Kernel& k) {
-  int fd = make_efd(k);
+  int fd = make_ep(k);
   REQUIRE(k.close(fd) == 0);
   return fd;
 }
