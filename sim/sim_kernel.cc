@@ -222,9 +222,12 @@ int SimKernel::fcntl(int fd, int cmd, long arg) {
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
-      if (arg < 0 || arg >= options_.nofile) return fail(EINVAL);
+      // do_fcntl passes (int)arg to f_dupfd's unsigned `from`: the upper 32 bits are ignored
+      // and a negative low half is a huge start.
+      const auto from = static_cast<unsigned>(static_cast<int>(arg));
+      if (from >= static_cast<unsigned>(options_.nofile)) return fail(EINVAL);
       sim::fget(f);
-      int nfd = fdt_->alloc(static_cast<int>(arg));
+      int nfd = fdt_->alloc(static_cast<int>(from));
       if (nfd < 0) {
         sim::fput(f);
         return fail(-nfd);
