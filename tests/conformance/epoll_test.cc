@@ -950,6 +950,37 @@ TEST_CASE("epoll sim: check_invariants holds after every step of a longer scenar
   ok("all closed");
 }
 
+TEST_CASE("epoll sim: ADD past max_user_watches is ENOSPC; DEL and close give watches back", "[epoll][sim]") {
+  constexpr uint64_t kWatches = 3;
+  SimOptions o = sim_options();
+  o.max_user_watches = kWatches;
+  SimKernel k(o);
+  int ep1 = k.epoll_create1(0);
+  int ep2 = k.epoll_create1(0);
+  int e = k.eventfd(0, EFD_NONBLOCK);
+  int d = k.dup(e);
+  REQUIRE(e >= 0);
+  add(k, ep1, e, EPOLLIN, 1);
+  add(k, ep1, d, EPOLLIN, 2);
+  add(k, ep2, e, EPOLLIN, 3);  // the limit counts items of every instance
+  REQUIRE_ERRNO(ctl(k, ep2, EPOLL_CTL_ADD, d, EPOLLIN), ENOSPC);
+  REQUIRE_ERRNO(ctl(k, ep2, EPOLL_CTL_ADD, e, EPOLLIN), EEXIST);  // EEXIST is checked first
+  mod(k, ep2, e, EPOLLOUT, 4);  // MOD needs no new watch
+  REQUIRE(k.epoll_ctl(ep1, EPOLL_CTL_DEL, d, nullptr) == 0);
+  add(k, ep2, d, EPOLLIN, 5);
+  REQUIRE_ERRNO(ctl(k, ep1, EPOLL_CTL_ADD, d, EPOLLIN), ENOSPC);
+  REQUIRE(k.close(ep2) == 0);  // frees two
+  add(k, ep1, d, EPOLLIN, 6);
+  int ep3 = k.epoll_create1(0);
+  add(k, ep3, e, EPOLLIN, 7);
+  REQUIRE_ERRNO(ctl(k, ep3, EPOLL_CTL_ADD, d, EPOLLIN), ENOSPC);
+  REQUIRE(k.close(e) == 0);
+  REQUIRE(k.close(d) == 0);  // the last reference: all three items go
+  REQUIRE(k.interest_set(ep1)->empty());
+  REQUIRE(k.interest_set(ep3)->empty());
+  REQUIRE(k.check_invariants() == "");
+}
+
 TEST_CASE("epoll sim: two SimKernels in one process do not interfere", "[epoll][sim]") {
   SimKernel k1(sim_options());
   SimKernel k2(sim_options());

@@ -258,6 +258,9 @@ BACKEND_TEST("fd: F_GETFL shows the access mode and O_NONBLOCK; F_SETFL keeps th
   REQUIRE(k.fcntl(q[0], F_GETFL) == (O_RDONLY | O_NONBLOCK));
   REQUIRE(k.fcntl(q[0], F_GETFD) == 0);
   REQUIRE(k.fcntl(make_efd(k, 0, EFD_NONBLOCK), F_GETFL) == (O_RDWR | O_NONBLOCK));
+  int ce = make_efd(k, 0, EFD_CLOEXEC | EFD_SEMAPHORE);  // neither flag shows in F_GETFL
+  REQUIRE(k.fcntl(ce, F_GETFL) == O_RDWR);
+  REQUIRE(k.fcntl(ce, F_GETFD) == FD_CLOEXEC);
   int sv[2];
   REQUIRE(k.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
   REQUIRE(k.fcntl(sv[0], F_GETFL) == (O_RDWR | O_NONBLOCK));
