@@ -156,6 +156,38 @@ BACKEND_TEST("epoll: dup2 over a registered fd drops the item when it was the la
   REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLIN, 2}});
 }
 
+BACKEND_TEST("epoll: dup2 over a registered fd whose description lives on keeps the item", "[epoll][interest]") {
+  TestType b;
+  auto& k = b.k;
+  int ep = make_ep(k);
+  int e = make_efd(k);
+  int d = k.dup(e);
+  int f = make_efd(k);
+  add(k, ep, e, EPOLLIN, 1);
+  REQUIRE(k.dup2(f, e) == e);  // the number now names f; the item still names e's description
+  REQUIRE(interests(b, ep) == std::vector<Interest>{{e, EPOLLIN | kErrHup, 1}});
+  REQUIRE_ERRNO(k.epoll_ctl(ep, EPOLL_CTL_DEL, e, nullptr), ENOENT);
+  efd_write(k, d);
+  REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLIN, 1}});
+  efd_write(k, e);  // f: not registered
+  REQUIRE(efd_read(k, d) == 1);
+  REQUIRE(wait(k, ep).empty());
+}
+
+BACKEND_TEST("epoll: DEL of a queued item takes it off the ready list", "[epoll][interest][ready]") {
+  TestType b;
+  auto& k = b.k;
+  int ep = make_ep(k);
+  int e = make_efd(k, 1);
+  int f = make_efd(k, 1);
+  add(k, ep, e, EPOLLIN, 1);
+  add(k, ep, f, EPOLLIN, 2);
+  REQUIRE(k.epoll_ctl(ep, EPOLL_CTL_DEL, e, nullptr) == 0);
+  REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLIN, 2}});
+  add(k, ep, e, EPOLLIN, 3);  // re-added: queued anew, at the tail
+  REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLIN, 2}, {EPOLLIN, 3}});
+}
+
 BACKEND_TEST("epoll: closing the epoll fd frees its items; the targets live on", "[epoll][interest]") {
   TestType b;
   auto& k = b.k;
@@ -873,6 +905,16 @@ TEST_CASE("epoll sim: epoll_wait(-1) with nothing that could become ready is a d
   }
   REQUIRE_THROWS_AS(k.epoll_pwait(ep, evs, 4, -1, nullptr), Deadlock);
   REQUIRE(k.check_invariants().empty());
+  // A queued item that is no longer ready collects nothing: the wait goes on (and deadlocks,
+  // or for a timed wait runs to its deadline), it never returns 0 early.
+  efd_write(k, e);
+  REQUIRE(efd_read(k, e) == 1);
+  REQUIRE_THROWS_AS(k.epoll_wait(ep, evs, 4, -1), Deadlock);
+  efd_write(k, e);
+  REQUIRE(efd_read(k, e) == 1);
+  int64_t before = k.now_ns();
+  REQUIRE(k.epoll_wait(ep, evs, 4, 30) == 0);
+  REQUIRE(k.now_ns() == before + 30'000'000);
   efd_write(k, e);  // afterwards the kernel is intact and usable
   REQUIRE(wait(k, ep, 4, -1) == std::vector<Ev>{{EPOLLIN, 1}});
 }
