@@ -101,7 +101,8 @@ sim::WaitResult SimKernel::block(sim::WaitQueue& wq, std::optional<int64_t> dead
 }
 
 // vfs_read / sock_recvmsg, plus the sleep a blocking caller does while the object is empty.
-ssize_t SimKernel::do_read(int fd, void* buf, size_t len, int msg_flags, const char* call) {
+ssize_t SimKernel::do_read(int fd, void* buf, size_t len, int msg_flags, const char* call,
+                           bool via_recv) {
   sim::FileRef f(fdt_->get(fd));
   if (!f) return fail(EBADF);
   if (!f->readable()) return fail(EBADF);
@@ -110,7 +111,7 @@ ssize_t SimKernel::do_read(int fd, void* buf, size_t len, int msg_flags, const c
   std::span<std::byte> dst(static_cast<std::byte*>(buf), len);
   const bool nonblock = f->nonblock() || (msg_flags & MSG_DONTWAIT);
   for (;;) {
-    sim::Socket* s = f->as_socket();
+    sim::Socket* s = via_recv ? f->as_socket() : nullptr;
     ssize_t r = s ? s->recvmsg(dst, msg_flags) : f->read(dst);
     if (r != -EAGAIN || nonblock) return r < 0 ? fail(static_cast<int>(-r)) : r;
     if (block(*f->wait_queue(), std::nullopt, call, fd) == sim::WaitResult::interrupted)

@@ -59,10 +59,12 @@ int Socket::setsockopt(int level, int optname, const void* optval, socklen_t opt
     case SO_RCVBUF:
       // The kernel doubles the request to leave room for its own overhead.
       sk_rcvbuf = std::max(std::min(val, kRmemMax) * 2, kSockMinRcvbuf);
+      sk_userlocks |= kRcvbufLock;
       buffers_changed();
       return 0;
     case SO_SNDBUF:
       sk_sndbuf = std::max(std::min(val, kWmemMax) * 2, kSockMinSndbuf);
+      sk_userlocks |= kSndbufLock;
       buffers_changed();
       return 0;
     case SO_RCVLOWAT:
@@ -248,7 +250,7 @@ int SimKernel::shutdown(int sockfd, int how) {
 
 ssize_t SimKernel::recv(int sockfd, void* buf, size_t len, int flags) {
   SOCKFD_LOOKUP(ref, sock, sockfd);
-  return do_read(sockfd, buf, len, flags, "recv");
+  return do_read(sockfd, buf, len, flags, "recv", /*via_recv=*/true);
 }
 
 ssize_t SimKernel::send(int sockfd, const void* buf, size_t len, int flags) {

@@ -26,6 +26,11 @@ inline constexpr int kRcvShutdown = 1;
 inline constexpr int kSendShutdown = 2;
 inline constexpr int kShutdownMask = 3;
 
+// sk_userlocks bits (include/net/sock.h): SO_SNDBUF / SO_RCVBUF fix a size, which turns off the
+// protocol's autotuning of it (TCP grows sk_sndbuf at establishment unless locked).
+inline constexpr int kSndbufLock = 1;
+inline constexpr int kRcvbufLock = 2;
+
 class Socket : public File {
  public:
   Socket(int fam, int sock_type, int proto, unsigned flags)
@@ -33,7 +38,9 @@ class Socket : public File {
         family(fam), type(sock_type), protocol(proto) {}
 
   Socket* as_socket() override { return this; }
-  ssize_t read(std::span<std::byte> buf) override { return recvmsg(buf, 0); }
+  // sock_read_iter: a zero-length read() returns 0 at once ("Match SYS5 behaviour"); recv()
+  // goes straight to recvmsg and has no such shortcut.
+  ssize_t read(std::span<std::byte> buf) override { return buf.empty() ? 0 : recvmsg(buf, 0); }
   ssize_t write(std::span<const std::byte> buf) override { return sendmsg(buf, 0); }
 
   // --- proto_ops. Results are >= 0 or -errno. --------------------------------------------
@@ -83,6 +90,7 @@ class Socket : public File {
   int sk_rcvbuf = kRmemDefault;
   int sk_sndbuf = kWmemDefault;
   int sk_rcvlowat = 1;
+  int sk_userlocks = 0;  // kSndbufLock | kRcvbufLock; protocols may add their own bits
   bool reuseaddr = false;
   bool keepalive = false;
   linger sk_linger{0, 0};

@@ -114,7 +114,10 @@ class SimKernel final : public Kernel, public Inspect {
   // Waits on `wq` through the scheduler.
   sim::WaitResult block(sim::WaitQueue& wq, std::optional<int64_t> deadline_ns, const char* call, int fd);
   // Blocking read/write loops shared by read, recv, write, send, readv and writev.
-  ssize_t do_read(int fd, void* buf, size_t len, int msg_flags, const char* call);
+  // `via_recv`: recv() reaches the protocol's recvmsg directly; read() and readv() go through
+  // the file's read (which for sockets is sock_read_iter).
+  ssize_t do_read(int fd, void* buf, size_t len, int msg_flags, const char* call,
+                  bool via_recv = false);
   ssize_t do_write(int fd, const void* buf, size_t len, int msg_flags, const char* call);
   int do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout);
 
