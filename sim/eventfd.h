@@ -25,6 +25,7 @@ class EventFd final : public File {
   WaitQueue* wait_queue() override { return &wqh_; }
   ssize_t read(std::span<std::byte> buf) override;
   ssize_t write(std::span<const std::byte> buf) override;
+  bool write_iter() const override { return false; }  // eventfd_fops has .write only
   void release() override;
 
  private:

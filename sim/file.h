@@ -42,6 +42,9 @@ class File {
   virtual ssize_t write(std::span<const std::byte> buf);
   // FIONREAD and other object ioctls (FIONBIO is generic and handled by the caller).
   virtual int ioctl(unsigned long request, int* arg);
+  // Whether write has a write_iter form. Without one (eventfd), writev calls write once per
+  // iovec and stops at the first short or failed one (do_loop_readv_writev).
+  virtual bool write_iter() const { return true; }
   // The last reference is gone and the epoll items are removed: tear down, wake peers.
   virtual void release() {}
 

@@ -179,9 +179,11 @@ ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
 }
 
 ssize_t SimKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
-  if (fdt_->get(fd) == nullptr) return fail(EBADF);
+  sim::File* f = fdt_->get(fd);
+  if (f == nullptr) return fail(EBADF);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
+  if (!f->write_iter()) return loop_writev(fd, iov, iovcnt);
   std::vector<std::byte> tmp;
   tmp.reserve(static_cast<size_t>(total));
   for (int i = 0; i < iovcnt; ++i) {
@@ -189,6 +191,19 @@ ssize_t SimKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
     tmp.insert(tmp.end(), p, p + iov[i].iov_len);
   }
   return do_write(fd, tmp.data(), tmp.size(), 0, "writev");
+}
+
+// do_loop_readv_writev: one write per iovec, stopping at the first error or short write.
+ssize_t SimKernel::loop_writev(int fd, const struct iovec* iov, int iovcnt) {
+  ssize_t done = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    if (iov[i].iov_len == 0) continue;  // an empty segment is skipped by the iterator
+    ssize_t r = do_write(fd, iov[i].iov_base, iov[i].iov_len, 0, "writev");
+    if (r < 0) return done ? done : -1;
+    done += r;
+    if (static_cast<size_t>(r) != iov[i].iov_len) break;
+  }
+  return done;
 }
 
 int SimKernel::close(int fd) {

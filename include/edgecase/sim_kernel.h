@@ -119,6 +119,7 @@ class SimKernel final : public Kernel, public Inspect {
   ssize_t do_read(int fd, void* buf, size_t len, int msg_flags, const char* call,
                   bool via_recv = false);
   ssize_t do_write(int fd, const void* buf, size_t len, int msg_flags, const char* call);
+  ssize_t loop_writev(int fd, const struct iovec* iov, int iovcnt);
   int do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout);
 
   SimOptions options_;
