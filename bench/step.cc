@@ -1,12 +1,15 @@
 // (a) One event-loop step — a write on one end, an epoll_wait that reports the other end, and a
 // read that drains it — on a nonblocking AF_UNIX socketpair or pipe, with the read end
 // registered level- or edge-triggered. The same code runs on the simulation and on the live
-// kernel; step_ratio runs both alternately in batches in one benchmark and reports live/sim.
+// kernel; step_ratio alternates batches of steps on both in one benchmark and reports the
+// median nanoseconds per step of each and live/sim.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <sys/epoll.h>
+#include <vector>
 
 #include "bench/common.h"
 
@@ -62,29 +65,43 @@ void bm_step(benchmark::State& state, Backend b, Transport t, bool et) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Runs kRatioBatch steps and adds their wall time to *ns.
-const char* timed_batch(StepFixture& f, double* ns) {
+// Runs kRatioBatch steps and appends their wall time per step to *ns.
+const char* timed_batch(StepFixture& f, std::vector<double>* ns) {
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < kRatioBatch; ++i)
     if (const char* e = step(f)) return e;
   std::chrono::duration<double, std::nano> d = std::chrono::steady_clock::now() - t0;
-  *ns += d.count();
+  ns->push_back(d.count() / kRatioBatch);
   return nullptr;
 }
 
+double median(std::vector<double> v) {
+  auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
+// live/sim is the median over iterations of (live batch time / sim batch time): the two batches
+// of one iteration run back to back, so they share the machine's conditions of the moment (the
+// machine is shared; a compile on the other core slows both), and a batch that was preempted
+// is an outlier the median ignores. sim_ns and live_ns are the medians of each side.
 void bm_step_ratio(benchmark::State& state, Transport t, bool et) {
   StepFixture sim, live;
   if (const char* e = open_step(&sim, Backend::sim, t, et)) return fail(state, e);
   if (const char* e = open_step(&live, Backend::live, t, et)) return fail(state, e);
-  double sim_ns = 0, live_ns = 0;
+  std::vector<double> sim_ns, live_ns, ratios;
+  sim_ns.reserve(static_cast<size_t>(state.max_iterations));
+  live_ns.reserve(static_cast<size_t>(state.max_iterations));
+  ratios.reserve(static_cast<size_t>(state.max_iterations));
   for (auto _ : state) {
     if (const char* e = timed_batch(sim, &sim_ns)) return fail(state, e);
     if (const char* e = timed_batch(live, &live_ns)) return fail(state, e);
+    ratios.push_back(live_ns.back() / sim_ns.back());
   }
-  double steps = static_cast<double>(state.iterations()) * kRatioBatch;
-  state.counters["sim_ns"] = sim_ns / steps;
-  state.counters["live_ns"] = live_ns / steps;
-  state.counters["live/sim"] = live_ns / sim_ns;
+  state.counters["sim_ns"] = median(sim_ns);
+  state.counters["live_ns"] = median(live_ns);
+  state.counters["live/sim"] = median(ratios);
+  state.SetItemsProcessed(state.iterations() * kRatioBatch * 2);
 }
 
 [[maybe_unused]] const bool registered = [] {
