@@ -5,6 +5,7 @@
 // with the item afterwards.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <sys/epoll.h>
@@ -40,6 +41,9 @@ class EventPoll final : public File {
   WaitQueue* wait_queue() override { return &poll_wait_; }
   void release() override;            // ep_clear_and_put: frees every item
   EventPoll* as_epoll() override { return this; }
+  // ep_eventpoll_ioctl knows only EPIOCSPARAMS/EPIOCGPARAMS; the live kernel answers any other
+  // request (FIONREAD included) with EINVAL.
+  int ioctl(unsigned long, int*) override { return -EINVAL; }
 
   EpItem* find(const File* tf, int fd) const;             // ep_find
   int insert(const epoll_event& ev, File* tf, int fd);    // ep_insert: 0 or -errno
