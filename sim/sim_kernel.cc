@@ -163,10 +163,16 @@ static ssize_t iov_total(const struct iovec* iov, int iovcnt) {
   return static_cast<ssize_t>(total);
 }
 
+// FMODE_CAN_READ / FMODE_CAN_WRITE: every simulated file but epoll has read and write.
+static bool has_rw_ops(const sim::File* f) { return f->kind() != sim::File::Kind::epoll; }
+
 ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
-  if (fdt_->get(fd) == nullptr) return fail(EBADF);
+  sim::File* f = fdt_->get(fd);
+  if (f == nullptr) return fail(EBADF);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
+  // vfs_readv returns 0 for an empty total without asking the file.
+  if (total == 0) return !f->readable() ? fail(EBADF) : !has_rw_ops(f) ? fail(EINVAL) : 0;
   std::vector<std::byte> tmp(static_cast<size_t>(total));
   ssize_t r = do_read(fd, tmp.data(), tmp.size(), 0, "readv");
   size_t off = 0;
@@ -183,6 +189,8 @@ ssize_t SimKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   if (f == nullptr) return fail(EBADF);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
+  // vfs_writev returns 0 for an empty total without asking the file.
+  if (total == 0) return !f->writable() ? fail(EBADF) : !has_rw_ops(f) ? fail(EINVAL) : 0;
   if (!f->write_iter()) return loop_writev(fd, iov, iovcnt);
   std::vector<std::byte> tmp;
   tmp.reserve(static_cast<size_t>(total));
