@@ -489,6 +489,19 @@ BACKEND_TEST("unix: shutdown with how outside SHUT_RD..SHUT_RDWR is EINVAL", "[u
   REQUIRE(poll_mask(k, p.b) == kOut);  // nothing was shut
 }
 
+BACKEND_TEST("unix: shutdown after the peer closed succeeds and changes nothing",
+             "[unix][shutdown][close]") {
+  TestType b;
+  auto& k = b.k;
+  auto p = make_pair(k);
+  REQUIRE(k.close(p.b) == 0);
+  const uint32_t closed = kIn | EPOLLRDHUP | EPOLLHUP | kOut;
+  REQUIRE(poll_mask(k, p.a) == closed);
+  REQUIRE(k.shutdown(p.a, SHUT_RDWR) == 0);
+  REQUIRE(poll_mask(k, p.a) == closed);
+  REQUIRE_ERRNO(k.shutdown(p.a, 7), EINVAL);
+}
+
 // --- close ----------------------------------------------------------------------------------
 
 BACKEND_TEST("unix: peer closed with nothing unread: IN|RDHUP|HUP|OUT, EOF, EPIPE",
@@ -643,12 +656,14 @@ BACKEND_TEST("unix: nonblocking read: EAGAIN when empty, 0 once the peer shut it
   REQUIRE(k.read(p.a, &c, 1) == 0);
 }
 
-BACKEND_TEST("unix: zero-length recv and send", "[unix][rw]") {
+BACKEND_TEST("unix: zero-length read, recv, write and send", "[unix][rw]") {
   TestType b;
   auto& k = b.k;
   auto p = make_pair(k);
   char c;
   REQUIRE_ERRNO(k.recv(p.a, &c, 0, 0), EAGAIN);  // recvmsg with nothing queued
+  REQUIRE(k.read(p.a, &c, 0) == 0);              // sock_read_iter returns 0 before recvmsg
+  REQUIRE(k.write(p.b, &c, 0) == 0);
   REQUIRE(k.send(p.b, &c, 0, 0) == 0);
   REQUIRE(ioctl_int(k, p.a, FIONREAD) == 0);
   REQUIRE(ioctl_int(k, p.b, SIOCOUTQ) == 0);
@@ -657,6 +672,7 @@ BACKEND_TEST("unix: zero-length recv and send", "[unix][rw]") {
   REQUIRE(ioctl_int(k, p.a, FIONREAD) == 1);
   REQUIRE(k.shutdown(p.b, SHUT_WR) == 0);
   REQUIRE_ERRNO(k.send(p.b, &c, 0, 0), EPIPE);  // the shutdown check comes first
+  REQUIRE_ERRNO(k.write(p.b, &c, 0), EPIPE);     // write has no zero-length shortcut
 }
 
 BACKEND_TEST("unix: FIONREAD counts unread bytes across buffers and partial reads",
@@ -691,6 +707,19 @@ BACKEND_TEST("unix: readv and writev move one stream", "[unix][rw]") {
   REQUIRE(std::string(r1, 4) == "hell");
   REQUIRE(std::string(r2, 8) == "o vector");
   REQUIRE_ERRNO(k.readv(p.b, rv, 2), EAGAIN);
+}
+
+BACKEND_TEST("unix: SO_RCVLOWAT gates neither poll nor a nonblocking read", "[unix][rw]") {
+  TestType b;
+  auto& k = b.k;
+  auto p = make_pair(k);
+  set_int(k, p.b, SO_RCVLOWAT, 5);
+  REQUIRE(get_int(k, p.b, SO_RCVLOWAT) == 5);
+  REQUIRE(write_str(k, p.a, "abc") == 3);
+  REQUIRE(poll_mask(k, p.b) == (kIn | kOut));
+  REQUIRE(read_n(k, p.b, 16) == "abc");
+  char c;
+  REQUIRE_ERRNO(k.read(p.b, &c, 1), EAGAIN);
 }
 
 BACKEND_TEST("unix: recv MSG_OOB with no urgent data is EINVAL", "[unix][rw]") {
