@@ -381,19 +381,20 @@ int Tcb::connect(uint32_t dst, uint16_t dst_port) {
   if (dst == INADDR_ANY) dst = kLoopbackAddr;  // ip_route_connect: "this host"
   if (!is_loopback(dst)) return -ENETUNREACH;  // the model has no other network (yet)
   const uint32_t bound_addr = saddr;
+  const bool autobind = num == 0;
   if (saddr == 0) saddr = kLoopbackAddr;  // lo's source address for all of 127.0.0.0/8
   daddr = dst;
   dport = dst_port;
-  int r = num ? 0 : net.connect_port(this);
+  int r = autobind ? net.connect_port(this) : 0;
   if (r == 0) {
     sport = num;
     r = net.hash(this);
   }
   if (r < 0) {
+    if (autobind && num) net.put_port(this);
     saddr = bound_addr;
     daddr = 0;
     dport = 0;
-    if (num && !(bind_locks & kBindPortLock)) net.put_port(this);
     return r;
   }
   set_state(TcpState::syn_sent);

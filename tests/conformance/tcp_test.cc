@@ -1091,6 +1091,81 @@ BACKEND_TEST("tcp: a large nonblocking write is accepted whole on a fresh connec
   drain_all(k, p.s, buf.size());
 }
 
+BACKEND_TEST("tcp: raising SO_SNDBUF on a full socket wakes its ET writer at once",
+             "[tcp][data][et][band]") {
+  TestType b;
+  auto& k = b.k;
+  int lfd = tcp_socket(k);
+  set_int(k, lfd, SOL_SOCKET, SO_RCVBUF, 4096);
+  sockaddr_in a = loopback(0);
+  REQUIRE(k.bind(lfd, sa(a), sizeof a) == 0);
+  REQUIRE(k.listen(lfd, 4) == 0);
+  int c = tcp_socket(k);
+  set_int(k, c, SOL_SOCKET, SO_SNDBUF, 4096);
+  sockaddr_in to = loopback(port_of(k, lfd));
+  REQUIRE_ERRNO(k.connect(c, sa(to), sizeof to), EINPROGRESS);
+  REQUIRE((await(k, c, EPOLLOUT) & EPOLLOUT) != 0);
+  int s = accept_one(k, lfd);
+  (void)s;
+  REQUIRE(fill(k, c, 1000) > 0);
+  int ep = make_ep(k);
+  add(k, ep, c, EPOLLOUT | EPOLLET);
+  REQUIRE(wait(k, ep).empty());
+  set_int(k, c, SOL_SOCKET, SO_SNDBUF, 1 << 20);  // sk_write_space, now writable
+  REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLOUT, uint64_t(c)}});
+  REQUIRE(k.write(c, "more", 4) == 4);
+}
+
+BACKEND_TEST("tcp: a FIN queued behind unsent data reaches the peer after that data",
+             "[tcp][shutdown][band]") {
+  TestType b;
+  auto& k = b.k;
+  int lfd = tcp_socket(k);
+  set_int(k, lfd, SOL_SOCKET, SO_RCVBUF, 8192);
+  sockaddr_in a = loopback(0);
+  REQUIRE(k.bind(lfd, sa(a), sizeof a) == 0);
+  REQUIRE(k.listen(lfd, 4) == 0);
+  int c = tcp_socket(k);
+  set_int(k, c, SOL_SOCKET, SO_SNDBUF, 8192);
+  sockaddr_in to = loopback(port_of(k, lfd));
+  REQUIRE_ERRNO(k.connect(c, sa(to), sizeof to), EINPROGRESS);
+  REQUIRE((await(k, c, EPOLLOUT) & EPOLLOUT) != 0);
+  int s = accept_one(k, lfd);
+  const size_t written = fill(k, c, 1000);
+  REQUIRE(k.shutdown(c, SHUT_WR) == 0);
+  REQUIRE(ioctl_int(k, c, SIOCOUTQ) > 0);  // the window is full: data (and FIN) wait
+  REQUIRE((poll_mask(k, s) & EPOLLRDHUP) == 0);
+  drain_all(k, s, written);
+  REQUIRE((await(k, s, EPOLLRDHUP) & EPOLLRDHUP) != 0);
+  char ch;
+  REQUIRE(k.read(s, &ch, 1) == 0);
+}
+
+BACKEND_TEST("tcp: a closed socket still delivers its queued data, then its FIN",
+             "[tcp][close][band]") {
+  TestType b;
+  auto& k = b.k;
+  int lfd = tcp_socket(k);
+  set_int(k, lfd, SOL_SOCKET, SO_RCVBUF, 8192);
+  sockaddr_in a = loopback(0);
+  REQUIRE(k.bind(lfd, sa(a), sizeof a) == 0);
+  REQUIRE(k.listen(lfd, 4) == 0);
+  int c = tcp_socket(k);
+  set_int(k, c, SOL_SOCKET, SO_SNDBUF, 8192);
+  sockaddr_in to = loopback(port_of(k, lfd));
+  REQUIRE_ERRNO(k.connect(c, sa(to), sizeof to), EINPROGRESS);
+  REQUIRE((await(k, c, EPOLLOUT) & EPOLLOUT) != 0);
+  int s = accept_one(k, lfd);
+  const size_t written = fill(k, c, 1000);
+  REQUIRE(k.close(c) == 0);  // the orphan keeps sending as the reader opens its window
+  REQUIRE((poll_mask(k, s) & EPOLLRDHUP) == 0);
+  drain_all(k, s, written);
+  REQUIRE((await(k, s, EPOLLRDHUP) & EPOLLRDHUP) != 0);
+  char ch;
+  REQUIRE(k.read(s, &ch, 1) == 0);
+  REQUIRE(sol(k, s, SO_ERROR) == 0);
+}
+
 // =============================================================================================
 // shutdown
 // =============================================================================================
