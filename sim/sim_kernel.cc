@@ -169,10 +169,13 @@ static bool has_rw_ops(const sim::File* f) { return f->kind() != sim::File::Kind
 ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
   sim::File* f = fdt_->get(fd);
   if (f == nullptr) return fail(EBADF);
+  // vfs_readv checks the file mode before it imports the iovec, and returns 0 for an empty
+  // total without asking the file.
+  if (!f->readable()) return fail(EBADF);
+  if (!has_rw_ops(f)) return fail(EINVAL);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
-  // vfs_readv returns 0 for an empty total without asking the file.
-  if (total == 0) return !f->readable() ? fail(EBADF) : !has_rw_ops(f) ? fail(EINVAL) : 0;
+  if (total == 0) return 0;
   std::vector<std::byte> tmp(static_cast<size_t>(total));
   ssize_t r = do_read(fd, tmp.data(), tmp.size(), 0, "readv");
   size_t off = 0;
@@ -187,10 +190,12 @@ ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
 ssize_t SimKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   sim::File* f = fdt_->get(fd);
   if (f == nullptr) return fail(EBADF);
+  // vfs_writev: file mode first, then the iovec; an empty total never reaches the file.
+  if (!f->writable()) return fail(EBADF);
+  if (!has_rw_ops(f)) return fail(EINVAL);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
-  // vfs_writev returns 0 for an empty total without asking the file.
-  if (total == 0) return !f->writable() ? fail(EBADF) : !has_rw_ops(f) ? fail(EINVAL) : 0;
+  if (total == 0) return 0;
   if (!f->write_iter()) return loop_writev(fd, iov, iovcnt);
   std::vector<std::byte> tmp;
   tmp.reserve(static_cast<size_t>(total));
