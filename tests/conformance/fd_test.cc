@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
 #include "tests/conformance/backend.h"
 
@@ -279,6 +280,27 @@ BACKEND_TEST("fd: read on a write end and write on a read end are EBADF", "[fd][
   REQUIRE_ERRNO(k.write(p[0], &c, 1), EBADF);
   REQUIRE(k.write(p[1], &c, 1) == 1);
   REQUIRE(k.read(p[0], &c, 1) == 1);
+}
+
+BACKEND_TEST("fd: readv and writev check the file mode before the iovec", "[fd][errno]") {
+  TestType b;
+  auto& k = b.k;
+  int p[2];
+  REQUIRE(k.pipe2(p, O_NONBLOCK) == 0);
+  int ep = k.epoll_create1(0);
+  char c = 'x';
+  iovec iov{&c, 1};
+  REQUIRE_ERRNO(k.readv(p[1], &iov, -1), EBADF);
+  REQUIRE_ERRNO(k.readv(p[1], nullptr, 1), EBADF);
+  REQUIRE_ERRNO(k.writev(p[0], &iov, -1), EBADF);
+  REQUIRE_ERRNO(k.writev(p[0], &iov, 0), EBADF);
+  REQUIRE_ERRNO(k.readv(ep, &iov, -1), EINVAL);  // an epoll has no read method
+  REQUIRE_ERRNO(k.readv(ep, &iov, 0), EINVAL);
+  REQUIRE_ERRNO(k.writev(ep, &iov, 1), EINVAL);
+  REQUIRE_ERRNO(k.readv(p[0], &iov, -1), EINVAL);  // the right end: the iovec is checked
+  REQUIRE(k.readv(p[0], &iov, 0) == 0);
+  REQUIRE(k.writev(p[1], &iov, 1) == 1);
+  REQUIRE(k.readv(p[0], &iov, 1) == 1);
 }
 
 BACKEND_TEST("fd: a nonblocking read is EAGAIN when empty and 0 at EOF", "[fd]") {
