@@ -4,6 +4,7 @@
 // Every case runs on both backends; the live kernel is the oracle.
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <csignal>
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -620,6 +621,23 @@ BACKEND_TEST("epoll: two epolls with EXCLUSIVE on one eventfd both report when n
   REQUIRE(wait(k, ep1) == std::vector<Ev>{{EPOLLIN, 1}});  // level-triggered as usual
 }
 
+BACKEND_TEST("epoll: EXCLUSIVE items wait at the tail of the target's queue, in ADD order", "[epoll][exclusive][interest]") {
+  TestType b;
+  auto& k = b.k;
+  int ep = make_ep(k);
+  int e = make_efd(k);
+  std::array<int, 4> fd{e, k.dup(e), k.dup(e), k.dup(e)};
+  // Normal entries go to the head (newest woken first), exclusive ones to the tail (oldest
+  // first); one wakeup queues the items in that order.
+  add(k, ep, fd[0], EPOLLIN | EPOLLEXCLUSIVE, 0);
+  add(k, ep, fd[1], EPOLLIN, 1);
+  add(k, ep, fd[2], EPOLLIN | EPOLLEXCLUSIVE, 2);
+  add(k, ep, fd[3], EPOLLIN, 3);
+  efd_write(k, e);
+  REQUIRE(wait(k, ep) ==
+          std::vector<Ev>{{EPOLLIN, 3}, {EPOLLIN, 1}, {EPOLLIN, 0}, {EPOLLIN, 2}});
+}
+
 // --- 13-14: WAKEUP and RDHUP -----------------------------------------------------------------
 
 BACKEND_TEST("epoll: EPOLLWAKEUP is never an error; kept only with the capability", "[epoll][wakeup]") {
@@ -904,6 +922,7 @@ TEST_CASE("epoll sim: epoll_wait(-1) with nothing that could become ready is a d
     REQUIRE(d.fd == ep);
   }
   REQUIRE_THROWS_AS(k.epoll_pwait(ep, evs, 4, -1, nullptr), Deadlock);
+  REQUIRE_THROWS_AS(k.epoll_wait(ep, evs, 4, INT_MIN), Deadlock);  // every negative is forever
   REQUIRE(k.check_invariants().empty());
   // A queued item that is no longer ready collects nothing: the wait goes on (and deadlocks,
   // or for a timed wait runs to its deadline), it never returns 0 early.
@@ -941,6 +960,9 @@ TEST_CASE("epoll sim: a positive timeout advances the virtual clock by exactly t
   add(k, ep, e, EPOLLIN, 1);
   REQUIRE(wait(k, ep, 4, 5000).size() == 1);  // ready: no time passes
   REQUIRE(now() == t0 + 2'251'000'000);
+  REQUIRE(k.epoll_ctl(ep, EPOLL_CTL_DEL, e, nullptr) == 0);
+  REQUIRE(wait(k, ep, 4, INT_MAX).empty());  // the largest timeout, without overflow
+  REQUIRE(now() == t0 + 2'251'000'000 + int64_t{INT_MAX} * 1'000'000);
 }
 
 TEST_CASE("epoll sim: check_invariants holds after every step of a longer scenario", "[epoll][sim]") {
