@@ -268,10 +268,12 @@ int SimKernel::fcntl(int fd, int cmd, long arg) {
     case F_SETFD: fdt_->set_cloexec(fd, (arg & FD_CLOEXEC) != 0); return 0;
     case F_GETFL: return static_cast<int>(f->f_flags);
     case F_SETFL: {
-      // setfl: only O_APPEND, O_NONBLOCK, O_NDELAY, O_DIRECT and O_NOATIME change; the
-      // simulation models O_NONBLOCK and keeps the access mode.
-      unsigned keep = f->f_flags & ~static_cast<unsigned>(O_NONBLOCK);
-      f->f_flags = keep | (static_cast<unsigned>(arg) & O_NONBLOCK);
+      // setfl: SETFL_MASK is what may change. O_DIRECT needs FMODE_CAN_ODIRECT, which only a
+      // pipe (packet mode) has among the simulated files. O_ASYNC (fasync) is not modelled.
+      constexpr unsigned kSetflMask = O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME;
+      auto bits = static_cast<unsigned>(arg);
+      if ((bits & O_DIRECT) && f->kind() != sim::File::Kind::pipe) return fail(EINVAL);
+      f->f_flags = (bits & kSetflMask) | (f->f_flags & ~kSetflMask);
       return 0;
     }
     default: return fail(EINVAL);

@@ -41,6 +41,11 @@ int Socket::ioctl(unsigned long request, int* arg) {
   return 0;
 }
 
+// min_t(u32, val, sysctl_[rw]mem_max)
+static int clamp_buf(int val, int max) {
+  return static_cast<int>(std::min(static_cast<unsigned>(val), static_cast<unsigned>(max)));
+}
+
 int Socket::setsockopt(int level, int optname, const void* optval, socklen_t optlen) {
   if (level != SOL_SOCKET) return setsockopt_proto(level, optname, optval, optlen);
   if (optname == SO_LINGER) {
@@ -57,13 +62,14 @@ int Socket::setsockopt(int level, int optname, const void* optval, socklen_t opt
     case SO_REUSEADDR: reuseaddr = val != 0; return 0;
     case SO_KEEPALIVE: keepalive = val != 0; return 0;
     case SO_RCVBUF:
-      // The kernel doubles the request to leave room for its own overhead.
-      sk_rcvbuf = std::max(std::min(val, kRmemMax) * 2, kSockMinRcvbuf);
+      // The kernel doubles the request to leave room for its own overhead, after clamping it
+      // as an unsigned number: a negative request means the maximum.
+      sk_rcvbuf = std::max(clamp_buf(val, kRmemMax) * 2, kSockMinRcvbuf);
       sk_userlocks |= kRcvbufLock;
       buffers_changed();
       return 0;
     case SO_SNDBUF:
-      sk_sndbuf = std::max(std::min(val, kWmemMax) * 2, kSockMinSndbuf);
+      sk_sndbuf = std::max(clamp_buf(val, kWmemMax) * 2, kSockMinSndbuf);
       sk_userlocks |= kSndbufLock;
       buffers_changed();
       return 0;
