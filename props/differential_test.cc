@@ -22,7 +22,7 @@
 #include <ostream>
 #include <vector>
 
-#include "edgecase/fd_mirror.h"
+#include "edgecase/live_match.h"
 #include "edgecase/real_kernel.h"
 #include "edgecase/sim_kernel.h"
 #include "edgecase/strace.h"
@@ -371,8 +371,9 @@ TEST_CASE("differential: random call sequences agree on both backends", "[differ
     int runs = 0, eagain = 0, short_write = 0, hup = 0, err = 0, reset = 0, epipe = 0, loop = 0,
         nested = 0;
   } reached;
-  rc::prop("sim and live give the same result at every step", [&reached](const std::vector<Op>& ops) {
-    SimKernel sim;
+  const SimOptions options = sim_options_like_live();
+  rc::prop("sim and live give the same result at every step", [&reached, &options](const std::vector<Op>& ops) {
+    SimKernel sim(options);
     mirror_open_fds(sim);
     std::vector<std::string> trace_sim, trace_live;
     Seen seen;
@@ -411,6 +412,9 @@ TEST_CASE("differential: random call sequences agree on both backends", "[differ
   });
   // After a failing property Catch re-enters the test case only to finish it: nothing ran.
   if (reached.runs == 0) return;
+  // The rarest state (ELOOP) comes up in about 1% of sequences: below CI's count of sequences
+  // a miss says little, so it is reported but not required.
+  constexpr int kRunsToRequireAll = 1000;
   const std::pair<const char*, int> states[] = {
       {"EAGAIN", reached.eagain}, {"short write", reached.short_write}, {"EPOLLHUP", reached.hup},
       {"EPOLLERR", reached.err},  {"ECONNRESET", reached.reset},        {"EPIPE", reached.epipe},
@@ -419,6 +423,7 @@ TEST_CASE("differential: random call sequences agree on both backends", "[differ
   for (const auto& [name, n] : states)
     summary += fmt::format(" {} {:.1f}%", name, reached.runs ? 100.0 * n / reached.runs : 0.0);
   WARN(summary);
+  if (reached.runs < kRunsToRequireAll) return;
   for (const auto& [name, n] : states) {
     INFO("no generated sequence reached " << name);
     CHECK(n > 0);

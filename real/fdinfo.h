@@ -20,7 +20,7 @@
 //     EPOLLONESHOT is left; EPOLLIN, EPOLLERR and EPOLLHUP are gone). MOD rearms it.
 //   ADD EPOLLIN|EPOLLEXCLUSIVE           -> "events: 10000019"
 //   ADD EPOLLOUT|EPOLLWAKEUP             -> "events:       1c": EPOLLWAKEUP silently cleared,
-//     although the process is root with CAP_BLOCK_SUSPEND in CapEff (uid_map is the identity).
+//     although the process is root and holds CAP_BLOCK_SUSPEND (uid_map is the identity).
 //     /sys/power has no wakeup_count/mem_sleep, so this kernel is most likely built without
 //     CONFIG_PM_SLEEP, where epoll clears EPOLLWAKEUP unconditionally
 //     (ep_take_care_of_epollwakeup). Do not assume root keeps it.

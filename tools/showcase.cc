@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <vector>
 
-#include "edgecase/fd_mirror.h"
+#include "edgecase/live_match.h"
 #include "edgecase/real_kernel.h"
 #include "edgecase/sim_kernel.h"
 #include "edgecase/strace.h"
@@ -66,7 +66,7 @@ std::string cut(const std::string& s, size_t width) {
 }  // namespace
 
 int run_showcase(const ShowcaseOptions& options, std::FILE* out) {
-  SimKernel sim;
+  SimKernel sim(sim_options_like_live());
   mirror_open_fds(sim);  // same fd numbers on both sides, whatever this process inherited
   RealKernel live;
   std::vector<Step> a = run_sequence(sim);

@@ -20,30 +20,17 @@
 #include <unistd.h>
 #include <vector>
 
+#include "edgecase/live_match.h"
 #include "edgecase/real_kernel.h"
 #include "edgecase/sim_kernel.h"
 
 namespace edgecase::conformance {
 
-// Whether the live kernel keeps EPOLLWAKEUP for this process. Being root is not enough: a kernel
-// built without CONFIG_PM_SLEEP (the 6.18 VMs here) clears it even with CAP_BLOCK_SUSPEND, so
-// ask the kernel itself.
-inline bool live_keeps_epollwakeup() {
-  RealKernel rk;
-  int ep = rk.epoll_create1(EPOLL_CLOEXEC);
-  int efd = rk.eventfd(0, EFD_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLWAKEUP;
-  if (ep < 0 || efd < 0 || rk.epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) != 0) return false;
-  auto set = rk.interest_set(ep);
-  return set && set->size() == 1 && ((*set)[0].events & EPOLLWAKEUP) != 0;
-}
-
-// The model must match the process it is compared with.
+// The model must match the process it is compared with (EPOLLWAKEUP depends on the kernel's
+// build); asked once per process.
 inline SimOptions sim_options() {
-  SimOptions o;
-  o.cap_block_suspend = live_keeps_epollwakeup();
-  return o;
+  static const SimOptions options = sim_options_like_live();
+  return options;
 }
 
 struct SimBackend {

@@ -1,10 +1,29 @@
-#include "edgecase/fd_mirror.h"
+#include "edgecase/live_match.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <dirent.h>
 #include <cstdlib>
 #include <vector>
 
+#include "edgecase/real_kernel.h"
+
 namespace edgecase {
+
+SimOptions sim_options_like_live() {
+  SimOptions o;
+  RealKernel rk;
+  int ep = rk.epoll_create1(EPOLL_CLOEXEC);
+  int efd = rk.eventfd(0, EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLWAKEUP;
+  if (ep >= 0 && efd >= 0 && rk.epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) == 0) {
+    auto set = rk.interest_set(ep);
+    o.cap_block_suspend = set && set->size() == 1 && ((*set)[0].events & EPOLLWAKEUP) != 0;
+  }
+  return o;
+}
 
 int mirror_open_fds(SimKernel& sim) {
   std::vector<int> open;
