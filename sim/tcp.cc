@@ -962,8 +962,8 @@ int TcpSocket::getsockopt_proto(int level, int optname, void* val, socklen_t* le
   // tcp_getsockopt hands other levels to ip_getsockopt, which knows only SOL_IP.
   if (level != IPPROTO_TCP) return level == IPPROTO_IP ? -ENOPROTOOPT : -EOPNOTSUPP;
   if (len == nullptr) return -EFAULT;
-  // min_t(unsigned int, len, sizeof(int)): a negative length reads as a large one.
-  const unsigned n = std::min<unsigned>(static_cast<unsigned>(*len), sizeof(int));
+  if (static_cast<int>(*len) < 0) return -EINVAL;
+  const unsigned n = std::min<unsigned>(*len, sizeof(int));
   const int* slot = tcp_option(optname);
   if (slot == nullptr) return -ENOPROTOOPT;
   if (n && val == nullptr) return -EFAULT;

@@ -334,6 +334,9 @@ BACKEND_TEST("tcp: TCP_NODELAY and keepalive options are stored; unknown ones EN
   len = 8;  // longer than an int: truncated to one
   REQUIRE(k.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0);
   REQUIRE(len == sizeof(int));
+  len = static_cast<socklen_t>(-1);
+  REQUIRE_ERRNO(k.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), EINVAL);
+  REQUIRE_ERRNO(k.setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &zero, sizeof zero), EINVAL);
   // Levels other than TCP go to the IP layer: unknown there on set, unsupported on get.
   REQUIRE_ERRNO(k.setsockopt(fd, 12345, 1, &one, sizeof one), ENOPROTOOPT);
   len = sizeof v;
@@ -911,6 +914,10 @@ BACKEND_TEST("tcp: a refused socket shut down before its result was collected is
   REQUIRE_ERRNO(k.connect(c, sa(a), sizeof a), EINVAL);
   REQUIRE_ERRNO(k.listen(c, 1), EINVAL);
   REQUIRE(sol(k, c, SO_ERROR) == ECONNREFUSED);  // still pending
+  sockaddr_in unspec{};
+  unspec.sin_family = AF_UNSPEC;  // the way out: disconnect, UNCONNECTED again
+  REQUIRE(k.connect(c, sa(unspec), sizeof unspec) == 0);
+  REQUIRE_ERRNO(k.connect(c, sa(a), sizeof a), EINPROGRESS);
 }
 
 // =============================================================================================
