@@ -1378,6 +1378,13 @@ BACKEND_TEST("tcp: after a RST, the first write reports ECONNRESET, later ones E
   char c;
   REQUIRE(k.read(p.c, &c, 1) == 0);
   REQUIRE(sol(k, p.c, SO_ERROR) == 0);
+  // The same reset, looked at through SO_ERROR first: then nothing is left for the write.
+  Conn q = connect_pair(k);
+  set_linger(k, q.c, 1, 0);
+  REQUIRE(k.close(q.c) == 0);
+  REQUIRE((await(k, q.s, EPOLLERR) & EPOLLERR) != 0);
+  REQUIRE(sol(k, q.s, SO_ERROR) == ECONNRESET);
+  REQUIRE_ERRNO(k.write(q.s, "x", 1), EPIPE);
 }
 
 BACKEND_TEST("tcp: close with unread data sends RST instead of FIN", "[tcp][close][rst]") {
