@@ -130,16 +130,18 @@ ssize_t SimKernel::do_write(int fd, const void* buf, size_t len, int msg_flags, 
   const auto* src = static_cast<const std::byte*>(buf);
   const bool nonblock = f->nonblock() || (msg_flags & MSG_DONTWAIT);
   size_t done = 0;
+  bool resumed = false;  // set once the caller has slept: the kernel's call would go on
   for (;;) {
     std::span<const std::byte> rest(src + done, len - done);
     sim::Socket* s = f->as_socket();
-    ssize_t r = s ? s->sendmsg(rest, msg_flags) : f->write(rest);
+    ssize_t r = s ? s->sendmsg(rest, msg_flags, resumed) : f->write(rest);
     if (r > 0) done += static_cast<size_t>(r);
     if (r >= 0 && (done == len || nonblock)) return static_cast<ssize_t>(done);
     if (r < 0 && (r != -EAGAIN || nonblock))
       return done ? static_cast<ssize_t>(done) : fail(static_cast<int>(-r));
     if (block(*f->wait_queue(), std::nullopt, call, fd) == sim::WaitResult::interrupted)
       return done ? static_cast<ssize_t>(done) : fail(EINTR);
+    resumed = true;
   }
 }
 

@@ -24,7 +24,7 @@ int Socket::accept(Socket**, int) { return -EOPNOTSUPP; }
 int Socket::connect(const sockaddr*, socklen_t) { return -EOPNOTSUPP; }
 int Socket::connect_result() { return 0; }
 int Socket::shutdown(int) { return -EOPNOTSUPP; }
-int Socket::getname(sockaddr_storage*, bool) { return -EOPNOTSUPP; }
+int Socket::getname(sockaddr_storage*, Name) { return -EOPNOTSUPP; }
 int Socket::setsockopt_proto(int, int, const void*, socklen_t) { return -EOPNOTSUPP; }
 int Socket::getsockopt_proto(int, int, void*, socklen_t*) { return -EOPNOTSUPP; }
 
@@ -66,16 +66,16 @@ int Socket::setsockopt(int level, int optname, const void* optval, socklen_t opt
       // as an unsigned number: a negative request means the maximum.
       sk_rcvbuf = std::max(clamp_buf(val, kRmemMax) * 2, kSockMinRcvbuf);
       sk_userlocks |= kRcvbufLock;
-      buffers_changed();
+      sockopt_set(optname);
       return 0;
     case SO_SNDBUF:
       sk_sndbuf = std::max(clamp_buf(val, kWmemMax) * 2, kSockMinSndbuf);
       sk_userlocks |= kSndbufLock;
-      buffers_changed();
+      sockopt_set(optname);
       return 0;
     case SO_RCVLOWAT:
       sk_rcvlowat = val < 0 ? INT_MAX : (val ? val : 1);
-      buffers_changed();
+      sockopt_set(optname);
       return 0;
     case SO_TYPE: case SO_DOMAIN: case SO_PROTOCOL: case SO_ERROR: case SO_ACCEPTCONN:
       return -ENOPROTOOPT;
@@ -223,7 +223,7 @@ int SimKernel::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, in
   child->f_flags = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
   if (addr != nullptr || addrlen != nullptr) {
     sockaddr_storage peer{};
-    int klen = child->getname(&peer, true);
+    int klen = child->getname(&peer, Socket::Name::accept_peer);
     int r = klen < 0 ? klen : sim::copy_addr_out(peer, klen, addr, addrlen);
     if (r < 0) {
       sim::fput(child);
@@ -278,7 +278,7 @@ int SimKernel::getsockopt(int sockfd, int level, int optname, void* optval, sock
   return r < 0 ? fail(-r) : 0;
 }
 
-static int getname_common(Socket* sock, sockaddr* addr, socklen_t* addrlen, bool peer) {
+static int getname_common(Socket* sock, sockaddr* addr, socklen_t* addrlen, Socket::Name peer) {
   sockaddr_storage k{};
   int klen = sock->getname(&k, peer);
   if (klen < 0) return fail(-klen);
@@ -288,12 +288,12 @@ static int getname_common(Socket* sock, sockaddr* addr, socklen_t* addrlen, bool
 
 int SimKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
   SOCKFD_LOOKUP(ref, sock, sockfd);
-  return getname_common(sock, addr, addrlen, false);
+  return getname_common(sock, addr, addrlen, Socket::Name::local);
 }
 
 int SimKernel::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
   SOCKFD_LOOKUP(ref, sock, sockfd);
-  return getname_common(sock, addr, addrlen, true);
+  return getname_common(sock, addr, addrlen, Socket::Name::peer);
 }
 
 #undef SOCKFD_LOOKUP

@@ -41,12 +41,14 @@ class Socket : public File {
   // sock_read_iter: a zero-length read() returns 0 at once ("Match SYS5 behaviour"); recv()
   // goes straight to recvmsg and has no such shortcut.
   ssize_t read(std::span<std::byte> buf) override { return buf.empty() ? 0 : recvmsg(buf, 0); }
-  ssize_t write(std::span<const std::byte> buf) override { return sendmsg(buf, 0); }
+  ssize_t write(std::span<const std::byte> buf) override { return sendmsg(buf, 0, false); }
 
   // --- proto_ops. Results are >= 0 or -errno. --------------------------------------------
   virtual ssize_t recvmsg(std::span<std::byte> buf, int flags) = 0;
   // Never raises SIGPIPE: the simulation has no signals; -EPIPE is returned either way.
-  virtual ssize_t sendmsg(std::span<const std::byte> buf, int flags) = 0;
+  // `resumed`: a blocking caller slept for room and calls again with the rest of the same
+  // buffer, which the kernel does inside sendmsg's loop, past its entry checks.
+  virtual ssize_t sendmsg(std::span<const std::byte> buf, int flags, bool resumed) = 0;
   virtual int bind(const sockaddr* addr, socklen_t len);
   virtual int listen(int backlog);
   // Takes the first connection off the accept queue: the new socket (one reference) in
@@ -58,8 +60,11 @@ class Socket : public File {
   // it failed (consuming sk_err, as inet_wait_for_connect's caller does).
   virtual int connect_result();
   virtual int shutdown(int how);
-  // Fills `*out` with the local (or peer) address: its length, or -errno (ENOTCONN).
-  virtual int getname(sockaddr_storage* out, bool peer);
+  // inet_getname's `peer`: the local address, the peer's (getpeername), or the peer's as
+  // accept asks for it (which names a child even if it was reset before accept).
+  enum class Name : uint8_t { local, peer, accept_peer };
+  // Fills `*out` with that address: its length, or -errno (ENOTCONN).
+  virtual int getname(sockaddr_storage* out, Name which);
   // Protocol levels other than SOL_SOCKET (IPPROTO_TCP, ...).
   virtual int setsockopt_proto(int level, int optname, const void* val, socklen_t len);
   virtual int getsockopt_proto(int level, int optname, void* val, socklen_t* len);
@@ -67,8 +72,9 @@ class Socket : public File {
   virtual int64_t inq() { return -EINVAL; }
   virtual int64_t outq() { return -EINVAL; }
   virtual bool listening() const { return false; }
-  // sk_rcvbuf / sk_sndbuf changed by setsockopt: let the protocol re-evaluate writability.
-  virtual void buffers_changed() {}
+  // A SOL_SOCKET option was stored: the protocol's part of it (SO_SNDBUF calls
+  // sk_write_space even when the size is unchanged; SO_RCVLOWAT calls set_rcvlowat).
+  virtual void sockopt_set(int /*optname*/) {}
 
   int ioctl(unsigned long request, int* arg) override;  // FIONREAD, SIOCOUTQ
 

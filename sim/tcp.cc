@@ -724,7 +724,6 @@ TcpSocket::TcpSocket(Net& net, unsigned open_flags)
   sk_rcvbuf = kTcpRmemDefault;
   sk_sndbuf = kTcpWmemDefault;
   tcb_->sk = this;
-  remember_buffers();
 }
 
 TcpSocket::TcpSocket(Net& net, const TcpSocket& listener)
@@ -741,7 +740,6 @@ TcpSocket::TcpSocket(Net& net, const TcpSocket& listener)
   keepalive = listener.keepalive;
   sk_linger = listener.sk_linger;
   tcb_->sk = this;
-  remember_buffers();
 }
 
 TcpSocket::~TcpSocket() { assert(tcb_ == nullptr); }
@@ -751,24 +749,10 @@ void TcpSocket::release() {
   std::exchange(tcb_, nullptr)->close();
 }
 
-void TcpSocket::remember_buffers() {
-  seen_rcvbuf_ = sk_rcvbuf;
-  seen_rcvlowat_ = sk_rcvlowat;
-  seen_locks_ = sk_userlocks;
-}
-
-void TcpSocket::buffers_changed() {
-  // Called after SO_SNDBUF, SO_RCVBUF and SO_RCVLOWAT alike. A changed receive-side value (or
-  // a new SO_RCVBUF lock) identifies the latter two; anything else is taken for SO_SNDBUF,
-  // which calls sk_write_space even when the size did not change.
+void TcpSocket::sockopt_set(int optname) {
   Net::Call call(net_);
-  const bool rcvbuf_set =
-      sk_rcvbuf != seen_rcvbuf_ || ((sk_userlocks & ~seen_locks_) & kRcvbufLock);
-  if (sk_rcvlowat != seen_rcvlowat_)
-    tcb_->rcvlowat_changed();
-  else if (!rcvbuf_set)
-    tcb_->write_space();
-  remember_buffers();
+  if (optname == SO_RCVLOWAT) tcb_->rcvlowat_changed();  // tcp_set_rcvlowat
+  if (optname == SO_SNDBUF) tcb_->write_space();         // sk_write_space, even if unchanged
 }
 
 ssize_t TcpSocket::recvmsg(std::span<std::byte> buf, int flags) {
@@ -776,7 +760,7 @@ ssize_t TcpSocket::recvmsg(std::span<std::byte> buf, int flags) {
   return tcb_->recvmsg(buf, flags, nonblock() || (flags & MSG_DONTWAIT));
 }
 
-ssize_t TcpSocket::sendmsg(std::span<const std::byte> buf, int flags) {
+ssize_t TcpSocket::sendmsg(std::span<const std::byte> buf, int flags, bool) {
   Net::Call call(net_);
   if (flags & MSG_OOB) return -EOPNOTSUPP;  // urgent data is not modelled
   return tcb_->sendmsg(buf, nonblock() || (flags & MSG_DONTWAIT));
@@ -825,7 +809,6 @@ int TcpSocket::accept(Socket** out, int) {
   TcpSocket* child = tcb_->accept();
   if (child == nullptr) return -EAGAIN;
   child->ss = Ss::connected;
-  child->accept_name_ = child->tcb_->state == TcpState::close;
   *out = child;
   return 0;
 }
@@ -906,14 +889,14 @@ int TcpSocket::shutdown(int how) {
   return err;
 }
 
-int TcpSocket::getname(sockaddr_storage* out, bool peer) {
+int TcpSocket::getname(sockaddr_storage* out, Name which) {
   const Tcb& t = *tcb_;
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
-  if (peer) {
-    const bool for_accept = std::exchange(accept_name_, false);
-    if (!t.dport ||
-        (!for_accept && (t.state == TcpState::close || t.state == TcpState::syn_sent)))
+  if (which != Name::local) {
+    // accept's own lookup names a child even if it was reset before accept; getpeername not.
+    if (!t.dport || (which == Name::peer &&
+                     (t.state == TcpState::close || t.state == TcpState::syn_sent)))
       return -ENOTCONN;
     sin.sin_port = htons(t.dport);
     sin.sin_addr.s_addr = htonl(t.daddr);

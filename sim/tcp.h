@@ -172,20 +172,20 @@ class TcpSocket final : public Socket {
   void release() override;  // tcp_close
 
   ssize_t recvmsg(std::span<std::byte> buf, int flags) override;        // tcp_recvmsg
-  ssize_t sendmsg(std::span<const std::byte> buf, int flags) override;  // tcp_sendmsg
+  ssize_t sendmsg(std::span<const std::byte> buf, int flags, bool resumed) override;  // tcp_sendmsg
   int bind(const sockaddr* addr, socklen_t len) override;               // inet_bind
   int listen(int backlog) override;                                     // inet_listen
   int accept(Socket** out, int flags) override;                         // inet_accept
   int connect(const sockaddr* addr, socklen_t len) override;            // inet_stream_connect
   int connect_result() override;
   int shutdown(int how) override;                                       // inet_shutdown
-  int getname(sockaddr_storage* out, bool peer) override;               // inet_getname
+  int getname(sockaddr_storage* out, Name which) override;               // inet_getname
   int setsockopt_proto(int level, int optname, const void* val, socklen_t len) override;
   int getsockopt_proto(int level, int optname, void* val, socklen_t* len) override;
   int64_t inq() override { return tcb_->inq(); }
   int64_t outq() override { return tcb_->outq(); }
   bool listening() const override { return tcb_->state == TcpState::listen; }
-  void buffers_changed() override;
+  void sockopt_set(int optname) override;
 
   Tcb& tcb() const { return *tcb_; }
 
@@ -204,18 +204,10 @@ class TcpSocket final : public Socket {
     int user_timeout = 0;
   };
   int* tcp_option(int optname);
-  void remember_buffers();
 
   Net& net_;
   Tcb* tcb_;
   TcpOptions opts_;
-  // accept()'s own peer lookup (inet_getname with peer == 2) names a child even after a RST;
-  // a later getpeername does not. Set by accept() for such a child, cleared by getname.
-  bool accept_name_ = false;
-  // The values setsockopt last saw, to tell SO_SNDBUF from SO_RCVBUF / SO_RCVLOWAT.
-  int seen_rcvbuf_;
-  int seen_rcvlowat_;
-  int seen_locks_;
 };
 
 }  // namespace edgecase::sim

@@ -49,9 +49,7 @@ int64_t unix_skb_truesize(int64_t size) {
 }
 
 UnixStream::UnixStream(unsigned open_flags)
-    : Socket(AF_UNIX, SOCK_STREAM, 0, open_flags),
-      seen_rcvbuf_(sk_rcvbuf),
-      seen_rcvlowat_(sk_rcvlowat) {}
+    : Socket(AF_UNIX, SOCK_STREAM, 0, open_flags) {}
 
 UnixStream::~UnixStream() {
   assert(peer_ == nullptr);
@@ -120,23 +118,16 @@ void UnixStream::release() {
   peer_ = nullptr;
 }
 
-ssize_t UnixStream::sendmsg(std::span<const std::byte> buf, int flags) {
+ssize_t UnixStream::sendmsg(std::span<const std::byte> buf, int flags, bool resumed) {
   if (flags & MSG_OOB) return -EOPNOTSUPP;  // as a kernel without CONFIG_AF_UNIX_OOB
   if (flags & ~kSendFlags) return -EINVAL;
-  const bool nonblock = this->nonblock() || (flags & MSG_DONTWAIT);
-  const bool resumed = !nonblock && resume_at_ != nullptr && resume_at_ == buf.data() &&
-                       resume_len_ == buf.size();
-  resume_at_ = nullptr;
+  // A resumed call is past the entry checks: it meets a pending ECONNRESET in send_skb first.
   if (!resumed && (sk_shutdown & kSendShutdown)) return -EPIPE;
   size_t sent = 0;
   while (sent < buf.size()) {
     auto size = static_cast<size_t>(std::min<int64_t>(
         static_cast<int64_t>(buf.size() - sent), max_skb_size()));
     int err = send_skb(buf.subspan(sent, size));
-    if (err == -EAGAIN && !nonblock) {
-      resume_at_ = buf.data() + sent;
-      resume_len_ = buf.size() - sent;
-    }
     if (err < 0) return sent ? static_cast<ssize_t>(sent) : err;
     sent += size;
   }
@@ -246,20 +237,14 @@ int UnixStream::shutdown(int how) {
   return 0;
 }
 
-int UnixStream::getname(sockaddr_storage* out, bool) {
+int UnixStream::getname(sockaddr_storage* out, Name) {
   // Both ends are unnamed: just the family. The peer's name stays readable after it closed.
   out->ss_family = AF_UNIX;
   return static_cast<int>(kSunPathOffset);
 }
 
-void UnixStream::buffers_changed() {
-  // setsockopt calls this after SO_SNDBUF, SO_RCVBUF and SO_RCVLOWAT alike, but only SO_SNDBUF
-  // calls sk_write_space (even when the size did not change). A changed receive-side value
-  // identifies the other two; a call that changed neither is taken for SO_SNDBUF.
-  const bool rcv_side = sk_rcvbuf != seen_rcvbuf_ || sk_rcvlowat != seen_rcvlowat_;
-  seen_rcvbuf_ = sk_rcvbuf;
-  seen_rcvlowat_ = sk_rcvlowat;
-  if (!rcv_side) write_space(kOwnWmemRef);
+void UnixStream::sockopt_set(int optname) {
+  if (optname == SO_SNDBUF) write_space(kOwnWmemRef);  // sk_write_space, even if unchanged
 }
 
 int unix_stream_pair(int type, int protocol, unsigned open_flags, Socket** a, Socket** b) {

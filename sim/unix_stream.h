@@ -46,15 +46,15 @@ class UnixStream final : public Socket {
   void release() override;            // unix_release_sock
 
   ssize_t recvmsg(std::span<std::byte> buf, int flags) override;        // unix_stream_recvmsg
-  ssize_t sendmsg(std::span<const std::byte> buf, int flags) override;  // unix_stream_sendmsg
+  ssize_t sendmsg(std::span<const std::byte> buf, int flags, bool resumed) override;  // unix_stream_sendmsg
   int listen(int backlog) override;                                     // unix_listen
   int accept(Socket** out, int flags) override;                         // unix_accept
   int connect(const sockaddr* addr, socklen_t len) override;            // unix_stream_connect
   int shutdown(int how) override;                                       // unix_shutdown
-  int getname(sockaddr_storage* out, bool peer) override;               // unix_getname
+  int getname(sockaddr_storage* out, Name which) override;               // unix_getname
   int64_t inq() override { return rcvq_bytes_; }      // unix_inq_len
   int64_t outq() override { return wmem_alloc_; }     // unix_outq_len: truesize, overhead included
-  void buffers_changed() override;
+  void sockopt_set(int optname) override;
 
  private:
   struct Skb {
@@ -85,15 +85,6 @@ class UnixStream final : public Socket {
   std::list<Skb> rcvq_;
   int64_t rcvq_bytes_ = 0;      // unread bytes in rcvq_
   int64_t wmem_alloc_ = 0;      // sk_wmem_alloc_get: truesize of our skbs the peer still holds
-  // Where a blocking writer stopped for room: SimKernel sleeps and calls again with the rest of
-  // the same buffer, which the kernel would do inside sock_alloc_send_pskb's loop, after
-  // sendmsg's entry checks (so a pending ECONNRESET wins over EPIPE). A call with any other
-  // buffer is a fresh one.
-  const std::byte* resume_at_ = nullptr;
-  size_t resume_len_ = 0;
-  // The values setsockopt last saw, to tell an SO_SNDBUF call from SO_RCVBUF/SO_RCVLOWAT.
-  int seen_rcvbuf_;
-  int seen_rcvlowat_;
 };
 
 }  // namespace edgecase::sim

@@ -51,3 +51,27 @@ BACKEND_TEST("setsockopt: a negative SO_SNDBUF or SO_RCVBUF is clamped as unsign
   REQUIRE(k.getsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &got, &len) == 0);
   REQUIRE(got == 2 * 4'194'304);  // 2 x net.core.rmem_max
 }
+
+BACKEND_TEST("setsockopt: SO_SNDBUF wakes an ET writer even unchanged; SO_RCVBUF and SO_RCVLOWAT do not",
+             "[unix][sockopt][et]") {
+  // sock_setsockopt calls sk_write_space for SO_SNDBUF only.
+  TestType b;
+  auto& k = b.k;
+  int sv[2];
+  REQUIRE(k.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+  int ep = k.epoll_create1(0);
+  add(k, ep, sv[0], EPOLLOUT | EPOLLET);
+  REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLOUT, static_cast<uint64_t>(sv[0])}});
+  int cur = 0;
+  socklen_t len = sizeof cur;
+  REQUIRE(k.getsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0);
+  int half = cur / 2;  // what, doubled, gives the current value again
+  REQUIRE(k.setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &half, sizeof half) == 0);
+  int one = 1;
+  REQUIRE(k.setsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) == 0);
+  REQUIRE(wait(k, ep).empty());
+  REQUIRE(k.getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &cur, &len) == 0);
+  half = cur / 2;
+  REQUIRE(k.setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &half, sizeof half) == 0);
+  REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLOUT, static_cast<uint64_t>(sv[0])}});
+}

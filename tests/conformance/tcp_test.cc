@@ -715,6 +715,25 @@ BACKEND_TEST("tcp: a connection reset before accept is accepted, with its addres
   REQUIRE(k.read(s, buf, sizeof buf) == 0);
 }
 
+BACKEND_TEST("tcp: accepting a reset connection without an address buffer, getpeername is ENOTCONN",
+             "[tcp][accept][rst]") {
+  // inet_getname's lenient lookup (peer == 2) belongs to accept's own address copy only.
+  TestType b;
+  auto& k = b.k;
+  Listener l = make_listener(k);
+  int c = start_connect(k, l.port);
+  REQUIRE((await(k, c, EPOLLOUT) & EPOLLOUT) != 0);
+  set_linger(k, c, 1, 0);
+  REQUIRE(k.close(c) == 0);
+  REQUIRE((await(k, l.fd, EPOLLIN) & EPOLLIN) != 0);
+  int s = k.accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK);
+  REQUIRE(s >= 0);
+  REQUIRE((await(k, s, EPOLLERR) & EPOLLERR) != 0);
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  REQUIRE_ERRNO(k.getpeername(s, sa(peer), &len), ENOTCONN);
+}
+
 BACKEND_TEST("tcp: the lowest free fd is reused by socket and accept", "[tcp][fd]") {
   TestType b;
   auto& k = b.k;
