@@ -63,6 +63,23 @@ void Net::reap() {
   graveyard_.clear();
 }
 
+std::string Net::check() const {
+  if (busy_ != 0) return "net: a socket call is still in progress";
+  if (!graveyard_.empty()) return "net: killed endpoints were not reaped";
+  auto alive = [this](const Tcb* t) {
+    auto it = tcbs_.find(t->id);
+    return it != tcbs_.end() && it->second.get() == t;
+  };
+  for (const auto& [port, holders] : bhash_)
+    for (const Tcb* t : holders) {
+      if (!alive(t)) return "net: a dead endpoint holds port " + std::to_string(port);
+      if (t->sport != port) return "net: endpoint filed under the wrong port " + std::to_string(port);
+    }
+  for (const auto& [tuple, t] : ehash_)
+    if (!alive(t)) return "net: a dead endpoint is in the connection table";
+  return "";
+}
+
 // --- ports ------------------------------------------------------------------------------------
 
 uint16_t Net::pick_port(uint16_t* cursor) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <string>
 #include <memory>
 #include <tuple>
 #include <vector>
@@ -115,6 +116,9 @@ class Net {
 
   // Endpoints alive (sockets, queued children, orphans), for invariant checks.
   size_t tcb_count() const { return tcbs_.size(); }
+  // Between socket calls: no call in progress, nothing left to reap, and every endpoint in the
+  // port and connection tables alive and holding the port it is filed under. "" when all hold.
+  std::string check() const;
 
  private:
   using FourTuple = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // local, remote

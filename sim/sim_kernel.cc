@@ -341,6 +341,7 @@ std::optional<std::vector<Interest>> SimKernel::interest_set(int epfd) {
 
 std::string SimKernel::check_invariants() const {
   if (std::string e = fdt_->check(); !e.empty()) return e;
+  if (std::string e = net_->check(); !e.empty()) return e;
   for (int fd = 0; fd < fdt_->size(); ++fd) {
     sim::File* f = fdt_->get(fd);
     if (f == nullptr) continue;
