@@ -19,6 +19,7 @@ class FdTable {
   FdTable& operator=(const FdTable&) = delete;
 
   int nofile() const { return nofile_; }
+  void set_nofile(int limit) { nofile_ = limit; }
   // The file at `fd`, or nullptr (no reference taken).
   File* get(int fd) const {
     return fd >= 0 && static_cast<size_t>(fd) < slots_.size() ? slots_[fd].file : nullptr;

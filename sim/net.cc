@@ -159,6 +159,10 @@ void Net::unhash(Tcb* t) {
 // --- the wire ---------------------------------------------------------------------------------
 
 void Net::transmit(Segment seg) {
+  if (wire_) {
+    wire_->send(std::move(seg));
+    return;
+  }
   // Loopback: the segment is processed now, within the sender's call.
   deliver(seg);
 }

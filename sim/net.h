@@ -4,9 +4,13 @@
 //
 // The wire is one function, Net::transmit. Every exchange between two TCP endpoints goes
 // through it as a Segment: SYN, SYN-ACK and the handshake's ACK, data, ACKs carrying window
-// updates, FIN and RST. Today it delivers at once, so a segment is processed before transmit
-// returns, as loopback does within the sending system call. A network with delays, segment
-// sizes or remote hosts replaces that one function; endpoints never touch each other directly.
+// updates, FIN and RST. Alone it delivers at once, so a segment is processed before transmit
+// returns, as loopback does within the sending system call. A Wire installed with set_wire
+// (the world's network: segment sizes, delays) takes every segment instead and hands it back
+// to Net::deliver later; endpoints never touch each other directly.
+//
+// Several hosts may share one Net (SimKernel's second constructor): the world's peers live on
+// a host of their own, with their own fd table, and reach the server through this network.
 #pragma once
 
 #include <cstddef>
@@ -58,6 +62,27 @@ struct Segment {
 // The RST that answers `seg` when nothing may accept it (tcp_v4_send_reset).
 Segment reset_for(const Segment& seg);
 
+// What carries segments between endpoints when the network is not instant.
+class Wire {
+ public:
+  virtual ~Wire() = default;
+  // Takes the segment; must hand it to Net::deliver later, in order per direction.
+  virtual void send(Segment seg) = 0;
+};
+
+// The network namespace's TCP sysctls the model reads (net.ipv4.tcp_rmem[1], tcp_wmem[1]) and
+// the send buffer a connection grows to at establishment (tcp_sndbuf_expand, which depends on
+// the path's MSS). Defaults: this machine's loopback.
+inline constexpr int kTcpRmemDefault = 131'072;   // tcp_rmem[1]: a new socket's sk_rcvbuf
+inline constexpr int kTcpWmemDefault = 16'384;    // tcp_wmem[1]: a new socket's sk_sndbuf
+// tcp_sndbuf_expand at establishment on lo (MSS 65483: 30 skbs of 131328 bytes), measured.
+inline constexpr int kLoopbackExpandedSndbuf = 3'939'840;
+struct NetSysctls {
+  int tcp_rmem_default = kTcpRmemDefault;
+  int tcp_wmem_default = kTcpWmemDefault;
+  int expanded_sndbuf = kLoopbackExpandedSndbuf;
+};
+
 class Net {
  public:
   Net();
@@ -103,6 +128,13 @@ class Net {
 
   // --- the wire ------------------------------------------------------------------------------
   void transmit(Segment seg);
+  // Processes a segment at its destination now (tcp_v4_rcv's demultiplexing).
+  void deliver(const Segment& seg);
+  // nullptr: segments are delivered within transmit, as on loopback.
+  void set_wire(Wire* w) { wire_ = w; }
+  Wire* wire() const { return wire_; }
+
+  NetSysctls sysctl;
 
   // --- SYN retransmission --------------------------------------------------------------------
   // A SYN that a full accept queue dropped is retransmitted by the client when its timer
@@ -123,7 +155,6 @@ class Net {
  private:
   using FourTuple = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // local, remote
 
-  void deliver(const Segment& seg);
   Tcb* lookup_listener(uint32_t addr, uint16_t port) const;
   bool port_free(uint16_t port) const { return bhash_.find(port) == bhash_.end(); }
   // The first free port at or after *cursor with its parity, advancing the cursor; 0 if none.
@@ -137,6 +168,7 @@ class Net {
   std::deque<Tcb*> syn_waiting_;
   std::vector<Tcb*> graveyard_;
   int busy_ = 0;  // socket calls in progress (Call)
+  Wire* wire_ = nullptr;
   // Next ephemeral candidates. bind() takes odd ports and connect() even ones, as
   // inet_csk_find_open_port and __inet_hash_connect prefer; Linux starts at a random offset,
   // the model at the bottom of the range, so runs are reproducible.

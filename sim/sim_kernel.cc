@@ -56,10 +56,15 @@ std::string Deadlock::message() const {
          ") can never complete: nothing left in the simulated world could wake it";
 }
 
-SimKernel::SimKernel(SimOptions options)
+SimKernel::SimKernel(SimOptions options) : SimKernel(options, std::make_shared<sim::Net>()) {}
+
+SimKernel::SimKernel(SimOptions options, SimKernel& network)
+    : SimKernel(options, network.net_) {}
+
+SimKernel::SimKernel(SimOptions options, std::shared_ptr<sim::Net> net)
     : options_(options),
       fdt_(std::make_unique<sim::FdTable>(options.nofile)),
-      net_(std::make_unique<sim::Net>()),
+      net_(std::move(net)),
       standalone_(std::make_unique<Standalone>(*this)),
       sched_(standalone_.get()) {
   constexpr int kStdioFds = 3;
@@ -74,6 +79,13 @@ SimKernel::~SimKernel() {
 void SimKernel::set_now_ns(int64_t t) {
   if (t > now_ns_) now_ns_ = t;
 }
+
+void SimKernel::set_nofile(int limit) {
+  options_.nofile = limit;
+  fdt_->set_nofile(limit);
+}
+
+size_t SimKernel::open_fd_count() const { return fdt_->open_count(); }
 
 void SimKernel::set_scheduler(sim::Scheduler* s) { sched_ = s ? s : standalone_.get(); }
 

@@ -317,7 +317,7 @@ bool Tcb::close_state() {
 
 void Tcb::init_buffer_space() {
   if (sk && !(sk->sk_userlocks & kSndbufLock))
-    sk->sk_sndbuf = std::max(sk->sk_sndbuf, std::min(kLoopbackExpandedSndbuf, kTcpWmemMax));
+    sk->sk_sndbuf = std::max(sk->sk_sndbuf, std::min(net.sysctl.expanded_sndbuf, kTcpWmemMax));
 }
 
 int Tcb::listen_start() {
@@ -721,8 +721,8 @@ void Tcb::reset() {
 
 TcpSocket::TcpSocket(Net& net, unsigned open_flags)
     : Socket(AF_INET, SOCK_STREAM, IPPROTO_TCP, open_flags), net_(net), tcb_(net.create_tcb()) {
-  sk_rcvbuf = kTcpRmemDefault;
-  sk_sndbuf = kTcpWmemDefault;
+  sk_rcvbuf = net.sysctl.tcp_rmem_default;
+  sk_sndbuf = net.sysctl.tcp_wmem_default;
   tcb_->sk = this;
 }
 

@@ -22,6 +22,7 @@
 #include <span>
 #include <sys/types.h>
 
+#include "sim/net.h"
 #include "sim/socket.h"
 
 namespace edgecase::sim {
@@ -37,12 +38,8 @@ enum class TcpState : uint8_t {
 };
 
 // --- sysctls and constants of the machines here (net.ipv4.tcp_*) ------------------------------
-inline constexpr int kTcpRmemDefault = 131'072;   // tcp_rmem[1]: a new socket's sk_rcvbuf
 inline constexpr int kTcpRmemMax = 33'554'432;    // tcp_rmem[2]: SO_RCVLOWAT may grow rcvbuf to it
-inline constexpr int kTcpWmemDefault = 16'384;    // tcp_wmem[1]: a new socket's sk_sndbuf
 inline constexpr int kTcpWmemMax = 4'194'304;     // tcp_wmem[2]: sndbuf autotuning's ceiling
-// tcp_sndbuf_expand at establishment on lo (MSS 65483: 30 skbs of 131328 bytes), measured.
-inline constexpr int kLoopbackExpandedSndbuf = 3'939'840;
 // lo's MTU 65536 minus IP and TCP headers and the timestamp option: the largest segment.
 inline constexpr uint64_t kLoopbackMss = 65'483;
 // TCP_MSS_DEFAULT: the receiver's initial rcv_mss estimate, used by tcp_epollin_ready.
@@ -79,6 +76,11 @@ class Tcb {
   bool accept_queue_full() const {   // sk_acceptq_is_full
     return accept_queue_.size() > static_cast<size_t>(max_backlog);
   }
+
+  // tcp_sendmsg when the protocol's memory accounting refuses more (tcp_memory_pressure):
+  // the write returns what it copied so far and sets SOCK_NOSPACE, so the next ACK that frees
+  // space wakes writers (sk_stream_write_space). The world's short-write fault.
+  void memory_pressure() { nospace_ = true; }
 
   bool reuse() const;         // sk_reuse
   int shutdown_bits() const;  // sk_shutdown (an orphan is always fully shut)

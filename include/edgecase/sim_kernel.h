@@ -54,6 +54,10 @@ struct SimOptions {
 class SimKernel final : public Kernel, public Inspect {
  public:
   explicit SimKernel(SimOptions options = {});
+  // Another host on `network`'s network: its own fd table and files, sharing the TCP port and
+  // connection tables and the wire. The world's peers live on such a host. Either kernel may
+  // be destroyed first.
+  SimKernel(SimOptions options, SimKernel& network);
   ~SimKernel() override;
 
   int epoll_create1(int flags) override;
@@ -100,12 +104,18 @@ class SimKernel final : public Kernel, public Inspect {
   // Replaces what blocked calls do (nullptr restores the standalone behaviour).
   void set_scheduler(sim::Scheduler* s);
   sim::Net& net() { return *net_; }
+  // prlimit(RLIMIT_NOFILE) from outside: fds already open stay; new ones fail with EMFILE
+  // at or above the limit.
+  void set_nofile(int limit);
+  // Open fds, as /proc/self/fd would count them.
+  size_t open_fd_count() const;
   // Verifies internal invariants (epoll trees, ready lists, fd table); "" when all hold.
   std::string check_invariants() const;
   // The open file behind `fd`, or nullptr (no reference taken).
   sim::File* file_at(int fd) const;
 
  private:
+  SimKernel(SimOptions options, std::shared_ptr<sim::Net> net);
   // Puts a new file (one reference, owned by the table on success) at the lowest free fd.
   // Returns the fd, or -EMFILE after dropping the reference.
   int install(sim::File* f, bool cloexec);
@@ -124,7 +134,7 @@ class SimKernel final : public Kernel, public Inspect {
 
   SimOptions options_;
   std::unique_ptr<sim::FdTable> fdt_;
-  std::unique_ptr<sim::Net> net_;
+  std::shared_ptr<sim::Net> net_;
   std::unique_ptr<sim::Scheduler> standalone_;
   sim::Scheduler* sched_;
   int64_t now_ns_ = 0;
