@@ -81,7 +81,7 @@ struct WorldOptions {
   bool trace = true;     // false: no trace lines are formatted (benchmarks)
 };
 
-class World final : public Scheduler, private Network::Host {
+class World final : public Scheduler, public Network::Host {
  public:
   // Virtual time each handler call takes: about a loopback syscall.
   static constexpr Nanos kCallCost = 1 * kNanosPerMicro;
@@ -117,9 +117,10 @@ class World final : public Scheduler, private Network::Host {
   Actor& add_actor(std::unique_ptr<Actor> a);
   // Runs `a` at time `at` (at most one timer per actor: a new one replaces the old).
   void wake_at(Actor& a, Nanos at);
-  // Runs `a` (once, at the current time) whenever `f`'s wait queue is woken; replaces what
-  // `a` watched before. nullptr stops watching.
-  void watch(Actor& a, File* f);
+  // Runs `a` whenever the peers' host socket `fd` reports an edge (EPOLLIN, EPOLLOUT,
+  // EPOLLRDHUP, errors). The world watches through an edge-triggered epoll instance of its own
+  // on the peers' host, so a closed socket simply stops being watched, as in any program.
+  void watch(Actor& a, int remote_fd);
 
   // --- running --------------------------------------------------------------------------------
   enum class Outcome : uint8_t { stopped, exited, threw };
@@ -150,17 +151,23 @@ class World final : public Scheduler, private Network::Host {
   WaitResult wait(WaitQueue& wq, std::optional<Nanos> deadline, const char* call,
                   int fd) override;
 
+ public:
+  struct ActorSlot;
+
  private:
   struct Event {
-    enum class Kind : uint8_t { delivery, actor };
+    // delivery: a segment of a flow is due; actor: an actor's timer; peers: the peers' epoll
+    // instance was woken and its ready actors must run.
+    enum class Kind : uint8_t { delivery, actor, peers };
     Kind kind;
     uint32_t index;  // the flow, or the actor
   };
-  struct ActorSlot;
 
   void schedule_delivery(Nanos at, uint32_t flow) override;
   Rng& rng() override { return random_.stream(Stream::network); }
   void run_event(const Event& e);
+  void run_ready_actors();
+  static int peers_woken(WaitEntry* entry, uint32_t key);
   void set_clock(Nanos t);
   void on_first_wait();
   [[noreturn]] void stop(Stop::Reason r, const char* call, int fd);
@@ -171,9 +178,16 @@ class World final : public Scheduler, private Network::Host {
   std::unique_ptr<SimKernel> server_;
   std::unique_ptr<SimKernel> remote_;
   std::unique_ptr<Network> network_;
-  std::unique_ptr<Kernel> handler_kernel_;
+  std::unique_ptr<Kernel> handler_calls_;   // the HandlerKernel, when a tracer wraps it
+  std::unique_ptr<Kernel> handler_kernel_;  // what the handler is given
   EventQueue<Event> queue_;
   std::vector<std::unique_ptr<ActorSlot>> actors_;
+  int peers_epfd_ = -1;          // on the peers' host
+  struct PeersEntry : WaitEntry {
+    explicit PeersEntry(World* w) : WaitEntry(&World::peers_woken), world(w) {}
+    World* world;
+  } peers_entry_{this};
+  bool peers_event_pending_ = false;
   uint64_t steps_ = 0;
   uint64_t events_run_ = 0;  // events run since the last idle timeout (quiescence)
   int idle_timeouts_ = 0;

@@ -1,0 +1,209 @@
+#include "sim/handler_kernel.h"
+
+#include <cerrno>
+#include <climits>
+#include <fmt/format.h>
+#include <vector>
+
+#include "sim/file.h"
+#include "sim/socket.h"
+#include "sim/tcp.h"
+#include "sim/world.h"
+
+namespace edgecase::sim {
+
+namespace {
+
+TcpSocket* tcp_at(SimKernel& k, int fd) {
+  File* f = k.file_at(fd);
+  Socket* s = f ? f->as_socket() : nullptr;
+  return s ? dynamic_cast<TcpSocket*>(s) : nullptr;
+}
+
+}  // namespace
+
+size_t HandlerKernel::write_allowance(int fd, size_t len, const char* call) {
+  if (len < 2) return len;
+  TcpSocket* s = tcp_at(k_, fd);
+  if (s == nullptr || !w_.fire(FaultKind::short_write)) return len;
+  const size_t allowed = w_.random().between(Stream::faults, 1, len - 1);
+  if (w_.tracing())
+    w_.trace(fmt::format("fault: short-write: {}({}) may copy {} of {} bytes", call, fd, allowed,
+                         len));
+  return allowed;
+}
+
+int HandlerKernel::cut_iov(const struct iovec* iov, int iovcnt, size_t allowed,
+                           struct iovec* out) {
+  int n = 0;
+  for (int i = 0; i < iovcnt && allowed > 0; ++i) {
+    out[n] = iov[i];
+    if (out[n].iov_len > allowed) out[n].iov_len = allowed;
+    allowed -= out[n].iov_len;
+    ++n;
+  }
+  return n;
+}
+
+// The cut write copied all it was allowed: the rest did not fit because the protocol refused
+// memory, so only an ACK that frees space will say EPOLLOUT again (SOCK_NOSPACE).
+void HandlerKernel::after_cut_write(ssize_t r, size_t allowed, size_t len, int fd) {
+  if (allowed < len && r == static_cast<ssize_t>(allowed))
+    if (TcpSocket* s = tcp_at(k_, fd)) s->tcb().memory_pressure();
+}
+
+ssize_t HandlerKernel::write(int fd, const void* buf, size_t count) {
+  w_.on_call("write", fd);
+  const size_t allowed = write_allowance(fd, count, "write");
+  const ssize_t r = k_.write(fd, buf, allowed);
+  after_cut_write(r, allowed, count, fd);
+  return r;
+}
+
+ssize_t HandlerKernel::send(int sockfd, const void* buf, size_t len, int flags) {
+  w_.on_call("send", sockfd);
+  const size_t allowed = write_allowance(sockfd, len, "send");
+  const ssize_t r = k_.send(sockfd, buf, allowed, flags);
+  after_cut_write(r, allowed, len, sockfd);
+  return r;
+}
+
+ssize_t HandlerKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
+  w_.on_call("writev", fd);
+  size_t total = 0;
+  // Invalid vectors go to the kernel untouched, so its errno decides.
+  if (iov == nullptr || iovcnt <= 0 || iovcnt > IOV_MAX) return k_.writev(fd, iov, iovcnt);
+  for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+  const size_t allowed = write_allowance(fd, total, "writev");
+  if (allowed == total) return k_.writev(fd, iov, iovcnt);
+  std::vector<struct iovec> cut(static_cast<size_t>(iovcnt));
+  const int n = cut_iov(iov, iovcnt, allowed, cut.data());
+  const ssize_t r = k_.writev(fd, cut.data(), n);
+  after_cut_write(r, allowed, total, fd);
+  return r;
+}
+
+int HandlerKernel::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) {
+  w_.on_call("accept4", sockfd);
+  const int fd = k_.accept4(sockfd, addr, addrlen, flags);
+  if (fd < 0 || !w_.fire(FaultKind::accept_abort)) return fd;
+  // The connection was reset before accept could return it: the peer sees the reset.
+  const struct linger abort_on_close {1, 0};
+  k_.setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  k_.close(fd);
+  if (w_.tracing()) w_.trace(fmt::format("fault: accept-abort: accept4({}) connection reset", sockfd));
+  errno = ECONNABORTED;
+  return -1;
+}
+
+// --- the rest: the call's cost, then the server kernel -------------------------------------------
+
+int HandlerKernel::epoll_create1(int flags) {
+  w_.on_call("epoll_create1", -1);
+  return k_.epoll_create1(flags);
+}
+int HandlerKernel::epoll_create(int size) {
+  w_.on_call("epoll_create", -1);
+  return k_.epoll_create(size);
+}
+int HandlerKernel::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
+  w_.on_call("epoll_ctl", epfd);
+  return k_.epoll_ctl(epfd, op, fd, event);
+}
+int HandlerKernel::epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
+  w_.on_call("epoll_wait", epfd);
+  return k_.epoll_wait(epfd, events, maxevents, timeout);
+}
+int HandlerKernel::epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                               const sigset_t* sigmask) {
+  w_.on_call("epoll_pwait", epfd);
+  return k_.epoll_pwait(epfd, events, maxevents, timeout, sigmask);
+}
+int HandlerKernel::socket(int domain, int type, int protocol) {
+  w_.on_call("socket", -1);
+  return k_.socket(domain, type, protocol);
+}
+int HandlerKernel::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
+  w_.on_call("bind", sockfd);
+  return k_.bind(sockfd, addr, addrlen);
+}
+int HandlerKernel::listen(int sockfd, int backlog) {
+  w_.on_call("listen", sockfd);
+  return k_.listen(sockfd, backlog);
+}
+int HandlerKernel::connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
+  w_.on_call("connect", sockfd);
+  return k_.connect(sockfd, addr, addrlen);
+}
+int HandlerKernel::shutdown(int sockfd, int how) {
+  w_.on_call("shutdown", sockfd);
+  return k_.shutdown(sockfd, how);
+}
+ssize_t HandlerKernel::recv(int sockfd, void* buf, size_t len, int flags) {
+  w_.on_call("recv", sockfd);
+  return k_.recv(sockfd, buf, len, flags);
+}
+int HandlerKernel::socketpair(int domain, int type, int protocol, int sv[2]) {
+  w_.on_call("socketpair", -1);
+  return k_.socketpair(domain, type, protocol, sv);
+}
+int HandlerKernel::setsockopt(int sockfd, int level, int optname, const void* optval,
+                              socklen_t optlen) {
+  w_.on_call("setsockopt", sockfd);
+  return k_.setsockopt(sockfd, level, optname, optval, optlen);
+}
+int HandlerKernel::getsockopt(int sockfd, int level, int optname, void* optval,
+                              socklen_t* optlen) {
+  w_.on_call("getsockopt", sockfd);
+  return k_.getsockopt(sockfd, level, optname, optval, optlen);
+}
+int HandlerKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
+  w_.on_call("getsockname", sockfd);
+  return k_.getsockname(sockfd, addr, addrlen);
+}
+int HandlerKernel::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
+  w_.on_call("getpeername", sockfd);
+  return k_.getpeername(sockfd, addr, addrlen);
+}
+ssize_t HandlerKernel::read(int fd, void* buf, size_t count) {
+  w_.on_call("read", fd);
+  return k_.read(fd, buf, count);
+}
+ssize_t HandlerKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
+  w_.on_call("readv", fd);
+  return k_.readv(fd, iov, iovcnt);
+}
+int HandlerKernel::close(int fd) {
+  w_.on_call("close", fd);
+  return k_.close(fd);
+}
+int HandlerKernel::dup(int oldfd) {
+  w_.on_call("dup", oldfd);
+  return k_.dup(oldfd);
+}
+int HandlerKernel::dup2(int oldfd, int newfd) {
+  w_.on_call("dup2", oldfd);
+  return k_.dup2(oldfd, newfd);
+}
+int HandlerKernel::pipe2(int pipefd[2], int flags) {
+  w_.on_call("pipe2", -1);
+  return k_.pipe2(pipefd, flags);
+}
+int HandlerKernel::eventfd(unsigned int initval, int flags) {
+  w_.on_call("eventfd", -1);
+  return k_.eventfd(initval, flags);
+}
+int HandlerKernel::fcntl(int fd, int cmd, long arg) {
+  w_.on_call("fcntl", fd);
+  return k_.fcntl(fd, cmd, arg);
+}
+int HandlerKernel::ioctl(int fd, unsigned long request, int* arg) {
+  w_.on_call("ioctl", fd);
+  return k_.ioctl(fd, request, arg);
+}
+int HandlerKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
+  w_.on_call("clock_gettime", -1);
+  return k_.clock_gettime(clockid, tp);
+}
+
+}  // namespace edgecase::sim

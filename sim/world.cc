@@ -1,0 +1,284 @@
+// The world's loop: the clock, the event queue, the handler's blocking points and quiescence.
+#include "sim/world.h"
+
+#include <cassert>
+#include <cstring>
+#include <fmt/format.h>
+#include <sys/epoll.h>
+
+#include "edgecase/strace.h"
+#include "sim/file.h"
+#include "sim/handler_kernel.h"
+
+namespace edgecase {
+
+std::string_view stop_reason_name(Stop::Reason r) {
+  switch (r) {
+    case Stop::Reason::quiescent: return "quiescent";
+    case Stop::Reason::step_budget: return "step-budget";
+    case Stop::Reason::time_limit: return "time-limit";
+  }
+  return "?";
+}
+
+std::string Stop::message() const {
+  return fmt::format("stopped ({}) in {}({}) at {}", stop_reason_name(reason), call, fd,
+                     sim::Trace::stamp(at));
+}
+
+namespace sim {
+
+namespace {
+// The peers' epoll instance collects at most this many ready peers per wakeup; the rest stay
+// ready and are collected by the next round.
+constexpr int kPeerEventsPerRound = 64;
+// A lowered fd limit leaves the handler this many fds at most beyond those it had open when it
+// first waited (at least one).
+constexpr uint64_t kFdLimitMaxHeadroom = 4;
+}  // namespace
+
+struct World::ActorSlot {
+  std::unique_ptr<Actor> actor;
+  uint64_t timer = 0;  // the pending event's id, 0 when none
+  Nanos timer_at = 0;
+};
+
+World::World(WorldOptions options)
+    : options_(std::move(options)),
+      random_(options_.seed),
+      server_(std::make_unique<SimKernel>(options_.server)),
+      remote_(std::make_unique<SimKernel>(
+          SimOptions{.nofile = WorldOptions::kPeerHostNofile}, *server_)) {
+  server_->set_scheduler(this);
+  remote_->set_scheduler(this);
+  if (options_.network) network_ = std::make_unique<Network>(server_->net(), *this);
+  auto calls = std::make_unique<HandlerKernel>(*this, *server_);
+  if (options_.trace) {
+    handler_calls_ = std::move(calls);
+    handler_kernel_ = std::make_unique<TracingKernel>(
+        *handler_calls_, [this](const std::string& line) { trace_.line(now(), line); });
+  } else {
+    handler_kernel_ = std::move(calls);
+  }
+  peers_epfd_ = remote_->epoll_create1(EPOLL_CLOEXEC);
+  assert(peers_epfd_ >= 0);
+  remote_->file_at(peers_epfd_)->wait_queue()->add(&peers_entry_);
+}
+
+World::~World() {
+  // Teardown sends FINs and RSTs: let them be delivered at once rather than queued.
+  network_.reset();
+  if (File* f = remote_->file_at(peers_epfd_)) f->wait_queue()->remove(&peers_entry_);
+  server_->set_scheduler(nullptr);
+  remote_->set_scheduler(nullptr);
+  actors_.clear();
+  remote_.reset();
+  server_.reset();
+}
+
+// --- time, faults, trace ------------------------------------------------------------------------
+
+void World::set_clock(Nanos t) {
+  server_->set_now_ns(t);
+  remote_->set_now_ns(t);
+}
+
+bool World::fire(FaultKind k) {
+  const Fault& f = options_.faults[k];
+  if (!f.on) return false;
+  return random_.chance(Stream::faults, f.per_mille, Fault::kPerMille);
+}
+
+void World::trace(std::string_view line) {
+  if (options_.trace) trace_.line(now(), line);
+}
+
+// --- actors -------------------------------------------------------------------------------------
+
+Actor& World::add_actor(std::unique_ptr<Actor> a) {
+  auto slot = std::make_unique<ActorSlot>();
+  slot->actor = std::move(a);
+  actors_.push_back(std::move(slot));
+  return *actors_.back()->actor;
+}
+
+void World::wake_at(Actor& a, Nanos at) {
+  for (uint32_t i = 0; i < actors_.size(); ++i) {
+    ActorSlot& s = *actors_[i];
+    if (s.actor.get() != &a) continue;
+    if (s.timer) queue_.cancel(s.timer);
+    s.timer_at = std::max(at, now());
+    s.timer = queue_.push(s.timer_at, Event{Event::Kind::actor, i});
+    return;
+  }
+  assert(false && "wake_at: not an actor of this world");
+}
+
+void World::watch(Actor& a, int remote_fd) {
+  for (uint32_t i = 0; i < actors_.size(); ++i) {
+    if (actors_[i]->actor.get() != &a) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = i;
+    if (remote_->epoll_ctl(peers_epfd_, EPOLL_CTL_ADD, remote_fd, &ev) != 0) {
+      const int r = remote_->epoll_ctl(peers_epfd_, EPOLL_CTL_MOD, remote_fd, &ev);
+      assert(r == 0);
+      (void)r;
+    }
+    return;
+  }
+  assert(false && "watch: not an actor of this world");
+}
+
+int World::peers_woken(WaitEntry* entry, uint32_t) {
+  World& w = *static_cast<PeersEntry*>(entry)->world;
+  if (!w.peers_event_pending_) {
+    w.peers_event_pending_ = true;
+    w.queue_.push(w.now(), Event{Event::Kind::peers, 0});
+  }
+  return 0;
+}
+
+void World::run_ready_actors() {
+  peers_event_pending_ = false;
+  epoll_event evs[kPeerEventsPerRound];
+  const int n = remote_->epoll_wait(peers_epfd_, evs, kPeerEventsPerRound, 0);
+  assert(n >= 0);
+  for (int i = 0; i < n; ++i) actors_[evs[i].data.u64]->actor->act(*this);
+}
+
+// --- events -------------------------------------------------------------------------------------
+
+void World::schedule_delivery(Nanos at, uint32_t flow) {
+  queue_.push(std::max(at, now()), Event{Event::Kind::delivery, flow});
+}
+
+void World::run_event(const Event& e) {
+  ++events_run_;
+  switch (e.kind) {
+    case Event::Kind::delivery: network_->deliver_next(e.index); break;
+    case Event::Kind::actor:
+      actors_[e.index]->timer = 0;
+      actors_[e.index]->actor->act(*this);
+      break;
+    case Event::Kind::peers: run_ready_actors(); break;
+  }
+}
+
+void World::advance_to(Nanos t) {
+  while (!queue_.empty() && queue_.next_time() <= t) {
+    auto [at, e] = queue_.pop();
+    set_clock(at);
+    run_event(e);
+  }
+  set_clock(t);
+}
+
+uint64_t World::settle(uint64_t max_events) {
+  uint64_t n = 0;
+  while (!queue_.empty() && n < max_events) {
+    auto [at, e] = queue_.pop();
+    set_clock(at);
+    run_event(e);
+    ++n;
+  }
+  return n;
+}
+
+// --- the handler ----------------------------------------------------------------------------------
+
+void World::stop(Stop::Reason r, const char* call, int fd) {
+  throw Stop{r, call, fd, now()};
+}
+
+void World::on_call(const char* call, int fd) {
+  if (++steps_ > options_.step_budget) stop(Stop::Reason::step_budget, call, fd);
+  const Nanos t = now() + kCallCost;
+  if (t > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
+  advance_to(t);
+}
+
+void World::on_first_wait() {
+  waited_ = true;
+  if (!fire(FaultKind::fd_limit)) return;
+  const int limit = static_cast<int>(server_->open_fd_count() +
+                                     random_.between(Stream::faults, 1, kFdLimitMaxHeadroom));
+  server_->set_nofile(limit);
+  trace(fmt::format("fault: fd-limit: RLIMIT_NOFILE lowered to {}", limit));
+}
+
+namespace {
+struct Waiter : WaitEntry {
+  Waiter() : WaitEntry(&Waiter::woken_cb) {}
+  static int woken_cb(WaitEntry* e, uint32_t) {
+    static_cast<Waiter*>(e)->woken = true;
+    return 1;
+  }
+  bool woken = false;
+};
+// Unlinks the waiter however the wait ends (a Stop unwinds through here).
+struct WaitGuard {
+  WaitQueue& wq;
+  Waiter& w;
+  ~WaitGuard() { wq.remove(&w); }
+};
+}  // namespace
+
+WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char* call, int fd) {
+  if (!waited_) on_first_wait();
+  std::optional<Nanos> signal_at;
+  if (std::strcmp(call, "epoll_wait") == 0 && fire(FaultKind::eintr))
+    signal_at = now() + static_cast<Nanos>(random_.between(Stream::faults, 0, kMaxSignalDelay));
+  Waiter w;
+  wq.add(&w);
+  WaitGuard guard{wq, w};
+  const uint64_t events_before = events_run_;
+  for (;;) {
+    if (w.woken) {
+      idle_timeouts_ = 0;
+      return WaitResult::woken;
+    }
+    std::optional<Nanos> until = deadline;
+    if (signal_at && (!until || *signal_at < *until)) until = signal_at;
+    if (!queue_.empty() && (!until || queue_.next_time() <= *until)) {
+      auto [at, e] = queue_.pop();
+      if (at > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
+      set_clock(at);
+      run_event(e);
+      continue;
+    }
+    if (!until) stop(Stop::Reason::quiescent, call, fd);
+    if (*until > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
+    set_clock(*until);
+    if (signal_at && *until == *signal_at) {
+      trace(fmt::format("signal: {}({}) interrupted", call, fd));
+      return WaitResult::interrupted;
+    }
+    // A timeout with nothing else happening, again and again: nothing ever will.
+    idle_timeouts_ = events_run_ == events_before ? idle_timeouts_ + 1 : 0;
+    if (idle_timeouts_ >= kIdleTimeoutsForQuiescence && queue_.empty())
+      stop(Stop::Reason::quiescent, call, fd);
+    return WaitResult::timed_out;
+  }
+}
+
+World::Result World::run(const std::function<void(Kernel&)>& handler) {
+  Result result{Outcome::exited, std::nullopt, ""};
+  try {
+    handler(handler_kernel());
+  } catch (const Stop& s) {
+    result.outcome = Outcome::stopped;
+    result.stop = s;
+  } catch (const std::exception& e) {
+    result.outcome = Outcome::threw;
+    result.error = e.what();
+  } catch (...) {
+    result.outcome = Outcome::threw;
+    result.error = "an exception not derived from std::exception";
+  }
+  settle();
+  return result;
+}
+
+}  // namespace sim
+}  // namespace edgecase
