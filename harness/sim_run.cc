@@ -55,7 +55,7 @@ SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(option
     PeerActor* a = actor.get();
     world_->add_actor(std::move(actor));
     peer_views_.push_back(&a->peer);
-    world_->wake_at(*a, scripts_.back().start);
+    world_->start_when_ready(*a, scripts_.back().start);
   }
 }
 
@@ -63,7 +63,7 @@ SimRun::~SimRun() = default;
 
 void SimRun::trace_header() {
   if (!world_->tracing()) return;
-  world_->trace(fmt::format("edgecase {}: handler {}, seed {:#018x}, {} peers", EDGECASE_VERSION,
+  world_->trace(fmt::format("case: handler {}, seed {:#018x}, {} peers",
                             case_.scenario.handler, case_.seed, case_.scenario.peers.size()));
   world_->trace(case_.faults.describe());
 }

@@ -102,32 +102,39 @@ Actor& World::add_actor(std::unique_ptr<Actor> a) {
   return *actors_.back()->actor;
 }
 
+uint32_t World::index_of(const Actor& a) const {
+  for (uint32_t i = 0; i < actors_.size(); ++i)
+    if (actors_[i]->actor.get() == &a) return i;
+  assert(false && "not an actor of this world");
+  return 0;
+}
+
 void World::wake_at(Actor& a, Nanos at) {
-  for (uint32_t i = 0; i < actors_.size(); ++i) {
-    ActorSlot& s = *actors_[i];
-    if (s.actor.get() != &a) continue;
-    if (s.timer) queue_.cancel(s.timer);
-    s.timer_at = std::max(at, now());
-    s.timer = queue_.push(s.timer_at, Event{Event::Kind::actor, i});
-    return;
-  }
-  assert(false && "wake_at: not an actor of this world");
+  const uint32_t i = index_of(a);
+  ActorSlot& s = *actors_[i];
+  if (s.timer) queue_.cancel(s.timer);
+  s.timer_at = std::max(at, now());
+  s.timer = queue_.push(s.timer_at, Event{Event::Kind::actor, i});
+}
+
+void World::start_when_ready(Actor& a, Nanos delay) {
+  if (waited_) wake_at(a, now() + delay); else starts_.emplace_back(index_of(a), delay);
+}
+
+void World::start_actors() {
+  for (auto [i, delay] : starts_) wake_at(*actors_[i]->actor, now() + delay);
+  starts_.clear();
 }
 
 void World::watch(Actor& a, int remote_fd) {
-  for (uint32_t i = 0; i < actors_.size(); ++i) {
-    if (actors_[i]->actor.get() != &a) continue;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = i;
-    if (remote_->epoll_ctl(peers_epfd_, EPOLL_CTL_ADD, remote_fd, &ev) != 0) {
-      const int r = remote_->epoll_ctl(peers_epfd_, EPOLL_CTL_MOD, remote_fd, &ev);
-      assert(r == 0);
-      (void)r;
-    }
-    return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = index_of(a);
+  if (remote_->epoll_ctl(peers_epfd_, EPOLL_CTL_ADD, remote_fd, &ev) != 0) {
+    const int r = remote_->epoll_ctl(peers_epfd_, EPOLL_CTL_MOD, remote_fd, &ev);
+    assert(r == 0);
+    (void)r;
   }
-  assert(false && "watch: not an actor of this world");
 }
 
 int World::peers_woken(WaitEntry* entry, uint32_t) {
@@ -200,6 +207,7 @@ void World::on_call(const char* call, int fd) {
 
 void World::on_first_wait() {
   waited_ = true;
+  start_actors();
   if (!fire(FaultKind::fd_limit)) return;
   const int limit = static_cast<int>(server_->open_fd_count() +
                                      random_.between(Stream::faults, 1, kFdLimitMaxHeadroom));
@@ -275,6 +283,13 @@ World::Result World::run(const std::function<void(Kernel&)>& handler) {
   } catch (...) {
     result.outcome = Outcome::threw;
     result.error = "an exception not derived from std::exception";
+  }
+  waited_ = true;
+  start_actors();  // a handler that never waited still has clients knocking
+  switch (result.outcome) {
+    case Outcome::stopped: trace("handler " + result.stop->message()); break;
+    case Outcome::exited: trace("handler returned"); break;
+    case Outcome::threw: trace("handler threw: " + result.error); break;
   }
   settle();
   return result;

@@ -117,6 +117,10 @@ class World final : public Scheduler, public Network::Host {
   Actor& add_actor(std::unique_ptr<Actor> a);
   // Runs `a` at time `at` (at most one timer per actor: a new one replaces the old).
   void wake_at(Actor& a, Nanos at);
+  // Runs `a` for the first time `delay` after the handler first waits (or returns): a server
+  // is ready for its clients once its loop is waiting, and clients that arrive during its
+  // set-up would only ever be refused.
+  void start_when_ready(Actor& a, Nanos delay);
   // Runs `a` whenever the peers' host socket `fd` reports an edge (EPOLLIN, EPOLLOUT,
   // EPOLLRDHUP, errors). The world watches through an edge-triggered epoll instance of its own
   // on the peers' host, so a closed socket simply stops being watched, as in any program.
@@ -170,6 +174,8 @@ class World final : public Scheduler, public Network::Host {
   static int peers_woken(WaitEntry* entry, uint32_t key);
   void set_clock(Nanos t);
   void on_first_wait();
+  void start_actors();
+  uint32_t index_of(const Actor& a) const;
   [[noreturn]] void stop(Stop::Reason r, const char* call, int fd);
 
   WorldOptions options_;
@@ -188,6 +194,7 @@ class World final : public Scheduler, public Network::Host {
     World* world;
   } peers_entry_{this};
   bool peers_event_pending_ = false;
+  std::vector<std::pair<uint32_t, Nanos>> starts_;  // (actor, delay) until the handler waits
   uint64_t steps_ = 0;
   uint64_t events_run_ = 0;  // events run since the last idle timeout (quiescence)
   int idle_timeouts_ = 0;

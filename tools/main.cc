@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "tools/showcase.h"
+#include "tools/world_cmds.h"
 
 namespace {
 constexpr int kExitClean = 0;
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--column", showcase.column, "Width of each backend's column")
         ->check(CLI::Range(20, 400));
 
+  edgecase::tools::WorldCommands world;
+  world.add_to(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -38,6 +42,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
+  if (int code = world.dispatch(); code >= 0) return code;
   int differ = edgecase::tools::run_showcase(showcase, stdout);
   return differ ? kExitFound : kExitClean;
 }

@@ -42,7 +42,7 @@ struct Step {
 };
 
 struct PeerScript {
-  Nanos start = 0;  // when the peer runs its first step
+  Nanos start = 0;  // when the peer runs its first step, after the server first waits
   std::vector<Step> steps;
   friend bool operator==(const PeerScript&, const PeerScript&) = default;
 };

@@ -1,0 +1,34 @@
+// The edgecase subcommands that work on case files: run, replay, case, hashes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+namespace edgecase::tools {
+
+struct WorldCommands {
+  // run / replay
+  std::string case_path;
+  std::string trace_path;   // run: write the trace there; replay: compare against it
+  // case
+  std::string out_path;
+  std::string faults = "all";
+  uint32_t peers = 4;
+  uint32_t messages = 16;
+  uint64_t max_message = 2048;
+  uint64_t seed = 1;
+  // hashes
+  uint64_t seeds = 100;
+
+  CLI::App* run = nullptr;
+  CLI::App* replay = nullptr;
+  CLI::App* make_case = nullptr;
+  CLI::App* hashes = nullptr;
+
+  void add_to(CLI::App& app);
+  // The exit code of the subcommand that was parsed, or -1 if none of these was.
+  int dispatch();
+};
+
+}  // namespace edgecase::tools
