@@ -164,7 +164,7 @@ Peer::Next Peer::do_send(Kernel& k, const Step& s) {
     if (given) {
       p = s.data.data() + progress_;
     } else {
-      for (size_t i = 0; i < len; ++i) buf[i] = pattern_byte(index_, sent_.size() + i);
+      pattern_fill(index_, sent_.size(), buf, len);
     }
     const ssize_t r = k.send(fd_, p, len, MSG_NOSIGNAL);
     const int e = errno;

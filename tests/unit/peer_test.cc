@@ -175,9 +175,22 @@ TEST_CASE("peer: pattern_byte is printable, never a newline, and not periodic", 
     REQUIRE(differs);
   }
   // Fixed values: a change of the pattern changes every stored case's expected bytes.
-  CHECK(pattern(1, 0, 8) == "nx|*n`Cn");
+  CHECK(pattern(1, 0, 8) == "gn7~.P-;");
   CHECK(pattern(2, 0, 8) != pattern(1, 0, 8));
   CHECK(edgecase::pattern_byte(1, 1'000'000) == edgecase::pattern_byte(1, 1'000'000));
+}
+
+TEST_CASE("peer: pattern_fill gives pattern_byte's bytes at any offset and length", "[peer]") {
+  for (uint32_t peer : {1u, 2u, 77u}) {
+    for (uint64_t offset : {0u, 1u, 7u, 8u, 13u, 4096u, 65533u}) {
+      for (size_t n : {0u, 1u, 5u, 8u, 9u, 16u, 31u, 1000u}) {
+        std::string got(n, '\0');
+        edgecase::pattern_fill(peer, offset, got.data(), n);
+        INFO("peer " << peer << " offset " << offset << " n " << n);
+        REQUIRE(got == pattern(peer, offset, n));
+      }
+    }
+  }
 }
 
 TEST_CASE("peer: connect creates the socket, waits for EPOLLOUT, then is connected", "[peer]") {
@@ -616,7 +629,7 @@ TEST_CASE("peer: slow_read reads at most k bytes, then waits t", "[peer]") {
   CHECK(std::count(t.lines.begin(), t.lines.end(), "peer#1: recv = 10 (10/100)") == 1);
   CHECK(contains(t.lines, "peer#1: recv = 10 (100/100)"));
   CHECK(contains(t.lines, "peer#1: slow_read 10 bytes every 1000000 ns"));
-  // slow_read 0 switches it off: the last 50 come in one read... once the pause is over.
+  // slow_read 0 switches it off at once (no pause is owed): the last 50 come in one read.
   CHECK(contains(t.lines, "peer#1: recv = 50 (50/50)"));
 }
 
