@@ -156,6 +156,11 @@ void Net::unhash(Tcb* t) {
   t->hashed = false;
 }
 
+Tcb* Net::peer_of(const Tcb& t) const {
+  auto it = ehash_.find(FourTuple{t.daddr, t.dport, t.saddr, t.sport});
+  return it == ehash_.end() ? nullptr : it->second;
+}
+
 // --- the wire ---------------------------------------------------------------------------------
 
 void Net::transmit(Segment seg) {
@@ -217,6 +222,13 @@ void Net::syn_unanswered(Tcb* client) {
   assert(!client->syn_waiting);
   client->syn_waiting = true;
   syn_waiting_.push_back(client);
+}
+
+void Net::syn_dropped(const Segment& syn) {
+  auto it = ehash_.find(FourTuple{syn.saddr, syn.sport, syn.daddr, syn.dport});
+  if (it == ehash_.end()) return;  // the client gave up while its SYN was on the way
+  Tcb* client = it->second;
+  if (client->state == TcpState::syn_sent && !client->syn_waiting) syn_unanswered(client);
 }
 
 void Net::syn_forget(Tcb* client) {

@@ -126,6 +126,10 @@ class Net {
   int hash(Tcb* t);
   void unhash(Tcb* t);
 
+  // The endpoint at the other end of `t`'s connection, if it is in the connection table (both
+  // ends of every connection share this network).
+  Tcb* peer_of(const Tcb& t) const;
+
   // --- the wire ------------------------------------------------------------------------------
   void transmit(Segment seg);
   // Processes a segment at its destination now (tcp_v4_rcv's demultiplexing).
@@ -141,6 +145,10 @@ class Net {
   // fires (1 s, then 3 s, ...). The model has no timers yet: the client waits here, and its
   // SYN is sent again as soon as the listener has room (accept, a larger backlog) or is gone.
   void syn_unanswered(Tcb* client);
+  // A listener dropped `syn` (its accept queue was full): its sender, found by the reverse
+  // 4-tuple, waits for room. Called where the SYN is dropped, so it holds whether the wire
+  // delivers at once or later.
+  void syn_dropped(const Segment& syn);
   void syn_forget(Tcb* client);
   // Retransmits the waiting SYNs addressed to (addr, port) — addr 0 means any address at that
   // port — while `room` says the listener can take one. Without `room`, retransmits them all.

@@ -28,6 +28,14 @@ namespace edgecase::sim {
 
 class Network final : public Wire {
  public:
+  // A split makes at most this many pieces: enough to show a reader several deliveries (and
+  // several wakeups) for one write, few enough that a run's trace stays readable.
+  static constexpr uint64_t kMaxPieces = 8;
+  // The longest delay a segment may take, in microseconds (whole ones, so that trace stamps
+  // stay short): 2 ms is far beyond loopback's few microseconds, yet short enough that a run
+  // of thousands of segments stays within the world's time limit.
+  static constexpr uint64_t kMaxDelayMicros = 2'000;
+
   // What the network needs from the world that owns it.
   class Host {
    public:
@@ -55,6 +63,9 @@ class Network final : public Wire {
   void deliver_next(uint32_t flow);
   // Segments taken and not yet delivered.
   size_t in_flight() const { return in_flight_; }
+  // The trace line for a delivered segment, tcpdump-shaped:
+  //   net: 127.0.0.1.32768 > 127.0.0.1.7000: Flags [P.], seq 1:101, ack 1, win 65535, length 100
+  static std::string describe(const Segment& seg);
 
  private:
   using Direction = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // from, to
@@ -69,6 +80,9 @@ class Network final : public Wire {
 
   uint32_t flow_of(const Segment& seg);
   void enqueue(uint32_t flow, Segment seg);
+  // The fault may merge `seg` into the undelivered tail of its direction only when the result
+  // is a segment TCP could have sent: contiguous, no SYN or RST, nothing after a FIN.
+  static bool coalescible(const Segment& tail, const Segment& seg);
   bool try_coalesce(Flow& f, Segment& seg);
   std::vector<Segment> split(Segment seg);
   Nanos delivery_time(Flow& f);

@@ -261,8 +261,17 @@ void Tcb::send_syn() {
   Segment s = make_segment(Segment::kSyn);
   snd_nxt_ = 1;
   transmit(std::move(s));
-  // No answer: a full accept queue dropped it. The retransmission timer takes over.
-  if (state == TcpState::syn_sent && !syn_waiting) net.syn_unanswered(this);
+  // If a full accept queue drops it, the listener tells the network (Net::syn_dropped).
+}
+
+void Tcb::go_back() {
+  if (dead || !any_of_states(state, {TcpState::established, TcpState::close_wait,
+                                     TcpState::fin_wait1, TcpState::closing,
+                                     TcpState::last_ack}))
+    return;
+  snd_nxt_ = std::max<uint64_t>(snd_una_, 1);
+  send_ack();
+  push();
 }
 
 void Tcb::cleanup_rbuf() {
@@ -336,7 +345,25 @@ int Tcb::listen_start() {
   return 0;
 }
 
+std::vector<Tcb*> Tcb::overflowed_clients() const {
+  std::vector<Tcb*> out;
+  for (const TcpSocket* child : syn_queue_)
+    if (child->tcb().ack_dropped_)
+      if (Tcb* client = net.peer_of(child->tcb())) out.push_back(client);
+  return out;
+}
+
+void Tcb::room_made() {
+  for (Tcb* client : overflowed_clients()) {
+    if (state != TcpState::listen || accept_queue_full()) return;
+    client->go_back();
+  }
+  net.retransmit_syns(saddr, num, this);
+}
+
 void Tcb::listen_stop() {
+  // Clients that believe they are connected retransmit after the children are gone.
+  const std::vector<Tcb*> overflowed = overflowed_clients();
   // inet_child_forget: every queued connection is aborted, so its client gets a RST.
   while (!accept_queue_.empty()) {
     TcpSocket* child = accept_queue_.front();
@@ -352,7 +379,9 @@ void Tcb::listen_stop() {
     child->tcb().set_state(TcpState::close);
     fput(fget(child));
   }
-  // Clients whose SYN was dropped now meet a closed port.
+  // Clients whose handshake was dropped now meet a closed port (Linux: at their next
+  // retransmission): a RST.
+  for (Tcb* client : overflowed) client->go_back();
   net.retransmit_syns(saddr, sport, nullptr);
 }
 
@@ -372,7 +401,7 @@ TcpSocket* Tcb::accept() {
   if (accept_queue_.empty()) return nullptr;
   TcpSocket* child = accept_queue_.front();
   accept_queue_.pop_front();
-  net.retransmit_syns(saddr, num, this);  // room for a client whose SYN was dropped
+  room_made();
   return child;
 }
 
@@ -574,7 +603,10 @@ void Tcb::listen_receive(const Segment& seg) {
     return;
   }
   if (!(seg.flags & Segment::kSyn)) return;
-  if (accept_queue_full()) return;  // tcp_conn_request drops it; the client retransmits
+  if (accept_queue_full()) {  // tcp_conn_request drops it; the client retransmits
+    net.syn_dropped(seg);
+    return;
+  }
   auto* child = new TcpSocket(net, *sk);
   Tcb& c = child->tcb();
   c.saddr = seg.daddr;
@@ -623,10 +655,14 @@ void Tcb::synrecv_ack(const Segment& seg) {
     reply_reset(seg);
     return;
   }
-  // inet_csk_complete_hashdance drops the ACK when the queue filled up since the SYN; the
-  // client's retransmission would retry. Loopback delivers both at once, so this cannot
-  // happen yet.
-  if (parent_->accept_queue_full()) return;
+  // inet_csk_complete_hashdance drops the ACK (and whatever data it carries) when the queue
+  // filled up since the SYN; the request remembers it was acknowledged, and the client's
+  // retransmission completes the handshake once there is room (room_made).
+  if (parent_->accept_queue_full()) {
+    ack_dropped_ = true;
+    return;
+  }
+  ack_dropped_ = false;
   snd_una_ = seg.ack;
   snd_edge_ = seg.ack + seg.wnd;
   set_state(TcpState::established);
@@ -665,11 +701,19 @@ void Tcb::fin_acked_transition() {
 }
 
 void Tcb::data_queue(const Segment& seg) {
-  if (seg.seq != rcv_nxt_) return;  // out of order or repeated: the wire keeps order today
+  // The wire keeps order, so a gap means earlier bytes were dropped (a full accept queue);
+  // the go-back that follows sends them again, and this segment after them.
+  if (seg.seq > rcv_nxt_) return;
+  // A retransmission may start before rcv_nxt: only its new part counts (a FIN already
+  // taken makes the whole segment old).
+  const uint64_t old = rcv_nxt_ - seg.seq;
+  if (old > seg.data.size()) return;
+  const uint64_t fresh = seg.data.size() - old;
   const uint64_t room = rcv_edge_ > rcv_nxt_ ? rcv_edge_ - rcv_nxt_ : 0;
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(seg.data.size(), room));
-  const bool fin_in = (seg.flags & Segment::kFin) && n == seg.data.size();
-  rcvq_.insert(rcvq_.end(), seg.data.begin(), seg.data.begin() + static_cast<std::ptrdiff_t>(n));
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(fresh, room));
+  const bool fin_in = (seg.flags & Segment::kFin) && n == fresh;
+  const auto first = seg.data.begin() + static_cast<std::ptrdiff_t>(old);
+  rcvq_.insert(rcvq_.end(), first, first + static_cast<std::ptrdiff_t>(n));
   rcv_nxt_ += n;
   if (fin_in) {
     rcv_nxt_ += 1;
@@ -799,7 +843,7 @@ int TcpSocket::listen(int backlog) {
   if (t.state != TcpState::close && t.state != TcpState::listen) return -EINVAL;
   t.max_backlog = backlog;
   if (t.state == TcpState::close) return t.listen_start();
-  net_.retransmit_syns(t.saddr, t.num, &t);  // a larger backlog makes room
+  t.room_made();  // a larger backlog may make room
   return 0;
 }
 
@@ -838,8 +882,9 @@ int TcpSocket::connect(const sockaddr* addr, socklen_t len) {
   if (const int r = tcb_->connect(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port)); r < 0)
     return r;
   ss = Ss::connecting;
-  // The handshake's answer already came back, but Linux looks at it only after this call
-  // (it waits in the socket backlog until release_sock): EINPROGRESS either way.
+  // On loopback the handshake's answer already came back, but Linux looks at it only after
+  // this call (it waits in the socket backlog until release_sock); over the world's network it
+  // is still on its way: EINPROGRESS either way.
   return -EINPROGRESS;
 }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <span>
+#include <vector>
 #include <sys/types.h>
 
 #include "sim/net.h"
@@ -73,6 +74,12 @@ class Tcb {
   // --- called by the wire ---------------------------------------------------------------------
   void receive(const Segment& seg);  // a segment demultiplexed to this endpoint
   void send_syn();                   // tcp_connect, and the SYN's retransmission
+  // The retransmission timer's go-back: everything from snd_una again (an ACK, the data, the
+  // FIN). Only ever needed after a full accept queue dropped the handshake's last ACK.
+  void go_back();
+  // A listener has room again (accept, a larger backlog): clients whose handshake a full
+  // accept queue dropped retransmit, those whose ACK was dropped first, then waiting SYNs.
+  void room_made();
   bool accept_queue_full() const {   // sk_acceptq_is_full
     return accept_queue_.size() > static_cast<size_t>(max_backlog);
   }
@@ -129,6 +136,8 @@ class Tcb {
   void listen_stop();          // inet_csk_listen_stop: queued children are reset
   void child_established(TcpSocket* child);  // a child's handshake ended: to the accept queue
   void forget_child(TcpSocket* child);       // a half-open child was reset: it just goes
+  // Clients of the half-open children whose handshake-completing ACK a full queue dropped.
+  std::vector<Tcb*> overflowed_clients() const;
   // Windows and readiness.
   int64_t full_space() const;  // the window a fully drained receive queue offers
   uint64_t select_window(bool advertise);  // tcp_select_window
@@ -159,6 +168,9 @@ class Tcb {
   std::deque<TcpSocket*> syn_queue_;
   std::deque<TcpSocket*> accept_queue_;
   Tcb* parent_ = nullptr;       // a SYN_RECV child's listener
+  // A SYN_RECV child whose client believes it is connected: the handshake's last ACK met a
+  // full accept queue and was dropped (inet_rsk(req)->acked).
+  bool ack_dropped_ = false;
 };
 
 class TcpSocket final : public Socket {
