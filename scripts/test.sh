@@ -14,7 +14,10 @@ run_suite() {
 }
 bash scripts/build.sh build/gcc-asan g++ -DEDGECASE_SANITIZE=ON -DEDGECASE_BENCH=OFF
 run_suite build/gcc-asan
-bash scripts/build.sh build/clang clang++ -DEDGECASE_BENCH=ON
+# The clang++ build also checks that both builds run every case identically
+# (tests/determinism/cross_build.sh, ctest label determinism).
+bash scripts/build.sh build/clang clang++ -DEDGECASE_BENCH=ON \
+  -DEDGECASE_OTHER_EDGECASE="$PWD/build/gcc-asan/edgecase"
 run_suite build/clang
 if ((status)); then echo "test.sh: FAILED"; else echo "test.sh: all suites passed"; fi
 exit $status
