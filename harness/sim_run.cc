@@ -119,7 +119,16 @@ PeerScript SimRun::apply_peer_faults(uint32_t index, PeerScript s) {
     }
   }
   if (w.fire(FaultKind::peer_reset) && connects) {
-    const size_t at = w.random().between(Stream::faults, connect_step(steps) + 1, steps.size());
+    // The cut falls after the connect and at the latest where the connection closes: a reset
+    // after its close (or its own reset) would find no socket.
+    const size_t first = connect_step(steps) + 1;
+    const size_t last = static_cast<size_t>(
+        std::find_if(steps.begin() + static_cast<std::ptrdiff_t>(first), steps.end(),
+                     [](const Step& st) {
+                       return st.op == Step::Op::close || st.op == Step::Op::reset;
+                     }) -
+        steps.begin());
+    const size_t at = w.random().between(Stream::faults, first, last);
     steps.resize(at);
     steps.push_back(Step{Step::Op::reset, 0, 0, ""});
     w.trace(fmt::format("fault: peer-reset: peer#{} resets at step {}", index, at + 1));

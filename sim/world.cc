@@ -240,7 +240,6 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
   Waiter w;
   wq.add(&w);
   WaitGuard guard{wq, w};
-  const uint64_t events_before = events_run_;
   for (;;) {
     if (w.woken) {
       idle_timeouts_ = 0;
@@ -262,8 +261,11 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
       trace(fmt::format("signal: {}({}) interrupted", call, fd));
       return WaitResult::interrupted;
     }
-    // A timeout with nothing else happening, again and again: nothing ever will.
-    idle_timeouts_ = events_run_ == events_before ? idle_timeouts_ + 1 : 0;
+    // A timeout with nothing else happening since the last one, again and again: nothing ever
+    // will. Events run between two waits count too (a handler writing on a timer to a reading
+    // peer has its deliveries run by its own calls, not by its waits).
+    idle_timeouts_ = events_run_ == 0 ? idle_timeouts_ + 1 : 0;
+    events_run_ = 0;
     if (idle_timeouts_ >= kIdleTimeoutsForQuiescence && queue_.empty())
       stop(Stop::Reason::quiescent, call, fd);
     return WaitResult::timed_out;
