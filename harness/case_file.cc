@@ -522,10 +522,11 @@ class Parser {
     const int lo = hex.size() == 4 ? hex_digit(hex[3]) : -1;
     if (hi < 0 || lo < 0) fail(l, form, "\\x takes two lower-case hex digits");
     const auto c = static_cast<unsigned char>(hi << 4 | lo);
+    const char byte = static_cast<char>(c);
     if (printable(c) || short_escape(c))
-      fail(l, form, fmt::format("`{}` is spelled {}", hex, quote(std::string(1, static_cast<char>(c)))));
+      fail(l, form, fmt::format("`{}` is spelled {}", hex, quote(std::string_view(&byte, 1))));
     i += 3;
-    return static_cast<char>(c);
+    return byte;
   }
 
   Reader reader_;

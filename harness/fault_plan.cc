@@ -1,4 +1,4 @@
-// The fault plan's names, the swarm draw and its one-line description (include/edgecase/scenario.h).
+// The fault plan's names, the swarm draw and its one-line description (edgecase/scenario.h).
 #include <array>
 #include <cassert>
 #include <cstddef>

@@ -49,8 +49,8 @@ Case every_step_case() {
                                          {Op::read_eof, 0, 0, ""},
                                          {Op::close, 0, 0, ""}}});
   c.scenario.peers.push_back(PeerScript{5000, {}});
-  c.scenario.peers.push_back(
-      PeerScript{1, {{Op::sleep, 0, 1'000'000, ""}, {Op::connect, 0, 0, ""}, {Op::reset, 0, 0, ""}}});
+  c.scenario.peers.push_back(PeerScript{
+      1, {{Op::sleep, 0, 1'000'000, ""}, {Op::connect, 0, 0, ""}, {Op::reset, 0, 0, ""}}});
   return c;
 }
 
