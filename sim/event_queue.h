@@ -6,7 +6,6 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -26,13 +25,13 @@ class EventQueue {
     const uint64_t id = next_id_++;
     heap_.push_back(Entry{at, id, std::move(payload)});
     std::push_heap(heap_.begin(), heap_.end(), Later{});
-    live_.insert(id);
+    ++live_;
     check();
     return id;
   }
 
-  bool empty() const { return live_.empty(); }
-  std::size_t size() const { return live_.size(); }
+  bool empty() const { return live_ == 0; }
+  std::size_t size() const { return live_; }
 
   Nanos next_time() const {
     assert(!empty());
@@ -44,7 +43,7 @@ class EventQueue {
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     Entry e = std::move(heap_.back());
     heap_.pop_back();
-    live_.erase(e.id);
+    --live_;
     drop_cancelled_head();
     check();
     return {e.at, std::move(e.payload)};
@@ -52,9 +51,15 @@ class EventQueue {
 
   // False for an id that was never pushed, already popped or already cancelled. Cancelling is
   // lazy: the entry stays in the heap, dead, until it reaches the top. The head is always live,
-  // which is what lets next_time() stay const.
+  // which is what lets next_time() stay const. Cancelling is rare (an actor replacing its
+  // timer) and the heap small, so it pays a scan to keep push and pop free of bookkeeping.
   bool cancel(uint64_t id) {
-    if (live_.erase(id) == 0) return false;
+    if (is_cancelled(id)) return false;
+    const bool queued = std::any_of(heap_.begin(), heap_.end(),
+                                    [id](const Entry& e) { return e.id == id; });
+    if (!queued) return false;
+    cancelled_.insert(std::upper_bound(cancelled_.begin(), cancelled_.end(), id), id);
+    --live_;
     drop_cancelled_head();
     check();
     return true;
@@ -73,24 +78,30 @@ class EventQueue {
     }
   };
 
+  bool is_cancelled(uint64_t id) const {
+    return std::binary_search(cancelled_.begin(), cancelled_.end(), id);
+  }
+
   void drop_cancelled_head() {
-    while (!heap_.empty() && !live_.contains(heap_.front().id)) {
+    while (!heap_.empty() && is_cancelled(heap_.front().id)) {
+      cancelled_.erase(std::lower_bound(cancelled_.begin(), cancelled_.end(), heap_.front().id));
       std::pop_heap(heap_.begin(), heap_.end(), Later{});
       heap_.pop_back();
     }
   }
 
-  // Cheap invariants only (this runs on every operation): the live set is a subset of the heap
-  // and the head is live.
+  // Cheap invariants only (this runs on every operation): every heap entry is live or
+  // cancelled, and the head is live.
   void check() const {
-    assert(live_.size() <= heap_.size());
-    assert(heap_.empty() == live_.empty());
-    assert(heap_.empty() || live_.contains(heap_.front().id));
+    assert(live_ + cancelled_.size() == heap_.size());
+    assert(heap_.empty() == (live_ == 0));
+    assert(heap_.empty() || !is_cancelled(heap_.front().id));
   }
 
   std::vector<Entry> heap_;
-  // Ids pushed and neither popped nor cancelled; ordered, so nothing depends on hashing.
-  std::set<uint64_t> live_;
+  std::size_t live_ = 0;  // entries neither popped nor cancelled
+  // Ids of cancelled entries still in the heap, sorted.
+  std::vector<uint64_t> cancelled_;
   uint64_t next_id_ = kFirstId;
 };
 
