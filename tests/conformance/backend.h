@@ -1,4 +1,5 @@
-// The conformance suite writes every case once and runs it on both backends:
+// The conformance suite writes every case once and runs it on both backends (TCP cases also on
+// a third, NetBackend: the model behind the world's network):
 //
 //   BACKEND_TEST("pipe: ET fires on every write", "[pipe][et]") {
 //     auto& k = b.k;            // edgecase::Kernel& (SimKernel or RealKernel)
@@ -22,7 +23,9 @@
 
 #include "edgecase/live_match.h"
 #include "edgecase/real_kernel.h"
+#include "edgecase/scenario.h"
 #include "edgecase/sim_kernel.h"
+#include "sim/world.h"
 
 namespace edgecase::conformance {
 
@@ -36,6 +39,32 @@ inline SimOptions sim_options() {
 struct SimBackend {
   static constexpr bool live = false;
   SimKernel k{sim_options()};
+  Inspect& inspect() { return k; }
+};
+
+// The simulated kernel inside the world, with the network model between every two sockets:
+// segments are split, coalesced and delayed (order per direction kept). Both ends of every
+// connection still live on the server host, so a case is written exactly as for the others;
+// the world moves only while a call blocks (epoll_wait with a timeout), as live code awaits
+// deliveries. The seed is fixed, so a failure replays.
+inline sim::WorldOptions net_world_options() {
+  // High enough that most segments are cut, merged or held back, yet not all: runs keep a mix.
+  constexpr uint32_t kNetFaultPerMille = 700;
+  constexpr uint64_t kSeed = 20261122;
+  sim::WorldOptions o;
+  o.seed = kSeed;
+  o.server = sim_options();
+  o.network = true;
+  o.trace = false;
+  for (FaultKind f : {FaultKind::split, FaultKind::coalesce, FaultKind::delay})
+    o.faults[f] = Fault{true, kNetFaultPerMille};
+  return o;
+}
+
+struct NetBackend {
+  static constexpr bool live = false;
+  sim::World w{net_world_options()};
+  SimKernel& k = w.server();
   Inspect& inspect() { return k; }
 };
 
@@ -119,4 +148,9 @@ struct StringMaker<edgecase::conformance::Ev> {
 #define BACKEND_TEST(name, tags)                                                              \
   TEMPLATE_TEST_CASE(name, tags, edgecase::conformance::SimBackend,                           \
                      edgecase::conformance::LiveBackend)
+// The same, plus the simulated kernel behind the world's network (NetBackend): for cases that
+// must also hold when deliveries are split, merged and late.
+#define NET_BACKEND_TEST(name, tags)                                                          \
+  TEMPLATE_TEST_CASE(name, tags, edgecase::conformance::SimBackend,                           \
+                     edgecase::conformance::NetBackend, edgecase::conformance::LiveBackend)
 // Inside a BACKEND_TEST: `TestType b; auto& k = b.k;`
