@@ -91,23 +91,27 @@ void insert_at(std::vector<Step>& steps, size_t at, Step st) {
 }
 }  // namespace
 
-// Each fault is drawn for every peer, in this order, whether or not it can apply, so that one
-// peer's script never shifts the draws of the next.
+// Every fault and its parameters are drawn for every peer, in this order, whether or not the
+// script lets it apply, so that one peer's script never shifts the draws of the next.
 PeerScript SimRun::apply_peer_faults(uint32_t index, PeerScript s) {
   auto& steps = s.steps;
   sim::World& w = *world_;
+  sim::Rng& rng = w.random().stream(Stream::faults);
   const bool connects = connect_step(steps) < steps.size();
-  if (w.fire(FaultKind::small_buffers) && connects) {
-    const uint64_t n = w.random().between(Stream::faults, kSmallRcvbufMin, kSmallRcvbufMax);
-    insert_at(steps, connect_step(steps), Step{Step::Op::rcvbuf, n, 0, ""});
-    w.trace(fmt::format("fault: small-buffers: peer#{} SO_RCVBUF {}", index, n));
+  if (w.fire(FaultKind::small_buffers)) {
+    const uint64_t n = rng.between(kSmallRcvbufMin, kSmallRcvbufMax);
+    if (connects) {
+      insert_at(steps, connect_step(steps), Step{Step::Op::rcvbuf, n, 0, ""});
+      w.trace(fmt::format("fault: small-buffers: peer#{} SO_RCVBUF {}", index, n));
+    }
   }
-  if (w.fire(FaultKind::slow_reader) && connects) {
-    const uint64_t k = w.random().between(Stream::faults, 1, kSlowReadMaxBytes);
-    const auto t = static_cast<Nanos>(
-        w.random().between(Stream::faults, kSlowReadMinGap, kSlowReadMaxGap));
-    insert_at(steps, connect_step(steps) + 1, Step{Step::Op::slow_read, k, t, ""});
-    w.trace(fmt::format("fault: slow-reader: peer#{} reads {} bytes every {}ns", index, k, t));
+  if (w.fire(FaultKind::slow_reader)) {
+    const uint64_t k = rng.between(1, kSlowReadMaxBytes);
+    const auto t = static_cast<Nanos>(rng.between(kSlowReadMinGap, kSlowReadMaxGap));
+    if (connects) {
+      insert_at(steps, connect_step(steps) + 1, Step{Step::Op::slow_read, k, t, ""});
+      w.trace(fmt::format("fault: slow-reader: peer#{} reads {} bytes every {}ns", index, k, t));
+    }
   }
   if (w.fire(FaultKind::half_close)) {
     auto last_send = std::find_if(steps.rbegin(), steps.rend(),
@@ -118,20 +122,24 @@ PeerScript SimRun::apply_peer_faults(uint32_t index, PeerScript s) {
       w.trace(fmt::format("fault: half-close: peer#{} shuts down after its last send", index));
     }
   }
-  if (w.fire(FaultKind::peer_reset) && connects) {
+  if (w.fire(FaultKind::peer_reset)) {
     // The cut falls after the connect and at the latest where the connection closes: a reset
-    // after its close (or its own reset) would find no socket.
-    const size_t first = connect_step(steps) + 1;
-    const size_t last = static_cast<size_t>(
-        std::find_if(steps.begin() + static_cast<std::ptrdiff_t>(first), steps.end(),
-                     [](const Step& st) {
-                       return st.op == Step::Op::close || st.op == Step::Op::reset;
-                     }) -
-        steps.begin());
-    const size_t at = w.random().between(Stream::faults, first, last);
-    steps.resize(at);
-    steps.push_back(Step{Step::Op::reset, 0, 0, ""});
-    w.trace(fmt::format("fault: peer-reset: peer#{} resets at step {}", index, at + 1));
+    // after its close (or its own reset) would find no socket. Drawn as a fraction of that
+    // span so the draw does not depend on the script.
+    const uint64_t draw = rng.below(kResetPointResolution);
+    if (connects) {
+      const size_t first = connect_step(steps) + 1;
+      const size_t last = static_cast<size_t>(
+          std::find_if(steps.begin() + static_cast<std::ptrdiff_t>(first), steps.end(),
+                       [](const Step& st) {
+                         return st.op == Step::Op::close || st.op == Step::Op::reset;
+                       }) -
+          steps.begin());
+      const size_t at = first + static_cast<size_t>(draw * (last - first + 1) / kResetPointResolution);
+      steps.resize(at);
+      steps.push_back(Step{Step::Op::reset, 0, 0, ""});
+      w.trace(fmt::format("fault: peer-reset: peer#{} resets at step {}", index, at + 1));
+    }
   }
   return s;
 }

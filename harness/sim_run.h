@@ -35,6 +35,8 @@ class SimRun {
   static constexpr uint64_t kSlowReadMaxBytes = 64;
   static constexpr Nanos kSlowReadMinGap = 10 * kNanosPerMicro;
   static constexpr Nanos kSlowReadMaxGap = 1 * kNanosPerMilli;
+  // A peer reset lands at one of this many evenly spaced points of the script's connected span.
+  static constexpr uint64_t kResetPointResolution = 1024;
 
   explicit SimRun(const Case& c, SimRunOptions options = {});
   ~SimRun();

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <climits>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <vector>
 
 #include "sim/file.h"
@@ -22,10 +23,13 @@ TcpSocket* tcp_at(SimKernel& k, int fd) {
 
 }  // namespace
 
-size_t HandlerKernel::write_allowance(int fd, size_t len, const char* call) {
+size_t HandlerKernel::write_allowance(int fd, size_t len, int msg_flags, const char* call) {
   if (len < 2) return len;
   TcpSocket* s = tcp_at(k_, fd);
-  if (s == nullptr || !w_.fire(FaultKind::short_write)) return len;
+  // A blocking sender waits for memory instead (sk_stream_wait_memory); only a nonblocking one
+  // gets the part that was copied.
+  if (s == nullptr || !(s->nonblock() || (msg_flags & MSG_DONTWAIT))) return len;
+  if (!w_.fire(FaultKind::short_write)) return len;
   const size_t allowed = w_.random().between(Stream::faults, 1, len - 1);
   if (w_.tracing())
     w_.trace(fmt::format("fault: short-write: {}({}) may copy {} of {} bytes", call, fd, allowed,
@@ -54,7 +58,7 @@ void HandlerKernel::after_cut_write(ssize_t r, size_t allowed, size_t len, int f
 
 ssize_t HandlerKernel::write(int fd, const void* buf, size_t count) {
   w_.on_call("write", fd);
-  const size_t allowed = write_allowance(fd, count, "write");
+  const size_t allowed = write_allowance(fd, count, 0, "write");
   const ssize_t r = k_.write(fd, buf, allowed);
   after_cut_write(r, allowed, count, fd);
   return r;
@@ -62,7 +66,7 @@ ssize_t HandlerKernel::write(int fd, const void* buf, size_t count) {
 
 ssize_t HandlerKernel::send(int sockfd, const void* buf, size_t len, int flags) {
   w_.on_call("send", sockfd);
-  const size_t allowed = write_allowance(sockfd, len, "send");
+  const size_t allowed = write_allowance(sockfd, len, flags, "send");
   const ssize_t r = k_.send(sockfd, buf, allowed, flags);
   after_cut_write(r, allowed, len, sockfd);
   return r;
@@ -74,7 +78,7 @@ ssize_t HandlerKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   // Invalid vectors go to the kernel untouched, so its errno decides.
   if (iov == nullptr || iovcnt <= 0 || iovcnt > IOV_MAX) return k_.writev(fd, iov, iovcnt);
   for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
-  const size_t allowed = write_allowance(fd, total, "writev");
+  const size_t allowed = write_allowance(fd, total, 0, "writev");
   if (allowed == total) return k_.writev(fd, iov, iovcnt);
   std::vector<struct iovec> cut(static_cast<size_t>(iovcnt));
   const int n = cut_iov(iov, iovcnt, allowed, cut.data());
@@ -88,10 +92,18 @@ int HandlerKernel::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen
   const int fd = k_.accept4(sockfd, addr, addrlen, flags);
   if (fd < 0 || !w_.fire(FaultKind::accept_abort)) return fd;
   // The connection was reset before accept could return it: the peer sees the reset.
+  sockaddr_in peer{};
+  socklen_t peer_len = sizeof peer;
+  k_.getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
   const struct linger abort_on_close {1, 0};
   k_.setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
   k_.close(fd);
-  if (w_.tracing()) w_.trace(fmt::format("fault: accept-abort: accept4({}) connection reset", sockfd));
+  if (w_.tracing()) {
+    const uint32_t a = ntohl(peer.sin_addr.s_addr);
+    w_.trace(fmt::format("fault: accept-abort: accept4({}) connection from {}.{}.{}.{}:{} reset",
+                         sockfd, a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff,
+                         ntohs(peer.sin_port)));
+  }
   errno = ECONNABORTED;
   return -1;
 }

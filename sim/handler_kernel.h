@@ -3,7 +3,7 @@
 //   - Every call first counts against the step budget and takes World::kCallCost of virtual
 //     time, running the world's events due by then (the network does not stop while a handler
 //     computes).
-//   - Call faults of the plan: a short write on a TCP socket (tcp_sendmsg under memory
+//   - Call faults of the plan: a short write on a nonblocking TCP socket (tcp_sendmsg under memory
 //     pressure copies part and sets SOCK_NOSPACE), and accept4's ECONNABORTED (the connection
 //     it would have returned was reset first: the peer sees the reset).
 // Blocking faults (EINTR) and the fd limit live in World::wait, where the handler sleeps.
@@ -54,9 +54,9 @@ class HandlerKernel final : public Kernel {
   int clock_gettime(clockid_t clockid, struct timespec* tp) override;
 
  private:
-  // The byte count a write may copy: `len`, or less when the short-write fault fires on a TCP
-  // socket (then the socket is marked as under memory pressure).
-  size_t write_allowance(int fd, size_t len, const char* call);
+  // The byte count a write may copy: `len`, or less when the short-write fault fires on a
+  // nonblocking TCP socket (then the socket is marked as under memory pressure).
+  size_t write_allowance(int fd, size_t len, int msg_flags, const char* call);
   void after_cut_write(ssize_t r, size_t allowed, size_t len, int fd);
   // Sets *iovcnt and returns a copy of `iov` cut to `allowed` bytes in total.
   static int cut_iov(const struct iovec* iov, int iovcnt, size_t allowed, struct iovec* out);

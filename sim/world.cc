@@ -173,6 +173,7 @@ void World::run_event(const Event& e) {
 }
 
 void World::advance_to(Nanos t) {
+  assert(t >= now() && "time only moves forward");
   while (!queue_.empty() && queue_.next_time() <= t) {
     auto [at, e] = queue_.pop();
     set_clock(at);
