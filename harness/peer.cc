@@ -71,7 +71,7 @@ PeerWait Peer::run(Kernel& k, Nanos now) {
     }
   }
   done_ = true;
-  trace(fmt::format("{}: done", name()));
+  if (trace_) trace(fmt::format("{}: done", name()));
   return {};
 }
 
@@ -91,7 +91,7 @@ Peer::Next Peer::step_op(Kernel& k, const Step& s) {
     case Op::slow_read:
       slow_bytes_ = s.n;
       slow_pause_ = s.t;
-      trace(fmt::format("{}: slow_read {} bytes every {} ns", name(), s.n, s.t));
+      if (trace_) trace(fmt::format("{}: slow_read {} bytes every {} ns", name(), s.n, s.t));
       return Next::advance;
   }
   return fail("unknown step");
@@ -102,7 +102,7 @@ bool Peer::ensure_socket(Kernel& k, const char* step) {
   const int r = k.socket(AF_INET, kSocketType, 0);
   const int e = errno;
   ++calls_;
-  trace(fmt::format("{}: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0){}", name(),
+  if (trace_) trace(fmt::format("{}: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0){}", name(),
                     result_text(r, e)));
   if (r < 0) {
     fail(fmt::format("{}: socket: {}", step, errno_name(e)));
@@ -120,7 +120,7 @@ Peer::Next Peer::do_connect(Kernel& k) {
   const int e = errno;
   ++calls_;
   begun_ = true;
-  trace(fmt::format("{}: connect({}, {}){}", name(), fd_, addr_text(server_), result_text(r, e)));
+  if (trace_) trace(fmt::format("{}: connect({}, {}){}", name(), fd_, addr_text(server_), result_text(r, e)));
   if (r == 0) return Next::advance;
   if (e != EINPROGRESS) return fail("connect: " + errno_name(e));
   return wait_io(EPOLLOUT);
@@ -136,7 +136,7 @@ Peer::Next Peer::finish_connect(Kernel& k) {
   const int e = errno;
   ++calls_;
   if (r == 0) {
-    trace(fmt::format("{}: connected", name()));
+    if (trace_) trace(fmt::format("{}: connected", name()));
     return Next::advance;
   }
   if (e != ENOTCONN) return fail("connect: getpeername: " + errno_name(e));
@@ -148,7 +148,7 @@ Peer::Next Peer::finish_connect(Kernel& k) {
   ++calls_;
   if (g != 0) return fail("connect: getsockopt(SO_ERROR): " + errno_name(ge));
   if (err == 0) return wait_io(EPOLLOUT);
-  trace(fmt::format("{}: getsockopt({}, SO_ERROR) = {}", name(), fd_, errno_name(err)));
+  if (trace_) trace(fmt::format("{}: getsockopt({}, SO_ERROR) = {}", name(), fd_, errno_name(err)));
   return fail("connect: " + errno_name(err));
 }
 
@@ -173,7 +173,7 @@ Peer::Next Peer::do_send(Kernel& k, const Step& s) {
       sent_.append(p, static_cast<size_t>(r));
       progress_ += static_cast<uint64_t>(r);
     }
-    trace(fmt::format("{}: send {}{} ({}/{})", name(), len, result_text(r, e), progress_, total));
+    if (trace_) trace(fmt::format("{}: send {}{} ({}/{})", name(), len, result_text(r, e), progress_, total));
     if (r >= 0) continue;
     if (e == EAGAIN) return wait_io(EPOLLOUT);
     return fail(fmt::format("send: {} after {} of {} bytes", describe_errno(e), progress_, total));
@@ -195,14 +195,14 @@ Peer::ReadResult Peer::read_some(Kernel& k, size_t want) {
   ++calls_;
   if (r == 0) {
     eof_ = true;
-    trace(fmt::format("{}: EOF ({})", name(), progress_text()));
+    if (trace_) trace(fmt::format("{}: EOF ({})", name(), progress_text()));
     return ReadResult::eof;
   }
   if (r > 0) {
     received_.append(buf, static_cast<size_t>(r));
     if (slow_bytes_ > 0) next_read_at_ = now_ + slow_pause_;
   }
-  trace(fmt::format("{}: recv{} ({})", name(), result_text(r, e), progress_text()));
+  if (trace_) trace(fmt::format("{}: recv{} ({})", name(), result_text(r, e), progress_text()));
   if (r > 0) return ReadResult::data;
   if (e == EAGAIN) {
     wait_io(EPOLLIN);
@@ -281,7 +281,7 @@ Peer::Next Peer::do_shutdown_write(Kernel& k) {
   const int r = k.shutdown(fd_, SHUT_WR);
   const int e = errno;
   ++calls_;
-  trace(fmt::format("{}: shutdown({}, SHUT_WR){}", name(), fd_, result_text(r, e)));
+  if (trace_) trace(fmt::format("{}: shutdown({}, SHUT_WR){}", name(), fd_, result_text(r, e)));
   if (r != 0) return fail("shutdown_write: " + errno_name(e));
   return Next::advance;
 }
@@ -296,7 +296,7 @@ Peer::Next Peer::do_close(Kernel& k, bool reset) {
     const int e = errno;
     ++calls_;
     begun_ = true;
-    trace(fmt::format("{}: setsockopt({}, SO_LINGER, {{l_onoff=1, l_linger=0}}){}", name(), fd_,
+    if (trace_) trace(fmt::format("{}: setsockopt({}, SO_LINGER, {{l_onoff=1, l_linger=0}}){}", name(), fd_,
                       result_text(r, e)));
     if (r != 0) return fail("reset: setsockopt(SO_LINGER): " + errno_name(e));
     if (!budget()) return wait_time(now_);
@@ -307,7 +307,7 @@ Peer::Next Peer::do_close(Kernel& k, bool reset) {
   const int r = k.close(fd);
   const int e = errno;
   ++calls_;
-  trace(fmt::format("{}: close({}){}", name(), fd, result_text(r, e)));
+  if (trace_) trace(fmt::format("{}: close({}){}", name(), fd, result_text(r, e)));
   if (r != 0) return fail(fmt::format("{}: close: {}", step, errno_name(e)));
   return Next::advance;
 }
@@ -316,7 +316,7 @@ Peer::Next Peer::do_sleep(const Step& s) {
   if (!begun_) {
     begun_ = true;
     sleep_until_ = now_ + s.t;
-    trace(fmt::format("{}: sleep {} ns", name(), s.t));
+    if (trace_) trace(fmt::format("{}: sleep {} ns", name(), s.t));
   }
   if (now_ >= sleep_until_) return Next::advance;
   return wait_time(sleep_until_);
@@ -329,7 +329,7 @@ Peer::Next Peer::do_rcvbuf(Kernel& k, const Step& s) {
   const int r = k.setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
   const int e = errno;
   ++calls_;
-  trace(fmt::format("{}: setsockopt({}, SO_RCVBUF, [{}]){}", name(), fd_, v, result_text(r, e)));
+  if (trace_) trace(fmt::format("{}: setsockopt({}, SO_RCVBUF, [{}]){}", name(), fd_, v, result_text(r, e)));
   if (r != 0) return fail("rcvbuf: " + errno_name(e));
   return Next::advance;
 }
@@ -347,7 +347,7 @@ Peer::Next Peer::wait_time(Nanos until) {
 Peer::Next Peer::fail(std::string text) {
   assert(failure_.empty());
   failure_ = std::move(text);
-  trace(fmt::format("{}: failed: {}", name(), failure_));
+  if (trace_) trace(fmt::format("{}: failed: {}", name(), failure_));
   return Next::stop;
 }
 

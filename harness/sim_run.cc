@@ -21,9 +21,11 @@ class SimRun::PeerActor final : public sim::Actor {
 
   void act(sim::World& w) override {
     const PeerWait wait = peer.run(w.remote(), w.now());
+    // A script that reconnects usually gets the same fd number back for its new socket.
     const int fd = peer.fd();
-    if (fd >= 0 && fd != watched_) w.watch(*this, fd);
+    if (fd >= 0 && (fd != watched_ || peer.sockets() != watched_socket_)) w.watch(*this, fd);
     watched_ = fd;
+    watched_socket_ = peer.sockets();
     if (wait.kind == PeerWait::Kind::time) w.wake_at(*this, wait.until);
   }
 
@@ -31,6 +33,7 @@ class SimRun::PeerActor final : public sim::Actor {
 
  private:
   int watched_ = -1;
+  size_t watched_socket_ = 0;  // Peer::sockets() when watched_ was registered
 };
 
 SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(options) {
