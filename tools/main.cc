@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fmt/format.h>
+#include <string>
 
+#include "harness/case_file.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
 
@@ -15,7 +17,7 @@ constexpr int kExitUsage = 2;
 
 int main(int argc, char** argv) {
   CLI::App app{"edgecase: a deterministic test-and-simulation kit for epoll code"};
-  app.set_version_flag("--version", "edgecase 0.1.0");
+  app.set_version_flag("--version", "edgecase " + std::string(edgecase::build_kit_version()));
   app.require_subcommand(1);
 
   edgecase::tools::ShowcaseOptions showcase;
