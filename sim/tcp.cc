@@ -234,8 +234,8 @@ void Tcb::push() {
       if (snd_nxt_ >= snd_edge_) return;  // the peer's window is full
       const uint64_t n = std::min({write_seq_ - snd_nxt_, snd_edge_ - snd_nxt_, kLoopbackMss});
       Segment s = make_segment(Segment::kAck);
-      const auto first = sndq_.begin() + static_cast<std::ptrdiff_t>(snd_nxt_ - data_una());
-      s.data.assign(first, first + static_cast<std::ptrdiff_t>(n));
+      const std::byte* first = sndq_.data() + (snd_nxt_ - data_una());
+      s.data.assign(first, first + n);
       snd_nxt_ += n;
       transmit(std::move(s));
       continue;
@@ -523,7 +523,7 @@ ssize_t Tcb::sendmsg(std::span<const std::byte> buf, bool nonblock) {
     return -EAGAIN;
   }
   const size_t n = std::min(buf.size(), static_cast<size_t>(room));
-  sndq_.insert(sndq_.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  sndq_.append(buf.data(), n);
   write_seq_ += n;
   push();
   return static_cast<ssize_t>(n);
@@ -540,9 +540,9 @@ ssize_t Tcb::recvmsg(std::span<std::byte> buf, int flags, bool nonblock) {
     // A blocking reader below its target waits for more rather than taking part of it.
     if (!nonblock && rcvq_.size() < target && can_receive_more()) return -EAGAIN;
     const size_t n = std::min(buf.size(), rcvq_.size());
-    std::copy_n(rcvq_.begin(), n, buf.begin());
+    std::copy_n(rcvq_.data(), n, buf.begin());
     if (n && !(flags & MSG_PEEK)) {
-      rcvq_.erase(rcvq_.begin(), rcvq_.begin() + static_cast<std::ptrdiff_t>(n));
+      rcvq_.consume(n);
       cleanup_rbuf();
     }
     return static_cast<ssize_t>(n);
@@ -676,7 +676,7 @@ void Tcb::ack_received(const Segment& seg) {
   if (seg.ack > snd_una_) {
     const uint64_t from = data_una();
     const uint64_t to = std::min(seg.ack, write_seq_);
-    if (to > from) sndq_.erase(sndq_.begin(), sndq_.begin() + static_cast<std::ptrdiff_t>(to - from));
+    if (to > from) sndq_.consume(to - from);
     snd_una_ = seg.ack;
   }
   if (seg.ack == snd_una_) snd_edge_ = std::max(snd_edge_, seg.ack + seg.wnd);
@@ -712,8 +712,7 @@ void Tcb::data_queue(const Segment& seg) {
   const uint64_t room = rcv_edge_ > rcv_nxt_ ? rcv_edge_ - rcv_nxt_ : 0;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(fresh, room));
   const bool fin_in = (seg.flags & Segment::kFin) && n == fresh;
-  const auto first = seg.data.begin() + static_cast<std::ptrdiff_t>(old);
-  rcvq_.insert(rcvq_.end(), first, first + static_cast<std::ptrdiff_t>(n));
+  rcvq_.append(seg.data.data() + old, n);
   rcv_nxt_ += n;
   if (fin_in) {
     rcv_nxt_ += 1;

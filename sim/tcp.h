@@ -23,6 +23,7 @@
 #include <vector>
 #include <sys/types.h>
 
+#include "sim/byte_queue.h"
 #include "sim/net.h"
 #include "sim/socket.h"
 
@@ -151,7 +152,7 @@ class Tcb {
   uint64_t data_una() const;   // sequence number of sndq_'s first byte
 
   // Send side: sequence 0 is the SYN, data starts at 1, the FIN follows the data.
-  std::deque<std::byte> sndq_;  // [data_una(), write_seq_): not yet acknowledged
+  ByteQueue sndq_;  // [data_una(), write_seq_): not yet acknowledged
   uint64_t snd_una_ = 0;
   uint64_t snd_nxt_ = 0;
   uint64_t write_seq_ = 0;
@@ -159,7 +160,7 @@ class Tcb {
   bool fin_queued_ = false;     // a FIN follows write_seq_
   bool nospace_ = false;        // SOCK_NOSPACE: a writer found the socket full
   // Receive side.
-  std::deque<std::byte> rcvq_;  // in-order bytes not yet read
+  ByteQueue rcvq_;  // in-order bytes not yet read
   uint64_t rcv_nxt_ = 0;
   uint64_t rcv_edge_ = 0;       // rcv_wup + rcv_wnd: the right edge we advertised
   uint64_t ack_sent_ = 0;       // rcv_nxt as of the last segment we sent
