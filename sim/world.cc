@@ -267,7 +267,8 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
     // peer has its deliveries run by its own calls, not by its waits).
     idle_timeouts_ = events_run_ == 0 ? idle_timeouts_ + 1 : 0;
     events_run_ = 0;
-    if (idle_timeouts_ >= kIdleTimeoutsForQuiescence && queue_.empty())
+    const int idle_limit = options_.idle_timeouts_for_quiescence;
+    if (idle_limit > 0 && idle_timeouts_ >= idle_limit && queue_.empty())
       stop(Stop::Reason::quiescent, call, fd);
     return WaitResult::timed_out;
   }

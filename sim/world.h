@@ -79,6 +79,10 @@ struct WorldOptions {
   uint64_t step_budget = kDefaultStepBudget;
   Nanos time_limit = kDefaultTimeLimit;
   bool trace = true;     // false: no trace lines are formatted (benchmarks)
+  // Timed waits expiring in a row with nothing happening before the run counts as quiescent;
+  // 0 never stops on that ground (tests that wait for "nothing happens" on purpose).
+  int idle_timeouts_for_quiescence = kDefaultIdleTimeouts;
+  static constexpr int kDefaultIdleTimeouts = 3;
 };
 
 class World final : public Scheduler, public Network::Host {
@@ -87,7 +91,7 @@ class World final : public Scheduler, public Network::Host {
   static constexpr Nanos kCallCost = 1 * kNanosPerMicro;
   // A timed wait that expires this many times in a row with nothing else happening in between
   // ends the run as quiescent: a handler polling a timer forever would otherwise never stop.
-  static constexpr int kIdleTimeoutsForQuiescence = 3;
+  static constexpr int kIdleTimeoutsForQuiescence = WorldOptions::kDefaultIdleTimeouts;
   // When the EINTR fault fires, the signal arrives within this much of the wait starting.
   static constexpr Nanos kMaxSignalDelay = 1 * kNanosPerMilli;
 

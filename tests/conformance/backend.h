@@ -56,6 +56,8 @@ inline sim::WorldOptions net_world_options() {
   o.server = sim_options();
   o.network = true;
   o.trace = false;
+  // Cases wait for "nothing happens" on purpose, as many times as they like.
+  o.idle_timeouts_for_quiescence = 0;
   for (FaultKind f : {FaultKind::split, FaultKind::coalesce, FaultKind::delay})
     o.faults[f] = Fault{true, kNetFaultPerMille};
   return o;
