@@ -139,12 +139,4 @@ class EchoServer {
 
 void echo_server(Kernel& k, uint32_t addr, uint16_t port) { EchoServer(k, addr, port).loop(); }
 
-Handler find(std::string_view name, const Scenario& scenario) {
-  if (name == "echo")
-    return [addr = scenario.addr, port = scenario.port](Kernel& k) { echo_server(k, addr, port); };
-  return {};
-}
-
-std::vector<std::string> names() { return {"echo"}; }
-
 }  // namespace edgecase::handlers
