@@ -38,6 +38,11 @@ inline constexpr uint16_t kSeed000Port = 8000;
 inline constexpr uint16_t kSeed001Port = 6667;
 inline constexpr uint16_t kSeed002Port = 6888;
 inline constexpr uint16_t kSeed003Port = 8003;  // the skeleton names none; chosen by the port
+// 000: LT "hello" server (one reply "Hello, client fd: N\n\0" per recv); blocking client
+// sockets, EPOLLOUT-only after each recv, DEL without close, accept thread folded into the loop.
+void seed000(Kernel& k);
+// 000 fixed: one reply "Hello, client fd: N\n" per request line; nonblocking, buffered, closes.
+void seed000_fixed(Kernel& k);
 // 001: ET echo; string(buf) on an unterminated buffer, strcpy into 1024 bytes, write loop
 // restarting at offset 0, close on EOF dropping the last read, fd guard off by one.
 void seed001(Kernel& k);

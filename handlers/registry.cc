@@ -18,6 +18,8 @@ struct Seed {
 };
 
 constexpr Seed kSeeds[] = {
+    {"seed000", seed000, kSeed000Port},
+    {"seed000-fixed", seed000_fixed, kSeed000Port},
     {"seed001", seed001, kSeed001Port},
     {"seed001-fixed", seed001_fixed, kSeed001Port},
     {"seed002", seed002, kSeed002Port},
