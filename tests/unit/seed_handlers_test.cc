@@ -123,6 +123,11 @@ size_t requests_of(const edgecase::PeerScript& p) {
 // Whether some peer of a line_case run stalled, or finished without a failure and without one
 // well-formed reply per request. Peers reset by a fault (their own reset step, ECONNRESET,
 // EPIPE) are not counted.
+// No test here reads the trace, and a buggy seed that spins or blocks is cut at this many calls
+// (a correct run of these scenarios makes about a hundred): formatting hundreds of thousands of
+// lines under AddressSanitizer took minutes.
+const edgecase::SimRunOptions kRunOptions{.trace = false, .step_budget = 20'000};
+
 bool hello_misbehaved(SimRun& run) {
   for (size_t i = 0; i < run.peers().size(); ++i) {
     const Peer& p = *run.peers()[i];
@@ -145,7 +150,7 @@ bool hello_misbehaved(SimRun& run) {
 TEST_CASE("seeds: the fixed hello seed answers every request line, no faults", "[seeds-port]") {
   for (uint64_t seed = 1; seed <= kFixedSeeds; ++seed) {
     const Case c = line_case("seed000-fixed", seed, FaultPlan::none());
-    SimRun run(c, {});
+    SimRun run(c, kRunOptions);
     const auto r = run.run();
     INFO("seed " << seed << " error " << r.error);
     REQUIRE(r.outcome == World::Outcome::stopped);
@@ -165,7 +170,7 @@ TEST_CASE("seeds: the buggy hello seed misbehaves under faults", "[seeds-port]")
   uint64_t bad = 0, first_bad = 0;
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
     const Case c = line_case("seed000", seed, FaultPlan::all(kFaultPerMille));
-    SimRun run(c, {});
+    SimRun run(c, kRunOptions);
     run.run();
     if (hello_misbehaved(run)) {
       ++bad;
@@ -192,7 +197,7 @@ TEST_CASE("seeds: every seed name is known, with its own port", "[seeds-port]") 
 TEST_CASE("seeds: the fixed echo seeds echo every byte, no faults", "[seeds-port]") {
   const std::string name = GENERATE("seed001-fixed", "seed002-fixed", "seed003-fixed");
   for (uint64_t seed = 1; seed <= kFixedSeeds; ++seed) {
-    SimRun run(seed_case(name, seed, FaultPlan::none()), {});
+    SimRun run(seed_case(name, seed, FaultPlan::none()), kRunOptions);
     const auto r = run.run();
     INFO(name << " seed " << seed << " error " << r.error);
     REQUIRE(r.outcome == World::Outcome::stopped);
@@ -215,7 +220,7 @@ TEST_CASE("seeds: the buggy echo seeds misbehave under faults", "[seeds-port]") 
   }
   uint64_t bad = 0, first_bad = 0;
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
-    SimRun run(seed_case(name, seed, plan, shape), {});
+    SimRun run(seed_case(name, seed, plan, shape), kRunOptions);
     run.run();
     if (misbehaved(run)) {
       ++bad;
@@ -230,7 +235,7 @@ TEST_CASE("seeds: the buggy echo seeds misbehave under faults", "[seeds-port]") 
 TEST_CASE("seeds: the fixed echo seeds under faults, no stall or corruption", "[seeds-port]") {
   const std::string name = GENERATE("seed001-fixed", "seed002-fixed", "seed003-fixed");
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
-    SimRun run(seed_case(name, seed, FaultPlan::all(kFaultPerMille)), {});
+    SimRun run(seed_case(name, seed, FaultPlan::all(kFaultPerMille)), kRunOptions);
     const auto r = run.run();
     INFO(name << " seed " << seed << " error " << r.error);
     std::string st;
@@ -243,7 +248,7 @@ TEST_CASE("seeds: the fixed echo seeds under faults, no stall or corruption", "[
 
 TEST_CASE("seeds: the fixed hello seed under faults, no stall or wrong reply", "[seeds-port]") {
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
-    SimRun run(line_case("seed000-fixed", seed, FaultPlan::all(kFaultPerMille)), {});
+    SimRun run(line_case("seed000-fixed", seed, FaultPlan::all(kFaultPerMille)), kRunOptions);
     const auto r = run.run();
     std::string st;
     for (const Peer* p : run.peers()) st += p->status() + " failure: " + p->failure() + "\n";
