@@ -19,6 +19,7 @@
 #include <string>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <vector>
 
 #include "sim/net.h"
@@ -742,6 +743,62 @@ NET_BACKEND_TEST("tcp: establishment autotunes SO_SNDBUF unless it was set",
   REQUIRE_ERRNO(k.connect(locked, sa(a), sizeof a), EINPROGRESS);
   REQUIRE((await(k, locked, EPOLLOUT) & EPOLLOUT) != 0);
   REQUIRE(sol(k, locked, SO_SNDBUF) == kWmemDefault);
+}
+
+// Sets RLIMIT_NOFILE's soft limit for the case's duration: prlimit on the live process, the
+// model's own limit otherwise. The world's fd-limit fault relies on what follows.
+template <class B>
+class NofileLimit {
+ public:
+  NofileLimit(B& b, int limit) : b_(b) {
+    if constexpr (B::live) {
+      REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
+      rlimit lowered = saved_;
+      lowered.rlim_cur = static_cast<rlim_t>(limit);
+      REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    } else {
+      saved_nofile_ = b_.k.options().nofile;
+      b_.k.set_nofile(limit);
+    }
+  }
+  ~NofileLimit() {
+    if constexpr (B::live) ::setrlimit(RLIMIT_NOFILE, &saved_);
+    else b_.k.set_nofile(saved_nofile_);
+  }
+  NofileLimit(const NofileLimit&) = delete;
+  NofileLimit& operator=(const NofileLimit&) = delete;
+
+ private:
+  B& b_;
+  rlimit saved_{};
+  int saved_nofile_ = 0;
+};
+
+NET_BACKEND_TEST("tcp: accept4 at the fd limit fails with EMFILE and leaves the connection queued",
+                 "[tcp][accept][emfile]") {
+  TestType b;
+  auto& k = b.k;
+  Listener l = make_listener(k);
+  const int c = connect_queued(k, l);
+  // The lowest free fd becomes the limit: the next fd accept4 would install is out of range.
+  const int next_fd = k.dup(l.fd);
+  REQUIRE(next_fd >= 0);
+  REQUIRE(k.close(next_fd) == 0);
+  {
+    NofileLimit<TestType> limit(b, next_fd);
+    REQUIRE_ERRNO(k.accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK), EMFILE);
+  }
+  // Nothing was taken from the queue: the listener still polls readable (an LT loop that
+  // retries at once spins there), and the client still sees an open connection. (Looked at
+  // once the limit is back: looking needs an epoll fd.)
+  REQUIRE(poll_mask(k, l.fd) == kIn);
+  REQUIRE(poll_mask(k, c) == kOut);
+  const int s = k.accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK);
+  INFO("accept4 errno " << errno);
+  REQUIRE(s == next_fd);
+  REQUIRE(write_str(k, c, "hi") == 2);
+  REQUIRE(eventually(k, [&] { return ioctl_int(k, s, FIONREAD) == 2; }));  // maybe two segments
+  REQUIRE(read_n(k, s, 8) == "hi");
 }
 
 NET_BACKEND_TEST("tcp: a connection reset before accept is accepted, with its address",
