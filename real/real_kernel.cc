@@ -4,6 +4,9 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -250,6 +253,23 @@ std::optional<uint64_t> RealKernel::bytes_to_read(int fd) {
   int n = 0;
   if (::ioctl(fd, FIONREAD, &n) != 0 || n < 0) return std::nullopt;
   return static_cast<uint64_t>(n);
+}
+
+std::optional<uint32_t> RealKernel::poll_mask(int fd) {
+  ErrnoGuard guard;
+  // poll's bits are epoll's bits on Linux (both are the file's f_op->poll mask).
+  pollfd p{fd, POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLRDNORM | POLLWRNORM, 0};
+  if (::poll(&p, 1, 0) < 0 || (p.revents & POLLNVAL) != 0) return std::nullopt;
+  return static_cast<uint32_t>(static_cast<uint16_t>(p.revents));
+}
+
+std::optional<uint64_t> RealKernel::accept_queue(int fd) {
+  ErrnoGuard guard;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  if (info.tcpi_state != TCP_LISTEN) return std::nullopt;
+  return info.tcpi_unacked;  // tcp_get_info: a listener's sk_ack_backlog
 }
 
 std::optional<uint64_t> RealKernel::bytes_to_send(int fd) {

@@ -336,6 +336,20 @@ std::optional<uint64_t> SimKernel::bytes_to_send(int fd) {
   return static_cast<uint64_t>(n);
 }
 
+std::optional<uint32_t> SimKernel::poll_mask(int fd) {
+  sim::File* f = fdt_->get(fd);
+  if (f == nullptr) return std::nullopt;
+  return f->poll(0);
+}
+
+std::optional<uint64_t> SimKernel::accept_queue(int fd) {
+  sim::File* f = fdt_->get(fd);
+  sim::Socket* s = f ? f->as_socket() : nullptr;
+  int64_t n = s ? s->accept_backlog() : -EINVAL;
+  if (n < 0) return std::nullopt;
+  return static_cast<uint64_t>(n);
+}
+
 std::optional<std::vector<Interest>> SimKernel::interest_set(int epfd) {
   sim::File* f = fdt_->get(epfd);
   sim::EventPoll* ep = f ? f->as_epoll() : nullptr;

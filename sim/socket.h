@@ -72,6 +72,8 @@ class Socket : public File {
   virtual int64_t inq() { return -EINVAL; }
   virtual int64_t outq() { return -EINVAL; }
   virtual bool listening() const { return false; }
+  // A listener's accept queue length (sk_ack_backlog); -EINVAL if not listening.
+  virtual int64_t accept_backlog() { return -EINVAL; }
   // A SOL_SOCKET option was stored: the protocol's part of it (SO_SNDBUF calls
   // sk_write_space even when the size is unchanged; SO_RCVLOWAT calls set_rcvlowat).
   virtual void sockopt_set(int /*optname*/) {}

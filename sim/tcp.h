@@ -81,6 +81,7 @@ class Tcb {
   // A listener has room again (accept, a larger backlog): clients whose handshake a full
   // accept queue dropped retransmit, those whose ACK was dropped first, then waiting SYNs.
   void room_made();
+  size_t accept_backlog() const { return accept_queue_.size(); }  // sk_ack_backlog
   bool accept_queue_full() const {   // sk_acceptq_is_full
     return accept_queue_.size() > static_cast<size_t>(max_backlog);
   }
@@ -198,6 +199,9 @@ class TcpSocket final : public Socket {
   int setsockopt_proto(int level, int optname, const void* val, socklen_t len) override;
   int getsockopt_proto(int level, int optname, void* val, socklen_t* len) override;
   int64_t inq() override { return tcb_->inq(); }
+  int64_t accept_backlog() override {
+    return listening() ? static_cast<int64_t>(tcb_->accept_backlog()) : -EINVAL;
+  }
   int64_t outq() override { return tcb_->outq(); }
   bool listening() const override { return tcb_->state == TcpState::listen; }
   void sockopt_set(int optname) override;

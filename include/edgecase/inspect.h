@@ -31,6 +31,12 @@ class Inspect {
   // the same order (the kernel's own order follows file pointers); nullopt if `epfd` is not an
   // epoll instance.
   virtual std::optional<std::vector<Interest>> interest_set(int epfd) = 0;
+  // The file's readiness now, as poll(2) reports it in epoll bits (EPOLLIN, EPOLLOUT,
+  // EPOLLRDHUP, EPOLLERR, EPOLLHUP, ...); nullopt if `fd` is not open.
+  virtual std::optional<uint32_t> poll_mask(int fd) = 0;
+  // Connections waiting in a listening socket's accept queue (sk_ack_backlog); nullopt if
+  // `fd` is not a listening TCP socket.
+  virtual std::optional<uint64_t> accept_queue(int fd) = 0;
 };
 
 }  // namespace edgecase

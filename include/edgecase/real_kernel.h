@@ -93,6 +93,9 @@ class RealKernel final : public Kernel, public Inspect {
   // "anon_inode:[eventpoll]" and the fdinfo file can be read. Throws std::runtime_error if the
   // kernel prints a tfd line that real/fdinfo.h cannot parse.
   std::optional<std::vector<Interest>> interest_set(int epfd) override;
+  // poll(2) with a zero timeout; accept_queue is TCP_INFO's tcpi_unacked on a listener.
+  std::optional<uint32_t> poll_mask(int fd) override;
+  std::optional<uint64_t> accept_queue(int fd) override;
 
   // True if `fd` was handed out by this kernel and not closed through it since.
   bool owns(int fd) const;

@@ -96,6 +96,8 @@ class SimKernel final : public Kernel, public Inspect {
   std::optional<uint64_t> bytes_to_read(int fd) override;
   std::optional<uint64_t> bytes_to_send(int fd) override;
   std::optional<std::vector<Interest>> interest_set(int epfd) override;
+  std::optional<uint32_t> poll_mask(int fd) override;
+  std::optional<uint64_t> accept_queue(int fd) override;
 
   // --- for the simulation's own layers (world, tests) ---------------------------------------
   const SimOptions& options() const { return options_; }

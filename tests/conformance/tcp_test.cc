@@ -1590,6 +1590,34 @@ NET_BACKEND_TEST("tcp: closing an fd does not close a dup'd description", "[tcp]
   REQUIRE(read_n(k, dup, 10) == "still");
 }
 
+NET_BACKEND_TEST("tcp: Inspect's accept_queue counts queued connections, poll_mask reads "
+                 "readiness without an epoll fd",
+                 "[tcp][inspect]") {
+  // The oracles judge a listener by its accept queue (lost-accept) and a disarmed ONESHOT
+  // fd by its readiness (disarmed-forever); live, these are TCP_INFO and poll(2).
+  TestType b;
+  auto& k = b.k;
+  Inspect& in = b.inspect();
+  Listener l = make_listener(k);
+  REQUIRE(in.accept_queue(l.fd) == std::optional<uint64_t>(0));
+  REQUIRE(in.poll_mask(l.fd) == std::optional<uint32_t>(0));
+  const int c1 = connect_queued(k, l);
+  const int c2 = connect_queued(k, l);
+  REQUIRE(eventually(k, [&] { return in.accept_queue(l.fd) == std::optional<uint64_t>(2); }));
+  REQUIRE(in.poll_mask(l.fd) == std::optional<uint32_t>(kIn));
+  REQUIRE_FALSE(in.accept_queue(c1).has_value());  // not a listener
+  const int s = k.accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK);
+  REQUIRE(s >= 0);
+  REQUIRE(in.accept_queue(l.fd) == std::optional<uint64_t>(1));
+  REQUIRE_FALSE(in.accept_queue(s).has_value());
+  REQUIRE(in.poll_mask(s) == std::optional<uint32_t>(kOut));
+  (void)c2;
+  REQUIRE(write_str(k, c1, "x") == 1);  // the queue is FIFO: s is c1's server side
+  REQUIRE(eventually(k, [&] { return in.poll_mask(s) == std::optional<uint32_t>(kIn | kOut); }));
+  REQUIRE(k.close(s) == 0);
+  REQUIRE_FALSE(in.poll_mask(s).has_value());  // closed
+}
+
 }  // namespace
 
 // =============================================================================================
