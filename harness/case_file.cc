@@ -1,6 +1,6 @@
-// Case files (harness/case_file.h, docs/CASE_FILES.md): the canonical writer, and a strict
+// Case files (include/edgecase/case_file.h, docs/CASE_FILES.md): the canonical writer, and a strict
 // reader that a fuzzer can drive.
-#include "harness/case_file.h"
+#include "edgecase/case_file.h"
 
 #include <array>
 #include <cassert>

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "harness/case_file.h"
+#include "edgecase/case_file.h"
 
 namespace edgecase {
 

@@ -121,8 +121,14 @@ Peer::Next Peer::do_connect(Kernel& k) {
   ++calls_;
   begun_ = true;
   if (trace_) trace(fmt::format("{}: connect({}, {}){}", name(), fd_, addr_text(server_), result_text(r, e)));
+  if (r != 0 && e != EINPROGRESS) return fail("connect: " + errno_name(e));
+  // connect bound the local port: what the server's getpeername will show for this peer.
+  sockaddr_in local{};
+  socklen_t llen = sizeof local;
+  if (k.getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &llen) == 0)
+    local_port_ = ntohs(local.sin_port);
+  ++calls_;
   if (r == 0) return Next::advance;
-  if (e != EINPROGRESS) return fail("connect: " + errno_name(e));
   return wait_io(EPOLLOUT);
 }
 

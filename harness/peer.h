@@ -71,6 +71,8 @@ class Peer {
   // Sockets created so far. A script may close and connect again within one run(), and the
   // new socket may get the same fd number: a driver that watches fd() compares this instead.
   uint32_t sockets() const { return sockets_; }
+  // The local port of the latest connect (0 before one): the server sees it as the peer's.
+  uint16_t local_port() const { return local_port_; }
   const std::string& sent() const { return sent_; }
   const std::string& received() const { return received_; }
   bool done() const { return done_; }
@@ -133,6 +135,7 @@ class Peer {
 
   int fd_ = -1;
   uint32_t sockets_ = 0;
+  uint16_t local_port_ = 0;
   size_t step_ = 0;
   bool done_ = false;
   std::string failure_;

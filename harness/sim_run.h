@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/case_file.h"
+#include "edgecase/case_file.h"
 #include "harness/peer.h"
 #include "handlers/handlers.h"
 #include "sim/world.h"

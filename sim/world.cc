@@ -17,6 +17,7 @@ std::string_view stop_reason_name(Stop::Reason r) {
     case Stop::Reason::quiescent: return "quiescent";
     case Stop::Reason::step_budget: return "step-budget";
     case Stop::Reason::time_limit: return "time-limit";
+    case Stop::Reason::oracle: return "oracle";
   }
   return "?";
 }

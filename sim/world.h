@@ -45,6 +45,7 @@ struct Stop {
     quiescent,    // nothing can ever happen again
     step_budget,  // the handler made more calls than the budget allows
     time_limit,   // virtual time passed the limit
+    oracle,       // an oracle watching the calls ended the run (busy-loop: no progress)
   };
   Reason reason;
   std::string call;  // the call that was stopped, e.g. "epoll_wait"

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <string>
 
-#include "harness/case_file.h"
+#include "edgecase/case_file.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
 

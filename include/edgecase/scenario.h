@@ -1,5 +1,5 @@
 // What a run is made of: the peers' scripts (a scenario) and the faults the world may inject
-// (a fault plan). Both are plain data; a case file (harness/case_file.h) is a scenario, a seed
+// (a fault plan). Both are plain data; a case file (edgecase/case_file.h) is a scenario, a seed
 // and a fault plan written as text, and the same case always gives the same run.
 #pragma once
 

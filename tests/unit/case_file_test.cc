@@ -1,6 +1,6 @@
-// Tests of case files (harness/case_file.h): the canonical text, round trips both ways, a table
+// Tests of case files (include/edgecase/case_file.h): the canonical text, round trips both ways, a table
 // of malformed files with the line and message each gets, truncations and mutations.
-#include "harness/case_file.h"
+#include "edgecase/case_file.h"
 
 #include <cstddef>
 #include <cstdint>

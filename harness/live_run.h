@@ -1,0 +1,68 @@
+// One case run on live loopback sockets: the real syscalls, the case's peers on real
+// nonblocking sockets in the same process and thread, driven at the handler's blocking points
+// as the world drives them in the simulation.
+//
+// The handler is given a LiveKernel: RealKernel, except at the points where a real call could
+// block. There the peers run (Peer::run on the RealKernel), then the real call is made with a
+// short bounded timeout (epoll_wait) or as a nonblocking attempt (a read, write, accept4 or
+// connect on a blocking fd), and this repeats until the call can complete or its own timeout
+// expires. When nothing has moved for `settle` (no peer made progress, the handler made no
+// call but these waits) the run is quiescent: the handler is stopped by throwing
+// edgecase::Stop in the call it is in, exactly as in the simulation, and the oracles run on
+// the live state (FIONREAD, SIOCOUTQ, /proc/self/fdinfo).
+//
+// Ports: a handler that binds the scenario's port gets an ephemeral port instead (bind asks
+// for port 0 on the same address), and the peers connect to the port it got, so that runs in
+// parallel processes never collide and no TIME_WAIT blocks the next run.
+//
+// Not on live: network faults (split, coalesce, delay), EINTR, accept-abort, fd-limit, short
+// writes (the peers' script faults, small peer buffers and slow readers do apply).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "edgecase/case_file.h"
+#include "edgecase/kernel.h"
+#include "edgecase/real_kernel.h"
+#include "harness/peer.h"
+#include "sim/world.h"
+
+namespace edgecase {
+
+struct LiveRunOptions {
+  Nanos settle = 50 * kNanosPerMilli;      // quiescence: nothing moved for this long
+  Nanos time_limit = 5'000 * kNanosPerMilli;  // wall time; then Stop(time_limit)
+  uint64_t step_budget = 200'000;           // handler calls; then Stop(step_budget)
+  // Longest single real epoll_wait/poll slice between two peer runs.
+  static constexpr int kSliceMs = 1;
+};
+
+class LiveRun {
+ public:
+  // `scripts`: the peers' scripts as the fault plan changed them (SimRun::scripts() of the
+  // same case), so both backends run the same peers.
+  LiveRun(const Case& c, std::vector<PeerScript> scripts, LiveRunOptions options = {});
+  ~LiveRun();  // closes every fd the run created (the handler's and the peers')
+
+  // What the handler is given.
+  Kernel& handler_kernel();
+  // The real kernel underneath, for inspection (untraced, not driving peers).
+  RealKernel& real();
+  // Runs `handler` (which must call handler_kernel(), usually through an Observer wrapping it)
+  // until it returns, throws, or is stopped; then lets the peers settle (bounded by `settle`).
+  sim::World::Result run(const std::function<void(Kernel&)>& handler);
+  // Nanoseconds since the run began (steady clock).
+  Nanos now() const;
+  // peer#i is peers()[i - 1].
+  const std::vector<const Peer*>& peers() const;
+  const std::vector<PeerScript>& scripts() const;
+  uint64_t steps() const;  // handler calls
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgecase

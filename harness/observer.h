@@ -1,0 +1,109 @@
+// The handler's calls as the oracles see them.
+//
+// Observer is a Kernel that forwards every call to the handler's kernel (the world's handler
+// kernel, or the live kernel) and records what the oracles need: which fds the handler got
+// and from where, what it registered, which writes were cut short, which fds it closed in the
+// current epoll_wait batch. The oracles that judge single calls run here, as the call returns
+// (ctl-error, bad-fd, use-after-close, event-for-closed-fd, busy-loop); the ones that judge
+// the final state run after the run (harness/oracles.h) and read this record.
+//
+// Recording never changes a call's result or errno. Looking at kernel state goes through
+// `quiet` and `inspect`, never through `inner`, so it costs no virtual time and writes no
+// trace line: a run observed and a run not observed are the same run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgecase/inspect.h"
+#include "edgecase/kernel.h"
+#include "edgecase/report.h"
+
+namespace edgecase {
+
+class Observer final : public Kernel {
+ public:
+  // Consecutive epoll_wait returns (with events, or a zero-timeout poll) after which the
+  // handler moved no byte, accepted nothing, closed nothing and changed no registration:
+  // beyond this the loop is spinning. Observer then throws Stop (Reason::oracle).
+  static constexpr int kBusyLoopWaits = 1000;
+
+  // inner: the kernel the handler's calls go to. quiet: the same host without call costs or
+  // tracing (sim: World::server(); live: the RealKernel) for looking up peer addresses.
+  // clock: the run's time for evidence (sim: virtual).
+  Observer(Kernel& inner, Kernel& quiet, Inspect& inspect, std::function<Nanos()> clock);
+
+  // --- what the record holds -------------------------------------------------------------
+  struct FdState {
+    enum class Kind : uint8_t { listener, connection, epoll, other };
+    Kind kind = Kind::other;
+    bool open = true;
+    std::string origin;        // the call that made it: "accept4", "socket", "epoll_create1", ...
+    uint16_t peer_port = 0;    // connection: the client's port (getpeername at accept4)
+    // The last write/send/writev on it was short or failed with EAGAIN, and no complete one
+    // followed: the handler holds bytes it has yet to send.
+    bool output_pending = false;
+    uint64_t bytes_read = 0;
+    uint64_t bytes_written = 0;
+    Nanos opened_at = 0;
+    Nanos closed_at = 0;
+  };
+  // By fd number: the latest file the handler held under that number.
+  const std::map<int, FdState>& fds() const { return fds_; }
+  // The mask the handler last gave (epfd, fd) with ADD or MOD; nullopt after DEL or never.
+  // Unlike the interest set, it keeps a disarmed ONESHOT item's requested bits.
+  std::optional<uint32_t> requested(int epfd, int fd) const;
+  // Violations found call by call, in order.
+  const std::vector<Violation>& violations() const { return violations_; }
+  uint64_t calls() const { return calls_; }
+
+  // --- Kernel --------------------------------------------------------------------------------
+  int epoll_create1(int flags) override;
+  int epoll_create(int size) override;
+  int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override;
+  int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) override;
+  int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                  const sigset_t* sigmask) override;
+  int socket(int domain, int type, int protocol) override;
+  int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
+  int listen(int sockfd, int backlog) override;
+  int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override;
+  int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
+  int shutdown(int sockfd, int how) override;
+  ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
+  ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
+  int socketpair(int domain, int type, int protocol, int sv[2]) override;
+  int setsockopt(int sockfd, int level, int optname, const void* optval,
+                 socklen_t optlen) override;
+  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override;
+  int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
+  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
+  ssize_t read(int fd, void* buf, size_t count) override;
+  ssize_t write(int fd, const void* buf, size_t count) override;
+  ssize_t readv(int fd, const struct iovec* iov, int iovcnt) override;
+  ssize_t writev(int fd, const struct iovec* iov, int iovcnt) override;
+  int close(int fd) override;
+  int dup(int oldfd) override;
+  int dup2(int oldfd, int newfd) override;
+  int pipe2(int pipefd[2], int flags) override;
+  int eventfd(unsigned int initval, int flags) override;
+  int fcntl(int fd, int cmd, long arg = 0) override;
+  int ioctl(int fd, unsigned long request, int* arg) override;
+  int clock_gettime(clockid_t clockid, struct timespec* tp) override;
+
+ private:
+  // (implementation's choice)
+  Kernel& inner_;
+  Kernel& quiet_;
+  Inspect& inspect_;
+  std::function<Nanos()> clock_;
+  std::map<int, FdState> fds_;
+  std::vector<Violation> violations_;
+  uint64_t calls_ = 0;
+};
+
+}  // namespace edgecase

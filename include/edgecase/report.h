@@ -1,0 +1,88 @@
+// What a run found: the violations the oracles named, with their evidence, the last calls the
+// handler made, and the case file that replays the run. See docs/ORACLES.md for every oracle.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgecase/scenario.h"
+
+namespace edgecase {
+
+// Where a run happened: the simulated world, or live loopback sockets through the real syscalls.
+enum class Backend : uint8_t { sim, live };
+std::string_view backend_name(Backend b);  // "sim", "live"
+
+// The oracles' names, as reports print them (bug-classes.md). Spelled once, here.
+namespace oracle {
+inline constexpr std::string_view kLostReadEvent = "lost-read-event";
+inline constexpr std::string_view kLostAccept = "lost-accept";
+inline constexpr std::string_view kDisarmedForever = "disarmed-forever";
+inline constexpr std::string_view kStuckOutput = "stuck-output";
+inline constexpr std::string_view kBusyLoop = "busy-loop";
+inline constexpr std::string_view kStreamCorrupt = "stream-corrupt";
+inline constexpr std::string_view kReplyLostAfterHalfClose = "reply-lost-after-half-close";
+inline constexpr std::string_view kEventForClosedFd = "event-for-closed-fd";
+inline constexpr std::string_view kUseAfterClose = "use-after-close";
+inline constexpr std::string_view kCtlError = "ctl-error";
+inline constexpr std::string_view kBadFd = "bad-fd";
+inline constexpr std::string_view kHandlerExited = "handler-exited";
+inline constexpr std::string_view kHandlerBlocked = "handler-blocked";
+inline constexpr std::string_view kHandlerThrew = "handler-threw";
+inline constexpr std::string_view kFdLeak = "fd-leak";
+// A peer waits, nothing can happen, and no more specific oracle explains why (readiness hidden
+// in user space, a reply never produced): bug class 6.
+inline constexpr std::string_view kStall = "stall";
+// The handler's process died: a signal, or AddressSanitizer's report (isolated runs only).
+inline constexpr std::string_view kHandlerCrashed = "handler-crashed";
+}  // namespace oracle
+
+// What an oracle saw. Fields that do not apply stay empty.
+struct Evidence {
+  int fd = -1;                       // the handler's fd involved
+  uint32_t peer = 0;                 // peer#N involved (0: none)
+  std::optional<uint64_t> bytes;     // unread bytes, queued connections, bytes still expected
+  std::optional<uint32_t> interest;  // the fd's registration as the interest set stores it
+  std::optional<uint64_t> offset;    // stream-corrupt: the first differing offset
+  Nanos at = 0;                      // virtual time (live: time since the run started)
+  std::string detail;                // one line: what exactly was seen
+  friend bool operator==(const Evidence&, const Evidence&) = default;
+};
+
+struct Violation {
+  std::string oracle;  // one of edgecase::oracle
+  Evidence evidence;
+  // One line: "lost-read-event: fd 5 (EPOLLIN|EPOLLET) holds 1448 unread bytes ... at 2.100ms".
+  std::string format() const;
+  friend bool operator==(const Violation&, const Violation&) = default;
+};
+
+struct Report {
+  Backend backend = Backend::sim;
+  std::string handler;
+  std::string fault_plan;   // FaultPlan::describe() of the case
+  // How the run ended, one line: "quiescent in epoll_wait(3)", "handler returned",
+  // "handler threw: ...", "crashed: SIGSEGV".
+  std::string ending;
+  std::vector<Violation> violations;  // in the order found; empty: pass
+  std::vector<std::string> last_calls;  // the trace's tail, oldest first
+  std::vector<std::string> peers;       // each peer's status line at the end
+  std::string case_text;  // the case file that replays this run (write_case)
+  // Live only: checks that could not decide and why (a live run never guesses); empty when
+  // every check decided.
+  std::vector<std::string> undecided;
+  uint64_t steps = 0;  // handler calls
+  Nanos end = 0;       // virtual time at the end (live: elapsed)
+
+  bool clean() const { return violations.empty(); }
+  bool found(std::string_view oracle_name) const;
+  // Oracle names found, each once, in the order first found.
+  std::vector<std::string> oracles() const;
+  // The full human-readable report: header, violations with evidence, peers, last calls.
+  std::string format() const;
+};
+
+}  // namespace edgecase

@@ -1,0 +1,52 @@
+// The runner: give it a handler and a case, it runs the case's peers against the handler on
+// the simulated world or on live loopback sockets, stops the handler when nothing more can
+// happen (or at a budget), runs the oracles, and returns a report.
+//
+//   edgecase::Report r = edgecase::run_case(my_server, the_case, {.backend = Backend::sim});
+//   if (!r.clean()) fmt::print("{}", r.format());   // each violation, evidence, last calls
+//
+// A handler is any callable taking Kernel& that runs its own loop (it binds its own listener
+// where the case's scenario says). Simulated runs are a pure function of the case: the same
+// case gives the same report on any build. Live runs are bounded in time; a check that cannot
+// decide on live state says so in Report::undecided instead of guessing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "edgecase/case_file.h"
+#include "edgecase/kernel.h"
+#include "edgecase/protocol.h"
+#include "edgecase/report.h"
+
+namespace edgecase {
+
+using Handler = std::function<void(Kernel&)>;
+
+struct RunOptions {
+  // A handler making more calls than this is spinning (sim) ...
+  static constexpr uint64_t kDefaultStepBudget = 200'000;
+  // ... or, live, still running after this much wall time.
+  static constexpr Nanos kDefaultLiveTimeLimit = 5'000 * kNanosPerMilli;
+  // Live quiescence: nothing moved (no peer progress, no handler call but waits) for this long.
+  static constexpr Nanos kDefaultLiveSettle = 50 * kNanosPerMilli;
+
+  Backend backend = Backend::sim;
+  // Run in a forked child process, so that a crash or an AddressSanitizer report becomes a
+  // handler-crashed violation instead of ending the caller. Use it for untrusted handlers.
+  bool isolate = false;
+  uint64_t step_budget = kDefaultStepBudget;
+  Nanos live_time_limit = kDefaultLiveTimeLimit;
+  Nanos live_settle = kDefaultLiveSettle;
+  // Keep the trace's tail for the report (sim; off is several times faster).
+  bool trace = true;
+  // Overrides the checker the scenario's protocol names (not owned; must outlive the call).
+  const ProtocolChecker* checker = nullptr;
+};
+
+// Runs `handler` against case `c`.
+Report run_case(const Handler& handler, const Case& c, const RunOptions& options = {});
+// Runs the handler the case names (handlers/registry); std::invalid_argument if unknown.
+Report run_case(const Case& c, const RunOptions& options = {});
+
+}  // namespace edgecase
