@@ -61,6 +61,7 @@ class LiveRun {
   uint64_t steps() const;  // handler calls
 
  private:
+  friend class LiveKernel;  // the handler's kernel, inside live_run.cc
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

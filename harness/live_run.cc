@@ -1,0 +1,699 @@
+#include "harness/live_run.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <limits>
+#include <netinet/in.h>
+#include <optional>
+#include <poll.h>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+
+namespace edgecase {
+
+namespace {
+
+constexpr Nanos kNanosPerMilliLocal = kNanosPerMilli;
+
+// A peer's io wait as poll(2) events. Errors and hangups are always reported by poll.
+short poll_events(uint32_t epoll_events) {
+  short e = 0;
+  if ((epoll_events & EPOLLIN) != 0) e |= POLLIN;
+  if ((epoll_events & EPOLLOUT) != 0) e |= POLLOUT;
+  return e;
+}
+
+// Milliseconds for a poll/epoll timeout covering `ns` (rounded up, so that a timer due in
+// 0.3 ms is not polled for with 0 in a spin when a 1 ms slice would do; 0 stays 0).
+int ceil_ms(Nanos ns) {
+  if (ns <= 0) return 0;
+  return static_cast<int>((ns + kNanosPerMilliLocal - 1) / kNanosPerMilliLocal);
+}
+
+}  // namespace
+
+class LiveKernel;
+
+struct LiveRun::Impl {
+  Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o);
+
+  // --- time --------------------------------------------------------------------------------
+  Nanos now() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+  }
+
+  // --- the handler's calls -------------------------------------------------------------------
+  // Counts one handler call; throws Stop at the budget or past the time limit. `moves`: the
+  // call is activity in itself (anything but a wait or a clock read), so quiescence restarts.
+  void on_call(const char* call, int fd, bool moves);
+  // Throws Stop(time_limit) past the limit.
+  void check_time(const char* call, int fd);
+  // Inside a blocking loop after a wait found nothing: accumulates the quiet time and throws
+  // Stop(quiescent) once nothing has moved for `settle` and no peer has a timer pending.
+  void check_quiescent(const char* call, int fd);
+  // The handler is about to wait: the first time, the peers' start delays begin.
+  void mark_waited() {
+    if (!first_wait) first_wait = now();
+  }
+  // Whether `fd` is the handler's (else the handler gets EBADF: peers' sockets and the test
+  // process's own fds are not its to touch, as on the simulated server host).
+  bool handler_fd(int fd) const { return fd >= 0 && real.owns(fd); }
+
+  // --- the peers -----------------------------------------------------------------------------
+  // Starts the peers whose start delay has passed and runs every peer whose wait is satisfied,
+  // once. Returns the time of the earliest pending peer timer (unstarted peers included), or
+  // nullopt when no peer waits on time.
+  std::optional<Nanos> drive();
+  // Sum of every peer's monotonic counters: any progress changes it.
+  uint64_t progress() const;
+  sockaddr_in server_address();
+  // After the handler: lets the peers finish what they can (bounded by `settle` of no progress
+  // and by the time limit).
+  void settle_peers(bool was_quiescent);
+  // The slice to wait for at most: kSliceMs, shortened to the next peer timer.
+  int slice_ms(const std::optional<Nanos>& next_timer) const;
+
+  Case the_case;
+  LiveRunOptions options;
+  std::vector<PeerScript> scripts;
+  RealKernel real;     // the handler's fds (and inspection)
+  RealKernel peer_k;   // the peers' sockets and the refusing socket
+  std::vector<std::unique_ptr<Peer>> peers;
+  std::vector<const Peer*> views;
+  std::vector<bool> started;
+  std::vector<PeerWait> waits;
+  std::unique_ptr<LiveKernel> kernel;
+
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  uint64_t steps = 0;
+  bool stopped = false;  // Stop was thrown: later calls (unwinding) pass through, never throw
+  std::optional<Nanos> first_wait;
+  uint16_t bound_port = 0;        // the port the handler really got for the scenario's port
+  std::vector<int> remapped;      // the handler's sockets bound to the remapped port
+  int refuser = -1;               // bound, never listening: connects to it are refused
+  uint16_t refuser_port = 0;
+  Nanos idle = 0;                 // quiet time inside blocking calls since the last movement
+  Nanos last_tick = 0;
+  uint64_t last_progress = 0;
+  std::vector<pollfd> pfds;       // scratch for drive()
+  std::vector<size_t> pfd_peer;   // pfds[i] belongs to peers[pfd_peer[i]]
+};
+
+// What the handler is given: RealKernel, with the blocking points driving the peers.
+class LiveKernel final : public Kernel {
+ public:
+  explicit LiveKernel(LiveRun::Impl& run) : r_(run), k_(run.real) {}
+
+  int epoll_create1(int flags) override {
+    r_.on_call("epoll_create1", -1, true);
+    return k_.epoll_create1(flags);
+  }
+  int epoll_create(int size) override {
+    r_.on_call("epoll_create", -1, true);
+    return k_.epoll_create(size);
+  }
+  int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override {
+    r_.on_call("epoll_ctl", epfd, true);
+    if (!r_.handler_fd(epfd) || !r_.handler_fd(fd)) return ebadf();
+    return k_.epoll_ctl(epfd, op, fd, event);
+  }
+  int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) override {
+    r_.on_call("epoll_wait", epfd, false);
+    return wait_epoll(epfd, events, maxevents, timeout, nullptr, false);
+  }
+  int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                  const sigset_t* sigmask) override {
+    r_.on_call("epoll_pwait", epfd, false);
+    return wait_epoll(epfd, events, maxevents, timeout, sigmask, true);
+  }
+  int socket(int domain, int type, int protocol) override {
+    r_.on_call("socket", -1, true);
+    return k_.socket(domain, type, protocol);
+  }
+  int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
+  int listen(int sockfd, int backlog) override {
+    r_.on_call("listen", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    return k_.listen(sockfd, backlog);
+  }
+  int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override {
+    r_.on_call("accept4", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    const int fl = status_flags(sockfd);
+    return static_cast<int>(blocking("accept4", sockfd, POLLIN, fl, [&] {
+      return toggled(sockfd, fl, [&] { return k_.accept4(sockfd, addr, addrlen, flags); });
+    }));
+  }
+  int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
+  int shutdown(int sockfd, int how) override {
+    r_.on_call("shutdown", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    return k_.shutdown(sockfd, how);
+  }
+  ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
+  ssize_t send(int sockfd, const void* buf, size_t len, int flags) override {
+    r_.on_call("send", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
+    return write_fully("send", sockfd, fl, len, [&](size_t off, int extra) {
+      return k_.send(sockfd, static_cast<const char*>(buf) + off, len - off, flags | extra);
+    });
+  }
+  int socketpair(int domain, int type, int protocol, int sv[2]) override {
+    r_.on_call("socketpair", -1, true);
+    return k_.socketpair(domain, type, protocol, sv);
+  }
+  int setsockopt(int sockfd, int level, int optname, const void* optval,
+                 socklen_t optlen) override {
+    r_.on_call("setsockopt", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    return k_.setsockopt(sockfd, level, optname, optval, optlen);
+  }
+  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override {
+    r_.on_call("getsockopt", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    return k_.getsockopt(sockfd, level, optname, optval, optlen);
+  }
+  int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
+  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override {
+    r_.on_call("getpeername", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    return k_.getpeername(sockfd, addr, addrlen);
+  }
+  ssize_t read(int fd, void* buf, size_t count) override {
+    r_.on_call("read", fd, true);
+    if (!r_.handler_fd(fd)) return ebadf();
+    const int fl = status_flags(fd);
+    return blocking("read", fd, POLLIN, fl, [&] {
+      return toggled(fd, fl, [&] { return k_.read(fd, buf, count); });
+    });
+  }
+  ssize_t write(int fd, const void* buf, size_t count) override {
+    r_.on_call("write", fd, true);
+    if (!r_.handler_fd(fd)) return ebadf();
+    const int fl = status_flags(fd);
+    return write_fully("write", fd, fl, count, [&](size_t off, int) {
+      const char* p = static_cast<const char*>(buf) + off;
+      return toggled(fd, fl, [&] { return k_.write(fd, p, count - off); });
+    });
+  }
+  ssize_t readv(int fd, const struct iovec* iov, int iovcnt) override {
+    r_.on_call("readv", fd, true);
+    if (!r_.handler_fd(fd)) return ebadf();
+    const int fl = status_flags(fd);
+    return blocking("readv", fd, POLLIN, fl, [&] {
+      return toggled(fd, fl, [&] { return k_.readv(fd, iov, iovcnt); });
+    });
+  }
+  ssize_t writev(int fd, const struct iovec* iov, int iovcnt) override;
+  int close(int fd) override {
+    r_.on_call("close", fd, true);
+    if (!r_.handler_fd(fd)) return ebadf();
+    std::erase(r_.remapped, fd);
+    return k_.close(fd);
+  }
+  int dup(int oldfd) override {
+    r_.on_call("dup", oldfd, true);
+    if (!r_.handler_fd(oldfd)) return ebadf();
+    return k_.dup(oldfd);
+  }
+  int dup2(int oldfd, int newfd) override {
+    r_.on_call("dup2", oldfd, true);
+    if (!r_.handler_fd(oldfd)) return ebadf();
+    // newfd open but not the handler's (a peer's socket, the test's stdout): replacing it would
+    // break the run itself. EBUSY is what dup2 says when it cannot take the number.
+    if (newfd != oldfd && !r_.handler_fd(newfd) && ::fcntl(newfd, F_GETFD) >= 0) {
+      errno = EBUSY;
+      return -1;
+    }
+    return k_.dup2(oldfd, newfd);
+  }
+  int pipe2(int pipefd[2], int flags) override {
+    r_.on_call("pipe2", -1, true);
+    return k_.pipe2(pipefd, flags);
+  }
+  int eventfd(unsigned int initval, int flags) override {
+    r_.on_call("eventfd", -1, true);
+    return k_.eventfd(initval, flags);
+  }
+  int fcntl(int fd, int cmd, long arg = 0) override {
+    r_.on_call("fcntl", fd, true);
+    if (!r_.handler_fd(fd)) return ebadf();
+    return k_.fcntl(fd, cmd, arg);
+  }
+  int ioctl(int fd, unsigned long request, int* arg) override {
+    r_.on_call("ioctl", fd, true);
+    if (!r_.handler_fd(fd)) return ebadf();
+    return k_.ioctl(fd, request, arg);
+  }
+  int clock_gettime(clockid_t clockid, struct timespec* tp) override {
+    r_.on_call("clock_gettime", -1, false);
+    return k_.clock_gettime(clockid, tp);
+  }
+
+ private:
+  static int ebadf() {
+    errno = EBADF;
+    return -1;
+  }
+  // The fd's file status flags (O_NONBLOCK); O_NONBLOCK when they cannot be read, so that the
+  // call is made once, as is, and fails as it would.
+  int status_flags(int fd) {
+    const int e = errno;
+    const int fl = ::fcntl(fd, F_GETFL);
+    errno = e;
+    return fl < 0 ? O_NONBLOCK : fl;
+  }
+  // Runs `call` with O_NONBLOCK set on fd's file, then restores its flags `fl` (errno kept), so
+  // that a blocking fd's call returns EAGAIN instead of blocking the only thread.
+  template <class F>
+  auto toggled(int fd, int fl, F call) -> decltype(call()) {
+    if ((fl & O_NONBLOCK) != 0) return call();
+    ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    const auto r = call();
+    const int e = errno;
+    ::fcntl(fd, F_SETFL, fl);
+    errno = e;
+    return r;
+  }
+  // A call that may block: on a nonblocking fd (or after a Stop) it is made once; on a
+  // blocking one `attempt` (which must not block) is repeated, with the peers driven and the fd
+  // polled for `events` in between, until it does not fail with EAGAIN. `fl`: the fd's flags.
+  template <class F>
+  ssize_t blocking(const char* call, int fd, short events, int fl, F attempt);
+  // A write that must complete: a blocking write returns only when all `len` bytes are
+  // written (or an error ends it), as a blocking write(2) does. attempt(offset, MSG_DONTWAIT)
+  // makes one nonblocking attempt at the rest; attempt(offset, 0) the call as the handler made it.
+  template <class F>
+  ssize_t write_fully(const char* call, int fd, int fl, size_t len, F attempt);
+  // One round of waiting inside a blocking call: drive the peers, check the limits and
+  // quiescence, then poll fd (or wait in epoll) for a slice.
+  void wait_fd(const char* call, int fd, short events);
+  int wait_epoll(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                 const sigset_t* sigmask, bool pwait);
+
+  LiveRun::Impl& r_;
+  RealKernel& k_;
+};
+
+// --- LiveKernel: the blocking points -------------------------------------------------------------
+
+void LiveKernel::wait_fd(const char* call, int fd, short events) {
+  r_.mark_waited();
+  const std::optional<Nanos> timer = r_.drive();
+  r_.check_time(call, fd);
+  r_.check_quiescent(call, fd);
+  pollfd p{fd, events, 0};
+  const int e = errno;
+  ::poll(&p, 1, r_.slice_ms(timer));
+  errno = e;
+}
+
+template <class F>
+ssize_t LiveKernel::blocking(const char* call, int fd, short events, int fl, F attempt) {
+  if (r_.stopped || (fl & O_NONBLOCK) != 0) return attempt();
+  r_.last_tick = r_.now();
+  for (;;) {
+    const ssize_t r = attempt();
+    if (r >= 0 || errno != EAGAIN) {
+      r_.idle = 0;
+      return r;
+    }
+    wait_fd(call, fd, events);
+  }
+}
+
+template <class F>
+ssize_t LiveKernel::write_fully(const char* call, int fd, int fl, size_t len, F attempt) {
+  // After a Stop nothing may block: one nonblocking attempt.
+  if (r_.stopped) return attempt(0, MSG_DONTWAIT);
+  if ((fl & O_NONBLOCK) != 0) return attempt(0, 0);
+  r_.last_tick = r_.now();
+  size_t done = 0;
+  for (;;) {
+    const ssize_t r = attempt(done, MSG_DONTWAIT);
+    if (r > 0) done += static_cast<size_t>(r);
+    if (r >= 0 && (done >= len || r == 0)) {
+      r_.idle = 0;
+      return static_cast<ssize_t>(done);
+    }
+    if (r < 0 && errno != EAGAIN) {
+      r_.idle = 0;
+      return done > 0 ? static_cast<ssize_t>(done) : r;
+    }
+    if (r > 0) {
+      r_.idle = 0;
+      continue;
+    }
+    wait_fd(call, fd, POLLOUT);
+  }
+}
+
+ssize_t LiveKernel::recv(int sockfd, void* buf, size_t len, int flags) {
+  r_.on_call("recv", sockfd, true);
+  if (!r_.handler_fd(sockfd)) return ebadf();
+  const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
+  if ((flags & MSG_WAITALL) == 0 || (fl & O_NONBLOCK) != 0 || r_.stopped) {
+    return blocking("recv", sockfd, POLLIN, fl,
+                    [&] { return k_.recv(sockfd, buf, len, flags | MSG_DONTWAIT); });
+  }
+  // MSG_WAITALL on a blocking socket: until `len` bytes, end of file or an error.
+  size_t done = 0;
+  for (;;) {
+    const ssize_t r = blocking("recv", sockfd, POLLIN, fl, [&] {
+      return k_.recv(sockfd, static_cast<char*>(buf) + done, len - done,
+                     (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+    });
+    if (r > 0) done += static_cast<size_t>(r);
+    if (r > 0 && done < len) continue;
+    return done > 0 ? static_cast<ssize_t>(done) : r;
+  }
+}
+
+ssize_t LiveKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
+  r_.on_call("writev", fd, true);
+  if (!r_.handler_fd(fd)) return ebadf();
+  const int fl = status_flags(fd);
+  if (r_.stopped || (fl & O_NONBLOCK) != 0 || iovcnt <= 0 || iov == nullptr)
+    return toggled(fd, fl, [&] { return k_.writev(fd, iov, iovcnt); });
+  // Blocking: the vector as one buffer (one segment keeps a pipe write of at most PIPE_BUF
+  // atomic), written to the end.
+  std::string flat;
+  for (int i = 0; i < iovcnt; ++i)
+    flat.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  return write_fully("writev", fd, fl, flat.size(), [&](size_t off, int) {
+    iovec one{flat.data() + off, flat.size() - off};
+    return toggled(fd, fl, [&] { return k_.writev(fd, &one, 1); });
+  });
+}
+
+int LiveKernel::connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
+  r_.on_call("connect", sockfd, true);
+  if (!r_.handler_fd(sockfd)) return ebadf();
+  const int fl = status_flags(sockfd);
+  const int r = toggled(sockfd, fl, [&] { return k_.connect(sockfd, addr, addrlen); });
+  if (r == 0 || errno != EINPROGRESS || r_.stopped || (fl & O_NONBLOCK) != 0) return r;
+  // The handshake is under way: wait for it as a blocking connect would, then report its
+  // outcome (SO_ERROR) as the blocking call's result.
+  r_.last_tick = r_.now();
+  for (;;) {
+    pollfd p{sockfd, POLLOUT, 0};
+    if (::poll(&p, 1, 0) > 0) break;
+    wait_fd("connect", sockfd, POLLOUT);
+  }
+  r_.idle = 0;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (k_.getsockopt(sockfd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return -1;
+  if (err == 0) return 0;
+  errno = err;
+  return -1;
+}
+
+int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                           const sigset_t* sigmask, bool pwait) {
+  if (!r_.handler_fd(epfd)) return ebadf();
+  auto real_wait = [&](int t) {
+    return pwait ? k_.epoll_pwait(epfd, events, maxevents, t, sigmask)
+                 : k_.epoll_wait(epfd, events, maxevents, t);
+  };
+  if (r_.stopped) return real_wait(0);
+  if (timeout == 0) {
+    r_.drive();
+    return real_wait(0);
+  }
+  const Nanos begin = r_.now();
+  r_.last_tick = begin;
+  const std::optional<Nanos> deadline =
+      timeout > 0 ? std::optional<Nanos>(begin + Nanos{timeout} * kNanosPerMilli) : std::nullopt;
+  // Before the first wait the peers have not started: look once without waiting.
+  int slice = r_.first_wait ? -1 : 0;
+  for (;;) {
+    std::optional<Nanos> timer;
+    if (slice < 0) {
+      timer = r_.drive();
+      slice = r_.slice_ms(timer);
+    }
+    if (deadline) slice = std::min(slice, ceil_ms(*deadline - r_.now()));
+    const int n = real_wait(slice);
+    if (n != 0) {
+      if (n > 0) r_.idle = 0;
+      return n;
+    }
+    r_.mark_waited();
+    if (deadline && r_.now() >= *deadline) return 0;
+    r_.check_time("epoll_wait", epfd);
+    r_.check_quiescent("epoll_wait", epfd);
+    slice = -1;
+  }
+}
+
+int LiveKernel::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
+  r_.on_call("bind", sockfd, true);
+  if (!r_.handler_fd(sockfd)) return ebadf();
+  const uint16_t port = r_.the_case.scenario.port;
+  if (addr == nullptr || addrlen < sizeof(sockaddr_in) || addr->sa_family != AF_INET ||
+      port == 0)
+    return k_.bind(sockfd, addr, addrlen);
+  sockaddr_in a{};
+  std::memcpy(&a, addr, sizeof a);
+  if (ntohs(a.sin_port) != port) return k_.bind(sockfd, addr, addrlen);
+  // The scenario's port: any free one instead, which the peers are told.
+  a.sin_port = 0;
+  const int r = k_.bind(sockfd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+  if (r != 0) return r;
+  sockaddr_in got{};
+  socklen_t len = sizeof got;
+  const int e = errno;
+  if (k_.getsockname(sockfd, reinterpret_cast<sockaddr*>(&got), &len) == 0 &&
+      r_.bound_port == 0)
+    r_.bound_port = ntohs(got.sin_port);
+  errno = e;
+  r_.remapped.push_back(sockfd);
+  return 0;
+}
+
+int LiveKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
+  r_.on_call("getsockname", sockfd, true);
+  if (!r_.handler_fd(sockfd)) return ebadf();
+  const int r = k_.getsockname(sockfd, addr, addrlen);
+  // A remapped listener shows the port it asked for, as the simulation does.
+  if (r == 0 && addr != nullptr && *addrlen >= sizeof(sockaddr_in) &&
+      addr->sa_family == AF_INET &&
+      std::find(r_.remapped.begin(), r_.remapped.end(), sockfd) != r_.remapped.end()) {
+    auto* in = reinterpret_cast<sockaddr_in*>(addr);
+    if (ntohs(in->sin_port) == r_.bound_port) in->sin_port = htons(r_.the_case.scenario.port);
+  }
+  return r;
+}
+
+// --- LiveRun::Impl -----------------------------------------------------------------------------------
+
+LiveRun::Impl::Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o)
+    : the_case(c), options(o), scripts(std::move(s)) {
+  sockaddr_in placeholder{};
+  placeholder.sin_family = AF_INET;
+  placeholder.sin_port = htons(c.scenario.port);
+  placeholder.sin_addr.s_addr = htonl(c.scenario.addr);
+  for (size_t i = 0; i < scripts.size(); ++i) {
+    // Created now so that peers() is complete at any time; re-created with the port the
+    // handler got when each starts.
+    peers.push_back(std::make_unique<Peer>(static_cast<uint32_t>(i + 1), scripts[i], placeholder));
+    views.push_back(peers.back().get());
+  }
+  started.assign(peers.size(), false);
+  waits.assign(peers.size(), PeerWait{});
+  kernel = std::make_unique<LiveKernel>(*this);
+}
+
+void LiveRun::Impl::on_call(const char* call, int fd, bool moves) {
+  if (stopped) return;
+  if (++steps > options.step_budget) {
+    stopped = true;
+    throw Stop{Stop::Reason::step_budget, call, fd, now()};
+  }
+  check_time(call, fd);
+  if (moves) idle = 0;
+}
+
+void LiveRun::Impl::check_time(const char* call, int fd) {
+  const Nanos t = now();
+  if (t <= options.time_limit) return;
+  stopped = true;
+  throw Stop{Stop::Reason::time_limit, call, fd, t};
+}
+
+void LiveRun::Impl::check_quiescent(const char* call, int fd) {
+  const Nanos t = now();
+  idle += t - last_tick;
+  last_tick = t;
+  if (idle < options.settle) return;
+  for (size_t i = 0; i < peers.size(); ++i)
+    if (!started[i] || waits[i].kind == PeerWait::Kind::time) return;
+  stopped = true;
+  throw Stop{Stop::Reason::quiescent, call, fd, t};
+}
+
+sockaddr_in LiveRun::Impl::server_address() {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(the_case.scenario.addr);
+  if (bound_port != 0) {
+    a.sin_port = htons(bound_port);
+    return a;
+  }
+  // The handler never bound the scenario's port: the peers are refused, as they are in the
+  // simulation, by a port of our own that never listens (never someone else's listener).
+  if (refuser < 0) {
+    refuser = peer_k.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in any = a;
+    any.sin_port = 0;
+    sockaddr_in got{};
+    socklen_t len = sizeof got;
+    if (refuser >= 0 &&
+        peer_k.bind(refuser, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0 &&
+        peer_k.getsockname(refuser, reinterpret_cast<sockaddr*>(&got), &len) == 0)
+      refuser_port = ntohs(got.sin_port);
+  }
+  a.sin_port = htons(refuser_port != 0 ? refuser_port : the_case.scenario.port);
+  return a;
+}
+
+uint64_t LiveRun::Impl::progress() const {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    const Peer& p = *peers[i];
+    sum += p.sent().size() + p.received().size() + p.step_index() + p.sockets() +
+           (p.done() ? 1 : 0) + (started[i] ? 1 : 0);
+  }
+  return sum;
+}
+
+int LiveRun::Impl::slice_ms(const std::optional<Nanos>& next_timer) const {
+  int slice = LiveRunOptions::kSliceMs;
+  if (next_timer) slice = std::min(slice, ceil_ms(*next_timer - now()));
+  return slice;
+}
+
+std::optional<Nanos> LiveRun::Impl::drive() {
+  const Nanos t = now();
+  std::vector<bool> due(peers.size(), false);
+  pfds.clear();
+  pfd_peer.clear();
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (!started[i]) {
+      if (first_wait && t >= *first_wait + scripts[i].start) {
+        *peers[i] = Peer(static_cast<uint32_t>(i + 1), scripts[i], server_address());
+        started[i] = true;
+        due[i] = true;
+      }
+      continue;
+    }
+    const PeerWait& w = waits[i];
+    if (w.kind == PeerWait::Kind::time) {
+      due[i] = t >= w.until;
+    } else if (w.kind == PeerWait::Kind::io) {
+      if (peers[i]->fd() < 0) {
+        due[i] = true;
+      } else {
+        pfds.push_back(pollfd{peers[i]->fd(), poll_events(w.events), 0});
+        pfd_peer.push_back(i);
+      }
+    }
+  }
+  if (!pfds.empty()) {
+    const int e = errno;
+    if (::poll(pfds.data(), pfds.size(), 0) > 0) {
+      for (size_t j = 0; j < pfds.size(); ++j)
+        if (pfds[j].revents != 0) due[pfd_peer[j]] = true;
+    }
+    errno = e;
+  }
+  const int e = errno;  // the handler's errno is not the peers' business
+  for (size_t i = 0; i < peers.size(); ++i)
+    if (due[i]) waits[i] = peers[i]->run(peer_k, t);
+  errno = e;
+  const uint64_t p = progress();
+  if (p != last_progress) {
+    last_progress = p;
+    idle = 0;
+  }
+  std::optional<Nanos> next;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    std::optional<Nanos> at;
+    if (!started[i] && first_wait) at = *first_wait + scripts[i].start;
+    if (started[i] && waits[i].kind == PeerWait::Kind::time) at = waits[i].until;
+    if (at && (!next || *at < *next)) next = at;
+  }
+  return next;
+}
+
+void LiveRun::Impl::settle_peers(bool was_quiescent) {
+  // A quiescent run was already quiet for `settle`: one pass shows whether anything is left.
+  if (!was_quiescent) idle = 0;
+  last_tick = now();
+  const Nanos limit = std::max(options.time_limit, now() + options.settle);
+  for (;;) {
+    const std::optional<Nanos> timer = drive();
+    const bool all_done = std::all_of(peers.begin(), peers.end(),
+                                      [](const auto& p) { return p->done(); });
+    const Nanos t = now();
+    idle += t - last_tick;
+    last_tick = t;
+    if (all_done || t >= limit) return;
+    if (idle >= options.settle && !timer) return;
+    pfds.clear();
+    for (size_t i = 0; i < peers.size(); ++i)
+      if (started[i] && waits[i].kind == PeerWait::Kind::io && peers[i]->fd() >= 0)
+        pfds.push_back(pollfd{peers[i]->fd(), poll_events(waits[i].events), 0});
+    ::poll(pfds.data(), pfds.size(), slice_ms(timer));
+  }
+}
+
+// --- LiveRun -------------------------------------------------------------------------------------
+
+LiveRun::LiveRun(const Case& c, std::vector<PeerScript> scripts, LiveRunOptions options)
+    : impl_(std::make_unique<Impl>(c, std::move(scripts), options)) {}
+
+LiveRun::~LiveRun() = default;
+
+Kernel& LiveRun::handler_kernel() { return *impl_->kernel; }
+RealKernel& LiveRun::real() { return impl_->real; }
+Nanos LiveRun::now() const { return impl_->now(); }
+const std::vector<const Peer*>& LiveRun::peers() const { return impl_->views; }
+const std::vector<PeerScript>& LiveRun::scripts() const { return impl_->scripts; }
+uint64_t LiveRun::steps() const { return impl_->steps; }
+
+sim::World::Result LiveRun::run(const std::function<void(Kernel&)>& handler) {
+  Impl& r = *impl_;
+  r.start = std::chrono::steady_clock::now();
+  r.last_progress = r.progress();
+  using Outcome = sim::World::Outcome;
+  sim::World::Result result{Outcome::exited, std::nullopt, ""};
+  try {
+    handler(handler_kernel());
+  } catch (const Stop& s) {
+    result.outcome = Outcome::stopped;
+    result.stop = s;
+  } catch (const std::exception& e) {
+    result.outcome = Outcome::threw;
+    result.error = e.what();
+  } catch (...) {
+    result.outcome = Outcome::threw;
+    result.error = "an exception not derived from std::exception";
+  }
+  r.stopped = true;
+  r.mark_waited();  // a handler that never waited still has clients knocking
+  r.settle_peers(result.stop && result.stop->reason == Stop::Reason::quiescent);
+  return result;
+}
+
+}  // namespace edgecase
