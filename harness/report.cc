@@ -1,0 +1,191 @@
+// Reports (include/edgecase/report.h) and their wire form between an isolated run's child
+// process and the parent (harness/report_wire.h).
+#include "edgecase/report.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fmt/format.h>
+
+#include "edgecase/strace.h"
+#include "harness/report_wire.h"
+#include "sim/trace.h"
+
+namespace edgecase {
+
+std::string_view backend_name(Backend b) { return b == Backend::sim ? "sim" : "live"; }
+
+std::string Violation::format() const {
+  const Evidence& e = evidence;
+  std::string s = fmt::format("{}:", oracle);
+  if (e.fd >= 0) s += fmt::format(" fd {}", e.fd);
+  if (e.interest) s += fmt::format(" ({})", epoll_events_name(*e.interest));
+  if (e.peer != 0) s += fmt::format(" peer#{}", e.peer);
+  if (e.bytes) s += fmt::format(" bytes {}", *e.bytes);
+  if (e.offset) s += fmt::format(" offset {}", *e.offset);
+  s += fmt::format(" at {}", sim::Trace::stamp(e.at));
+  if (!e.detail.empty()) s += ": " + e.detail;
+  return s;
+}
+
+bool Report::found(std::string_view oracle_name) const {
+  return std::any_of(violations.begin(), violations.end(),
+                     [&](const Violation& v) { return v.oracle == oracle_name; });
+}
+
+std::vector<std::string> Report::oracles() const {
+  std::vector<std::string> out;
+  for (const Violation& v : violations)
+    if (std::find(out.begin(), out.end(), v.oracle) == out.end()) out.push_back(v.oracle);
+  return out;
+}
+
+std::string Report::format() const {
+  std::string s = fmt::format("handler {} on {}: {}\n", handler, backend_name(backend),
+                              clean() ? "PASS" : fmt::format("{} violation(s)", violations.size()));
+  s += fmt::format("faults: {}\n", fault_plan);
+  s += fmt::format("ending: {} after {} calls, at {}\n", ending, steps, sim::Trace::stamp(end));
+  for (const Violation& v : violations) s += "  " + v.format() + "\n";
+  for (const std::string& u : undecided) s += "  undecided: " + u + "\n";
+  if (!peers.empty()) s += "peers:\n";
+  for (const std::string& p : peers) s += "  " + p + "\n";
+  if (!last_calls.empty()) s += "last calls:\n";
+  for (const std::string& c : last_calls) s += "  " + c + "\n";
+  return s;
+}
+
+// --- wire form ----------------------------------------------------------------------------
+// Every value is "<tag> <length>\n<bytes>\n": binary-safe, and a truncated stream (the child
+// died while writing) fails to parse instead of producing half a report.
+
+namespace {
+
+void put(std::string& out, std::string_view tag, std::string_view value) {
+  out += fmt::format("{} {}\n", tag, value.size());
+  out += value;
+  out += '\n';
+}
+
+void put_opt(std::string& out, std::string_view tag, const std::optional<uint64_t>& v) {
+  put(out, tag, v ? std::to_string(*v) : std::string());
+}
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+
+  std::string take(std::string_view tag) {
+    if (!ok) return {};
+    const size_t sp = in.find(' ');
+    const size_t nl = in.find('\n');
+    if (sp == std::string_view::npos || nl == std::string_view::npos || sp > nl ||
+        in.substr(0, sp) != tag) {
+      ok = false;
+      return {};
+    }
+    size_t len = 0;
+    const std::string_view digits = in.substr(sp + 1, nl - sp - 1);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), len).ec != std::errc{} ||
+        nl + 1 + len + 1 > in.size() || in[nl + 1 + len] != '\n') {
+      ok = false;
+      return {};
+    }
+    std::string v(in.substr(nl + 1, len));
+    in.remove_prefix(nl + 1 + len + 1);
+    return v;
+  }
+  uint64_t number(std::string_view tag) {
+    const std::string v = take(tag);
+    uint64_t n = 0;
+    if (ok && std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{}) ok = false;
+    return n;
+  }
+  int64_t integer(std::string_view tag) {
+    const std::string v = take(tag);
+    int64_t n = 0;
+    if (ok && std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{}) ok = false;
+    return n;
+  }
+  std::optional<uint64_t> opt(std::string_view tag) {
+    const std::string v = take(tag);
+    if (!ok || v.empty()) return std::nullopt;
+    uint64_t n = 0;
+    if (std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{}) ok = false;
+    return n;
+  }
+  std::vector<std::string> list(std::string_view tag) {
+    std::vector<std::string> out(number(tag));
+    if (!ok || out.size() > kMaxWireItems) {
+      ok = false;
+      return {};
+    }
+    for (std::string& s : out) s = take("item");
+    return out;
+  }
+  static constexpr size_t kMaxWireItems = 1 << 16;
+};
+
+void put_list(std::string& out, std::string_view tag, const std::vector<std::string>& v) {
+  put(out, tag, std::to_string(v.size()));
+  for (const std::string& s : v) put(out, "item", s);
+}
+
+}  // namespace
+
+std::string report_to_wire(const Report& r) {
+  std::string out;
+  put(out, "backend", backend_name(r.backend));
+  put(out, "handler", r.handler);
+  put(out, "faults", r.fault_plan);
+  put(out, "ending", r.ending);
+  put(out, "violations", std::to_string(r.violations.size()));
+  for (const Violation& v : r.violations) {
+    put(out, "oracle", v.oracle);
+    put(out, "fd", std::to_string(v.evidence.fd));
+    put(out, "peer", std::to_string(v.evidence.peer));
+    put_opt(out, "bytes", v.evidence.bytes);
+    put_opt(out, "interest", v.evidence.interest);
+    put_opt(out, "offset", v.evidence.offset);
+    put(out, "at", std::to_string(v.evidence.at));
+    put(out, "detail", v.evidence.detail);
+  }
+  put_list(out, "calls", r.last_calls);
+  put_list(out, "peers", r.peers);
+  put(out, "case", r.case_text);
+  put_list(out, "undecided", r.undecided);
+  put(out, "steps", std::to_string(r.steps));
+  put(out, "end", std::to_string(r.end));
+  return out;
+}
+
+std::optional<Report> report_from_wire(std::string_view wire) {
+  Reader rd{wire};
+  Report r;
+  r.backend = rd.take("backend") == "live" ? Backend::live : Backend::sim;
+  r.handler = rd.take("handler");
+  r.fault_plan = rd.take("faults");
+  r.ending = rd.take("ending");
+  const uint64_t n = rd.number("violations");
+  if (!rd.ok || n > Reader::kMaxWireItems) return std::nullopt;
+  for (uint64_t i = 0; i < n && rd.ok; ++i) {
+    Violation v;
+    v.oracle = rd.take("oracle");
+    v.evidence.fd = static_cast<int>(rd.integer("fd"));
+    v.evidence.peer = static_cast<uint32_t>(rd.number("peer"));
+    v.evidence.bytes = rd.opt("bytes");
+    if (auto m = rd.opt("interest")) v.evidence.interest = static_cast<uint32_t>(*m);
+    v.evidence.offset = rd.opt("offset");
+    v.evidence.at = rd.integer("at");
+    v.evidence.detail = rd.take("detail");
+    r.violations.push_back(std::move(v));
+  }
+  r.last_calls = rd.list("calls");
+  r.peers = rd.list("peers");
+  r.case_text = rd.take("case");
+  r.undecided = rd.list("undecided");
+  r.steps = rd.number("steps");
+  r.end = rd.integer("end");
+  if (!rd.ok || !rd.in.empty()) return std::nullopt;
+  return r;
+}
+
+}  // namespace edgecase
