@@ -1,0 +1,71 @@
+// Hunting bugs: generated cases run against a handler until the oracles fire, then each
+// failing case shrunk to the smallest one that still makes the same oracle fire.
+//
+// Generation is a pure function of (protocol, seed): the scenario's shape (peers, message
+// sizes, pipelining, starts, reconnects) and the fault plan (FaultPlan::swarm) both come from
+// the seed, so any case found is a seed away from being found again, and its case file
+// replays it exactly.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgecase/case_file.h"
+#include "edgecase/report.h"
+#include "edgecase/runner.h"
+
+namespace edgecase {
+
+// A case for `handler` speaking `protocol` ("echo" or "hello"/"line"), listening on `port`
+// (the handler's own port, or Scenario::kDefaultPort), drawn from `seed`: varied shapes that
+// reach what the bug classes need (pipelined requests, messages past 1 KiB and 10 KiB, peers
+// connecting together, half-closes, peers that stop reading), faults from FaultPlan::swarm.
+Case generate_case(std::string_view handler, std::string_view protocol, uint16_t port,
+                   uint64_t seed);
+
+// The size of a case, for "smallest": peers, steps and payload bytes, compared in that order.
+struct CaseSize {
+  size_t peers = 0;
+  size_t steps = 0;
+  uint64_t bytes = 0;
+  size_t faults = 0;  // faults on
+  auto operator<=>(const CaseSize&) const = default;
+};
+CaseSize case_size(const Case& c);
+
+struct HuntOptions {
+  uint64_t first_seed = 1;
+  uint64_t seeds = 200;          // cases to generate
+  RunOptions run;                // backend sim; isolate for handlers that may crash
+  bool shrink = true;
+  uint64_t max_shrink_runs = 400;  // runs the shrinker may spend per oracle found
+  bool stop_at_first = false;    // stop after the first failing case (tests of one oracle)
+};
+
+struct Finding {
+  std::string oracle;   // the oracle this case makes fire
+  Case smallest;        // the smallest case found that still makes it fire
+  Report report;        // its report
+  uint64_t seed = 0;    // the generated seed that first found it
+  uint64_t runs = 0;    // runs spent: generation up to it, plus shrinking
+};
+
+struct HuntResult {
+  std::vector<Finding> findings;  // one per oracle found, in the order first found
+  uint64_t runs = 0;              // all runs made
+  uint64_t clean_runs = 0;        // generated cases that passed
+};
+
+// Runs generated cases against the handler the cases name (handlers/registry) or `handler`.
+HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16_t port,
+                const HuntOptions& options, const Handler& handler = {});
+
+// Shrinks `c` while `still_fails(candidate)` holds: fewer peers, fewer steps, smaller
+// messages, faults off. Returns the smallest case kept and the runs spent.
+Case shrink_case(const Case& c, const std::function<bool(const Case&)>& still_fails,
+                 uint64_t max_runs, uint64_t* runs = nullptr);
+
+}  // namespace edgecase
