@@ -16,7 +16,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgecase/inspect.h"
@@ -95,8 +97,46 @@ class Observer final : public Kernel {
   int ioctl(int fd, unsigned long request, int* arg) override;
   int clock_gettime(clockid_t clockid, struct timespec* tp) override;
 
+  // Violations of one oracle kept at most: a buggy loop repeats the same mistake thousands of
+  // times, and the first few name it.
+  static constexpr size_t kMaxPerOracle = 8;
+  // Events of the latest epoll_wait return kept for a busy-loop report.
+  static constexpr size_t kEventsShown = 4;
+
  private:
-  // (implementation's choice)
+  // What a call's fd was before the call: the verdict is recorded after it returns.
+  enum class FdCheck : uint8_t { ok, never_obtained, closed_in_batch };
+  struct Registration {
+    uint32_t events = 0;
+    uint64_t data = 0;
+  };
+  // An item left in an interest set by close() because a dup kept the file open.
+  struct Ghost {
+    int epfd = -1;
+    int fd = -1;
+    uint32_t events = 0;
+    uint64_t data = 0;
+    bool reported = false;
+  };
+
+  template <class Call>
+  auto fd_call(const char* call, int fd, Call&& c);
+  FdCheck check(int fd) const;
+  void judge_fd_call(const char* call, int fd, FdCheck before, bool failed, int err);
+  void ctl_failed(int epfd, int op, int fd, const struct epoll_event* event, int err);
+  void opened(int fd, FdState::Kind kind, const char* origin, uint16_t peer_port = 0);
+  void closed(int fd);
+  void duplicated(int oldfd, int newfd, const char* origin);
+  void find_ghosts(int fd);
+  void wrote(int fd, ssize_t r, size_t len, int err);
+  void read_done(int fd, ssize_t r);
+  void wait_begins(int epfd);
+  void wait_returned(int epfd, const struct epoll_event* events, int r, int timeout);
+  void check_ghosts(int epfd, const struct epoll_event* events, int n);
+  [[noreturn]] void busy_loop(int epfd);
+  uint16_t peer_port_of(int fd);
+  void violation(std::string_view oracle, Evidence e);
+
   Kernel& inner_;
   Kernel& quiet_;
   Inspect& inspect_;
@@ -104,6 +144,26 @@ class Observer final : public Kernel {
   std::map<int, FdState> fds_;
   std::vector<Violation> violations_;
   uint64_t calls_ = 0;
+
+  // Keyed (fd, epfd), so that a close finds the fd's registrations as one range.
+  std::map<std::pair<int, int>, Registration> requested_;
+  std::vector<Ghost> ghosts_;
+  bool dup_made_ = false;  // without a dup no close can leave a registration behind
+  std::map<std::string, size_t, std::less<>> per_oracle_;
+
+  // The batch: from an epoll_wait return to the next epoll_wait call.
+  bool in_batch_ = false;
+  std::set<int> closed_in_batch_;
+
+  // Busy loop: the latest wait counts (events, or a zero-timeout poll), whether anything
+  // moved since, and how many counted waits in a row saw nothing move.
+  bool wait_counts_ = false;
+  bool progress_ = false;
+  int idle_waits_ = 0;
+  int last_wait_n_ = 0;
+  int last_wait_timeout_ = 0;
+  struct epoll_event last_events_[kEventsShown] = {};
+  std::string last_error_;  // the latest failure in the streak, e.g. "accept4(4): EMFILE"
 };
 
 }  // namespace edgecase

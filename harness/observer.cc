@@ -1,0 +1,522 @@
+#include "harness/observer.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <limits>
+#include <netinet/in.h>
+#include <utility>
+
+#include "edgecase/strace.h"
+#include "sim/world.h"
+
+namespace edgecase {
+
+namespace {
+
+const char* ctl_op_name(int op) {
+  switch (op) {
+    case EPOLL_CTL_ADD: return "EPOLL_CTL_ADD";
+    case EPOLL_CTL_MOD: return "EPOLL_CTL_MOD";
+    case EPOLL_CTL_DEL: return "EPOLL_CTL_DEL";
+    default: return "EPOLL_CTL_?";
+  }
+}
+
+// Failures that say nothing about a loop spinning: retry-later answers.
+bool routine_errno(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+// Saves errno on construction and puts it back on destruction: whatever the record looks up
+// must not be what the handler reads from errno.
+class ErrnoGuard {
+ public:
+  ErrnoGuard() : saved_(errno) {}
+  ~ErrnoGuard() { errno = saved_; }
+  ErrnoGuard(const ErrnoGuard&) = delete;
+  ErrnoGuard& operator=(const ErrnoGuard&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
+Observer::Observer(Kernel& inner, Kernel& quiet, Inspect& inspect, std::function<Nanos()> clock)
+    : inner_(inner), quiet_(quiet), inspect_(inspect), clock_(std::move(clock)) {}
+
+std::optional<uint32_t> Observer::requested(int epfd, int fd) const {
+  auto it = requested_.find({fd, epfd});
+  if (it == requested_.end()) return std::nullopt;
+  return it->second.events;
+}
+
+// --- recording --------------------------------------------------------------------------------
+
+void Observer::violation(std::string_view oracle, Evidence e) {
+  auto it = per_oracle_.find(oracle);
+  if (it == per_oracle_.end()) it = per_oracle_.emplace(std::string(oracle), 0).first;
+  if (it->second >= kMaxPerOracle) return;
+  ++it->second;
+  violations_.push_back(Violation{std::string(oracle), std::move(e)});
+}
+
+Observer::FdCheck Observer::check(int fd) const {
+  if (in_batch_ && closed_in_batch_.count(fd) != 0) return FdCheck::closed_in_batch;
+  if (fds_.find(fd) == fds_.end()) return FdCheck::never_obtained;
+  return FdCheck::ok;
+}
+
+void Observer::judge_fd_call(const char* call, int fd, FdCheck before, bool failed, int err) {
+  if (failed && !routine_errno(err))
+    last_error_ = fmt::format("{}({}): {}", call, fd, errno_name(err));
+  if (before == FdCheck::closed_in_batch) {
+    const ErrnoGuard g;
+    Evidence e;
+    e.fd = fd;
+    e.at = clock_();
+    e.detail = fmt::format("{}({}) after the handler closed fd {} earlier in the same epoll_wait "
+                           "batch{}",
+                           call, fd, fd, failed ? " (" + errno_name(err) + ")" : "");
+    violation(oracle::kUseAfterClose, std::move(e));
+    return;
+  }
+  if (!(failed && err == EBADF) && before != FdCheck::never_obtained) return;
+  const ErrnoGuard g;
+  Evidence e;
+  e.fd = fd;
+  e.at = clock_();
+  if (failed && err == EBADF)
+    e.detail = fmt::format("{}({}) failed with EBADF", call, fd);
+  else
+    e.detail = fmt::format("{}({}): fd {} was never obtained by the handler (socket, accept4, "
+                           "epoll_create, pipe2, eventfd, dup, socketpair)",
+                           call, fd, fd);
+  violation(oracle::kBadFd, std::move(e));
+}
+
+template <class Call>
+auto Observer::fd_call(const char* call, int fd, Call&& c) {
+  ++calls_;
+  const FdCheck before = check(fd);
+  const auto r = c();
+  const int err = errno;
+  if (r < 0 || before != FdCheck::ok) judge_fd_call(call, fd, before, r < 0, err);
+  errno = err;
+  return r;
+}
+
+void Observer::opened(int fd, FdState::Kind kind, const char* origin, uint16_t peer_port) {
+  const ErrnoGuard g;
+  FdState s;
+  s.kind = kind;
+  s.origin = origin;
+  s.peer_port = peer_port;
+  s.opened_at = clock_();
+  fds_[fd] = std::move(s);
+  closed_in_batch_.erase(fd);
+}
+
+void Observer::closed(int fd) {
+  auto it = fds_.find(fd);
+  if (it != fds_.end()) {
+    const ErrnoGuard g;
+    it->second.open = false;
+    it->second.closed_at = clock_();
+    if (it->second.kind == FdState::Kind::epoll)
+      std::erase_if(requested_, [fd](const auto& r) { return r.first.second == fd; });
+  }
+  constexpr int kLowest = std::numeric_limits<int>::min();
+  constexpr int kHighest = std::numeric_limits<int>::max();
+  requested_.erase(requested_.lower_bound({fd, kLowest}), requested_.upper_bound({fd, kHighest}));
+  if (in_batch_) closed_in_batch_.insert(fd);
+  progress_ = true;
+  if (dup_made_) find_ghosts(fd);
+}
+
+// After close(fd): a registration of fd still in an interest set outlives the fd number,
+// because another fd (a dup) holds the file. Its events will keep coming.
+void Observer::find_ghosts(int fd) {
+  const ErrnoGuard g;
+  for (const auto& [epfd, st] : fds_) {
+    if (st.kind != FdState::Kind::epoll || !st.open) continue;
+    const auto items = inspect_.interest_set(epfd);
+    if (!items) continue;
+    for (const Interest& i : *items)
+      if (i.fd == fd) ghosts_.push_back(Ghost{epfd, fd, i.events, i.data, false});
+  }
+}
+
+void Observer::duplicated(int oldfd, int newfd, const char* origin) {
+  dup_made_ = true;
+  auto it = fds_.find(oldfd);
+  FdState s = it != fds_.end() ? it->second : FdState{};
+  const ErrnoGuard g;
+  s.open = true;
+  s.origin = origin;
+  s.opened_at = clock_();
+  s.closed_at = 0;
+  fds_[newfd] = std::move(s);
+  closed_in_batch_.erase(newfd);
+}
+
+uint16_t Observer::peer_port_of(int fd) {
+  const ErrnoGuard g;
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (quiet_.getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET)
+    return 0;
+  return ntohs(a.sin_port);
+}
+
+void Observer::wrote(int fd, ssize_t r, size_t len, int err) {
+  auto it = fds_.find(fd);
+  if (r > 0) progress_ = true;
+  if (it == fds_.end()) return;
+  if (r > 0) it->second.bytes_written += static_cast<uint64_t>(r);
+  if (r >= 0 && static_cast<size_t>(r) < len) it->second.output_pending = true;
+  else if (r >= 0) it->second.output_pending = false;
+  else if (err == EAGAIN || err == EWOULDBLOCK) it->second.output_pending = true;
+}
+
+void Observer::read_done(int fd, ssize_t r) {
+  if (r <= 0) return;
+  progress_ = true;
+  auto it = fds_.find(fd);
+  if (it != fds_.end()) it->second.bytes_read += static_cast<uint64_t>(r);
+}
+
+// --- epoll_wait: batches, busy loops, ghosts ----------------------------------------------------
+
+void Observer::wait_begins(int epfd) {
+  if (wait_counts_) {
+    if (progress_) {
+      idle_waits_ = 0;
+      last_error_.clear();
+    } else if (++idle_waits_ >= kBusyLoopWaits) {
+      busy_loop(epfd);
+    }
+  }
+  wait_counts_ = false;
+  progress_ = false;
+  in_batch_ = false;
+  closed_in_batch_.clear();
+}
+
+void Observer::busy_loop(int epfd) {
+  const ErrnoGuard g;
+  std::string events;
+  const int shown = std::min<int>(last_wait_n_, static_cast<int>(kEventsShown));
+  for (int i = 0; i < shown; ++i)
+    events += fmt::format("{}{{data {}: {}}}", i ? ", " : "",
+                          static_cast<uint64_t>(last_events_[i].data.u64),
+                          epoll_events_name(static_cast<uint32_t>(last_events_[i].events)));
+  if (last_wait_n_ > shown) events += fmt::format(", ... ({} events)", last_wait_n_);
+  if (last_wait_n_ == 0) events = fmt::format("no events (timeout {})", last_wait_timeout_);
+  Evidence e;
+  e.fd = epfd;
+  e.at = clock_();
+  e.detail = fmt::format(
+      "epoll_wait({}) returned {} times in a row with no byte moved, nothing accepted or closed "
+      "and no registration changed; last return: {}{}",
+      epfd, idle_waits_, events, last_error_.empty() ? "" : "; last error: " + last_error_);
+  violation(oracle::kBusyLoop, std::move(e));
+  throw Stop{Stop::Reason::oracle, "epoll_wait", epfd, e.at};
+}
+
+void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, int timeout) {
+  in_batch_ = true;
+  wait_counts_ = r > 0 || (r == 0 && timeout == 0);
+  if (!wait_counts_) {
+    idle_waits_ = 0;
+    last_error_.clear();
+    return;
+  }
+  last_wait_n_ = r;
+  last_wait_timeout_ = timeout;
+  std::copy_n(events, std::min<int>(r, static_cast<int>(kEventsShown)), last_events_);
+  if (!ghosts_.empty()) check_ghosts(epfd, events, r);
+}
+
+// An event whose data is a ghost's and no live registration's: the handler is told about an
+// fd number it closed. Matching is by data only: see docs/ORACLES.md.
+void Observer::check_ghosts(int epfd, const struct epoll_event* events, int n) {
+  for (int i = 0; i < n; ++i) {
+    const uint64_t data = events[i].data.u64;
+    const bool live = std::any_of(requested_.begin(), requested_.end(), [&](const auto& r) {
+      return r.first.second == epfd && r.second.data == data;
+    });
+    if (live) continue;
+    for (Ghost& gh : ghosts_) {
+      if (gh.reported || gh.epfd != epfd || gh.data != data) continue;
+      gh.reported = true;
+      const ErrnoGuard g;
+      Evidence e;
+      e.fd = gh.fd;
+      e.interest = gh.events;
+      e.at = clock_();
+      e.detail = fmt::format(
+          "epoll_wait({}) returned {} for fd {} (data {}), which the handler closed while a dup "
+          "kept its file and registration alive",
+          epfd, epoll_events_name(static_cast<uint32_t>(events[i].events)), gh.fd, data);
+      violation(oracle::kEventForClosedFd, std::move(e));
+    }
+  }
+}
+
+// --- Kernel: epoll ------------------------------------------------------------------------------
+
+int Observer::epoll_create1(int flags) {
+  ++calls_;
+  const int r = inner_.epoll_create1(flags);
+  if (r >= 0) opened(r, FdState::Kind::epoll, "epoll_create1");
+  return r;
+}
+
+int Observer::epoll_create(int size) {
+  ++calls_;
+  const int r = inner_.epoll_create(size);
+  if (r >= 0) opened(r, FdState::Kind::epoll, "epoll_create");
+  return r;
+}
+
+void Observer::ctl_failed(int epfd, int op, int fd, const struct epoll_event* event, int err) {
+  last_error_ = fmt::format("epoll_ctl({}): {}", fd, errno_name(err));
+  const ErrnoGuard g;
+  const bool has_mask = event != nullptr && op != EPOLL_CTL_DEL;
+  Evidence e;
+  e.fd = fd;
+  if (has_mask) e.interest = event->events;
+  e.at = clock_();
+  e.detail = fmt::format("epoll_ctl({}, {}, {}, {}) failed with {}", epfd, ctl_op_name(op), fd,
+                         has_mask ? epoll_events_name(event->events) : "NULL", errno_name(err));
+  violation(oracle::kCtlError, std::move(e));
+}
+
+int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
+  ++calls_;
+  const FdCheck target = check(fd);
+  const FdCheck ep = check(epfd);
+  const int r = inner_.epoll_ctl(epfd, op, fd, event);
+  const int err = errno;
+  if (r == 0) {
+    progress_ = true;
+    if (op == EPOLL_CTL_DEL) requested_.erase({fd, epfd});
+    else if (event) requested_[{fd, epfd}] = Registration{event->events, event->data.u64};
+  }
+  const bool ctl_error = r < 0 && (err == EBADF || err == ENOENT || err == EEXIST);
+  if (target == FdCheck::closed_in_batch || ep == FdCheck::closed_in_batch) {
+    const int which = target == FdCheck::closed_in_batch ? fd : epfd;
+    judge_fd_call("epoll_ctl", which, FdCheck::closed_in_batch, r < 0, err);
+  } else if (ctl_error) {
+    ctl_failed(epfd, op, fd, event, err);
+  } else if (target == FdCheck::never_obtained) {
+    judge_fd_call("epoll_ctl", fd, target, r < 0, err);
+  } else if (ep == FdCheck::never_obtained || r < 0) {
+    judge_fd_call("epoll_ctl", epfd, ep, r < 0, err);
+  }
+  errno = err;
+  return r;
+}
+
+int Observer::epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
+  wait_begins(epfd);
+  const int r = fd_call("epoll_wait", epfd,
+                        [&] { return inner_.epoll_wait(epfd, events, maxevents, timeout); });
+  const int err = errno;
+  wait_returned(epfd, events, r, timeout);
+  errno = err;
+  return r;
+}
+
+int Observer::epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                          const sigset_t* sigmask) {
+  wait_begins(epfd);
+  const int r = fd_call("epoll_pwait", epfd, [&] {
+    return inner_.epoll_pwait(epfd, events, maxevents, timeout, sigmask);
+  });
+  const int err = errno;
+  wait_returned(epfd, events, r, timeout);
+  errno = err;
+  return r;
+}
+
+// --- Kernel: sockets ----------------------------------------------------------------------------
+
+int Observer::socket(int domain, int type, int protocol) {
+  ++calls_;
+  const int r = inner_.socket(domain, type, protocol);
+  if (r >= 0) opened(r, FdState::Kind::other, "socket");
+  return r;
+}
+
+int Observer::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
+  return fd_call("bind", sockfd, [&] { return inner_.bind(sockfd, addr, addrlen); });
+}
+
+int Observer::listen(int sockfd, int backlog) {
+  const int r = fd_call("listen", sockfd, [&] { return inner_.listen(sockfd, backlog); });
+  if (r == 0) {
+    auto it = fds_.find(sockfd);
+    if (it != fds_.end()) it->second.kind = FdState::Kind::listener;
+  }
+  return r;
+}
+
+int Observer::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) {
+  const int r =
+      fd_call("accept4", sockfd, [&] { return inner_.accept4(sockfd, addr, addrlen, flags); });
+  if (r >= 0) {
+    progress_ = true;
+    opened(r, FdState::Kind::connection, "accept4", peer_port_of(r));
+  }
+  return r;
+}
+
+int Observer::connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
+  const int r = fd_call("connect", sockfd, [&] { return inner_.connect(sockfd, addr, addrlen); });
+  if (r == 0 || errno == EINPROGRESS) {
+    auto it = fds_.find(sockfd);
+    if (it != fds_.end()) it->second.kind = FdState::Kind::connection;
+  }
+  return r;
+}
+
+int Observer::shutdown(int sockfd, int how) {
+  return fd_call("shutdown", sockfd, [&] { return inner_.shutdown(sockfd, how); });
+}
+
+ssize_t Observer::recv(int sockfd, void* buf, size_t len, int flags) {
+  const ssize_t r = fd_call("recv", sockfd, [&] { return inner_.recv(sockfd, buf, len, flags); });
+  read_done(sockfd, r);
+  return r;
+}
+
+ssize_t Observer::send(int sockfd, const void* buf, size_t len, int flags) {
+  const ssize_t r = fd_call("send", sockfd, [&] { return inner_.send(sockfd, buf, len, flags); });
+  const int err = errno;
+  wrote(sockfd, r, len, err);
+  errno = err;
+  return r;
+}
+
+int Observer::socketpair(int domain, int type, int protocol, int sv[2]) {
+  ++calls_;
+  const int r = inner_.socketpair(domain, type, protocol, sv);
+  if (r == 0) {
+    opened(sv[0], FdState::Kind::other, "socketpair");
+    opened(sv[1], FdState::Kind::other, "socketpair");
+  }
+  return r;
+}
+
+int Observer::setsockopt(int sockfd, int level, int optname, const void* optval,
+                         socklen_t optlen) {
+  return fd_call("setsockopt", sockfd,
+                 [&] { return inner_.setsockopt(sockfd, level, optname, optval, optlen); });
+}
+
+int Observer::getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) {
+  return fd_call("getsockopt", sockfd,
+                 [&] { return inner_.getsockopt(sockfd, level, optname, optval, optlen); });
+}
+
+int Observer::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
+  return fd_call("getsockname", sockfd, [&] { return inner_.getsockname(sockfd, addr, addrlen); });
+}
+
+int Observer::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
+  return fd_call("getpeername", sockfd, [&] { return inner_.getpeername(sockfd, addr, addrlen); });
+}
+
+// --- Kernel: files ------------------------------------------------------------------------------
+
+ssize_t Observer::read(int fd, void* buf, size_t count) {
+  const ssize_t r = fd_call("read", fd, [&] { return inner_.read(fd, buf, count); });
+  read_done(fd, r);
+  return r;
+}
+
+ssize_t Observer::write(int fd, const void* buf, size_t count) {
+  const ssize_t r = fd_call("write", fd, [&] { return inner_.write(fd, buf, count); });
+  const int err = errno;
+  wrote(fd, r, count, err);
+  errno = err;
+  return r;
+}
+
+ssize_t Observer::readv(int fd, const struct iovec* iov, int iovcnt) {
+  const ssize_t r = fd_call("readv", fd, [&] { return inner_.readv(fd, iov, iovcnt); });
+  read_done(fd, r);
+  return r;
+}
+
+ssize_t Observer::writev(int fd, const struct iovec* iov, int iovcnt) {
+  size_t len = 0;
+  for (int i = 0; iov != nullptr && i < iovcnt; ++i) len += iov[i].iov_len;
+  const ssize_t r = fd_call("writev", fd, [&] { return inner_.writev(fd, iov, iovcnt); });
+  const int err = errno;
+  wrote(fd, r, len, err);
+  errno = err;
+  return r;
+}
+
+int Observer::close(int fd) {
+  const int r = fd_call("close", fd, [&] { return inner_.close(fd); });
+  if (r == 0) closed(fd);
+  return r;
+}
+
+int Observer::dup(int oldfd) {
+  const int r = fd_call("dup", oldfd, [&] { return inner_.dup(oldfd); });
+  if (r >= 0) duplicated(oldfd, r, "dup");
+  return r;
+}
+
+int Observer::dup2(int oldfd, int newfd) {
+  const auto before = fds_.find(newfd);
+  const bool replaces = oldfd != newfd && before != fds_.end() && before->second.open;
+  const int r = fd_call("dup2", oldfd, [&] { return inner_.dup2(oldfd, newfd); });
+  if (r >= 0 && oldfd != newfd) {
+    const int err = errno;
+    if (replaces) closed(newfd);
+    duplicated(oldfd, r, "dup2");
+    errno = err;
+  }
+  return r;
+}
+
+int Observer::pipe2(int pipefd[2], int flags) {
+  ++calls_;
+  const int r = inner_.pipe2(pipefd, flags);
+  if (r == 0) {
+    opened(pipefd[0], FdState::Kind::other, "pipe2");
+    opened(pipefd[1], FdState::Kind::other, "pipe2");
+  }
+  return r;
+}
+
+int Observer::eventfd(unsigned int initval, int flags) {
+  ++calls_;
+  const int r = inner_.eventfd(initval, flags);
+  if (r >= 0) opened(r, FdState::Kind::other, "eventfd");
+  return r;
+}
+
+int Observer::fcntl(int fd, int cmd, long arg) {
+  const int r = fd_call("fcntl", fd, [&] { return inner_.fcntl(fd, cmd, arg); });
+  if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) duplicated(fd, r, "fcntl");
+  return r;
+}
+
+int Observer::ioctl(int fd, unsigned long request, int* arg) {
+  return fd_call("ioctl", fd, [&] { return inner_.ioctl(fd, request, arg); });
+}
+
+int Observer::clock_gettime(clockid_t clockid, struct timespec* tp) {
+  ++calls_;
+  return inner_.clock_gettime(clockid, tp);
+}
+
+}  // namespace edgecase
