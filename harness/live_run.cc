@@ -2,16 +2,13 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
-#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
-#include <limits>
 #include <netinet/in.h>
 #include <optional>
 #include <poll.h>
-#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 
@@ -19,7 +16,7 @@ namespace edgecase {
 
 namespace {
 
-constexpr Nanos kNanosPerMilliLocal = kNanosPerMilli;
+constexpr Nanos kSlice = LiveRunOptions::kSliceMs * kNanosPerMilli;
 
 // A peer's io wait as poll(2) events. Errors and hangups are always reported by poll.
 short poll_events(uint32_t epoll_events) {
@@ -29,11 +26,17 @@ short poll_events(uint32_t epoll_events) {
   return e;
 }
 
-// Milliseconds for a poll/epoll timeout covering `ns` (rounded up, so that a timer due in
-// 0.3 ms is not polled for with 0 in a spin when a 1 ms slice would do; 0 stays 0).
-int ceil_ms(Nanos ns) {
-  if (ns <= 0) return 0;
-  return static_cast<int>((ns + kNanosPerMilliLocal - 1) / kNanosPerMilliLocal);
+timespec to_timespec(Nanos ns) {
+  ns = std::max<Nanos>(ns, 0);
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// poll(2) for at most `ns` nanoseconds (a slow reader's pause is microseconds); errno kept.
+void poll_for(pollfd* fds, size_t n, Nanos ns) {
+  const int e = errno;
+  const timespec ts = to_timespec(ns);
+  ::ppoll(fds, n, &ts, nullptr);
+  errno = e;
 }
 
 }  // namespace
@@ -78,8 +81,8 @@ struct LiveRun::Impl {
   // After the handler: lets the peers finish what they can (bounded by `settle` of no progress
   // and by the time limit).
   void settle_peers(bool was_quiescent);
-  // The slice to wait for at most: kSliceMs, shortened to the next peer timer.
-  int slice_ms(const std::optional<Nanos>& next_timer) const;
+  // The time to wait for at most: kSliceMs, shortened to the next peer timer.
+  Nanos slice(const std::optional<Nanos>& next_timer) const;
 
   Case the_case;
   LiveRunOptions options;
@@ -105,6 +108,7 @@ struct LiveRun::Impl {
   uint64_t last_progress = 0;
   std::vector<pollfd> pfds;       // scratch for drive()
   std::vector<size_t> pfd_peer;   // pfds[i] belongs to peers[pfd_peer[i]]
+  std::vector<bool> due;          // scratch for drive(): the peers to run
 };
 
 // What the handler is given: RealKernel, with the blocking points driving the peers.
@@ -302,6 +306,7 @@ class LiveKernel final : public Kernel {
 
   LiveRun::Impl& r_;
   RealKernel& k_;
+  bool has_pwait2_ = true;  // false once epoll_pwait2 said ENOSYS (a kernel before 5.11)
 };
 
 // --- LiveKernel: the blocking points -------------------------------------------------------------
@@ -312,9 +317,7 @@ void LiveKernel::wait_fd(const char* call, int fd, short events) {
   r_.check_time(call, fd);
   r_.check_quiescent(call, fd);
   pollfd p{fd, events, 0};
-  const int e = errno;
-  ::poll(&p, 1, r_.slice_ms(timer));
-  errno = e;
+  poll_for(&p, 1, r_.slice(timer));
 }
 
 template <class F>
@@ -421,9 +424,18 @@ int LiveKernel::connect(int sockfd, const struct sockaddr* addr, socklen_t addrl
 int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, int timeout,
                            const sigset_t* sigmask, bool pwait) {
   if (!r_.handler_fd(epfd)) return ebadf();
-  auto real_wait = [&](int t) {
-    return pwait ? k_.epoll_pwait(epfd, events, maxevents, t, sigmask)
-                 : k_.epoll_wait(epfd, events, maxevents, t);
+  // The real wait, for at most `ns`: epoll_pwait2 (nanoseconds: a slow reader's pause is
+  // microseconds), or epoll_pwait in whole milliseconds (rounded up) where it is missing.
+  auto real_wait = [&](Nanos ns) {
+    if (ns > 0 && has_pwait2_) {
+      const timespec ts = to_timespec(ns);
+      const int n = ::epoll_pwait2(epfd, events, maxevents, &ts, pwait ? sigmask : nullptr);
+      if (n >= 0 || errno != ENOSYS) return n;
+      has_pwait2_ = false;
+    }
+    const int ms = static_cast<int>((ns + kNanosPerMilli - 1) / kNanosPerMilli);
+    return pwait ? k_.epoll_pwait(epfd, events, maxevents, ms, sigmask)
+                 : k_.epoll_wait(epfd, events, maxevents, ms);
   };
   if (r_.stopped) return real_wait(0);
   if (timeout == 0) {
@@ -435,14 +447,12 @@ int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, 
   const std::optional<Nanos> deadline =
       timeout > 0 ? std::optional<Nanos>(begin + Nanos{timeout} * kNanosPerMilli) : std::nullopt;
   // Before the first wait the peers have not started: look once without waiting.
-  int slice = r_.first_wait ? -1 : 0;
+  bool look = !r_.first_wait;
   for (;;) {
-    std::optional<Nanos> timer;
-    if (slice < 0) {
-      timer = r_.drive();
-      slice = r_.slice_ms(timer);
-    }
-    if (deadline) slice = std::min(slice, ceil_ms(*deadline - r_.now()));
+    Nanos slice = 0;
+    if (!look) slice = r_.slice(r_.drive());
+    look = false;
+    if (deadline) slice = std::max<Nanos>(0, std::min(slice, *deadline - r_.now()));
     const int n = real_wait(slice);
     if (n != 0) {
       if (n > 0) r_.idle = 0;
@@ -452,7 +462,6 @@ int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, 
     if (deadline && r_.now() >= *deadline) return 0;
     r_.check_time("epoll_wait", epfd);
     r_.check_quiescent("epoll_wait", epfd);
-    slice = -1;
   }
 }
 
@@ -473,8 +482,9 @@ int LiveKernel::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen)
   sockaddr_in got{};
   socklen_t len = sizeof got;
   const int e = errno;
-  if (k_.getsockname(sockfd, reinterpret_cast<sockaddr*>(&got), &len) == 0 &&
-      r_.bound_port == 0)
+  // The latest such bind wins: a handler that binds again (after a failed listen, say) is
+  // listening on the last one.
+  if (k_.getsockname(sockfd, reinterpret_cast<sockaddr*>(&got), &len) == 0)
     r_.bound_port = ntohs(got.sin_port);
   errno = e;
   r_.remapped.push_back(sockfd);
@@ -489,8 +499,7 @@ int LiveKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrle
   if (r == 0 && addr != nullptr && *addrlen >= sizeof(sockaddr_in) &&
       addr->sa_family == AF_INET &&
       std::find(r_.remapped.begin(), r_.remapped.end(), sockfd) != r_.remapped.end()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(addr);
-    if (ntohs(in->sin_port) == r_.bound_port) in->sin_port = htons(r_.the_case.scenario.port);
+    reinterpret_cast<sockaddr_in*>(addr)->sin_port = htons(r_.the_case.scenario.port);
   }
   return r;
 }
@@ -535,9 +544,13 @@ void LiveRun::Impl::check_quiescent(const char* call, int fd) {
   const Nanos t = now();
   idle += t - last_tick;
   last_tick = t;
-  if (idle < options.settle) return;
-  for (size_t i = 0; i < peers.size(); ++i)
+  if (idle < std::min(options.done_settle, options.settle)) return;
+  bool all_done = true;
+  for (size_t i = 0; i < peers.size(); ++i) {
     if (!started[i] || waits[i].kind == PeerWait::Kind::time) return;
+    all_done = all_done && peers[i]->done();
+  }
+  if (!all_done && idle < options.settle) return;
   stopped = true;
   throw Stop{Stop::Reason::quiescent, call, fd, t};
 }
@@ -577,15 +590,15 @@ uint64_t LiveRun::Impl::progress() const {
   return sum;
 }
 
-int LiveRun::Impl::slice_ms(const std::optional<Nanos>& next_timer) const {
-  int slice = LiveRunOptions::kSliceMs;
-  if (next_timer) slice = std::min(slice, ceil_ms(*next_timer - now()));
-  return slice;
+Nanos LiveRun::Impl::slice(const std::optional<Nanos>& next_timer) const {
+  Nanos s = kSlice;
+  if (next_timer) s = std::min(s, *next_timer - now());
+  return std::max<Nanos>(s, 0);
 }
 
 std::optional<Nanos> LiveRun::Impl::drive() {
   const Nanos t = now();
-  std::vector<bool> due(peers.size(), false);
+  due.assign(peers.size(), false);
   pfds.clear();
   pfd_peer.clear();
   for (size_t i = 0; i < peers.size(); ++i) {
@@ -654,7 +667,7 @@ void LiveRun::Impl::settle_peers(bool was_quiescent) {
     for (size_t i = 0; i < peers.size(); ++i)
       if (started[i] && waits[i].kind == PeerWait::Kind::io && peers[i]->fd() >= 0)
         pfds.push_back(pollfd{peers[i]->fd(), poll_events(waits[i].events), 0});
-    ::poll(pfds.data(), pfds.size(), slice_ms(timer));
+    poll_for(pfds.data(), pfds.size(), slice(timer));
   }
 }
 

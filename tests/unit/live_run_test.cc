@@ -1,0 +1,412 @@
+// Tests of harness/live_run.h: cases run on live loopback sockets. The reference echo server
+// ends every case quiescent in epoll_wait with every peer served; handlers blocked in a
+// blocking call, returning, or spinning are stopped as the simulation stops them; the
+// scenario's port is remapped so that runs never collide; no run leaves an fd behind.
+#include "harness/live_run.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <dirent.h>
+#include <fcntl.h>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <vector>
+
+#include "handlers/handlers.h"
+#include "harness/generate.h"
+#include "harness/sim_run.h"
+
+namespace {
+
+using edgecase::Case;
+using edgecase::echo_case;
+using edgecase::FaultPlan;
+using edgecase::Kernel;
+using edgecase::kNanosPerMilli;
+using edgecase::LiveRun;
+using edgecase::LiveRunOptions;
+using edgecase::Nanos;
+using edgecase::PeerScript;
+using edgecase::SimRun;
+using edgecase::SimRunOptions;
+using edgecase::Step;
+using edgecase::Stop;
+using edgecase::sim::World;
+using Op = Step::Op;
+using Outcome = World::Outcome;
+
+constexpr uint16_t kPort = edgecase::Scenario::kDefaultPort;
+// Echo runs per check: a handful of shapes (sizes, starts, peers per message).
+constexpr uint64_t kEchoSeeds = 8;
+// A 4-peer echo case takes a few milliseconds live; far more means the peers were not driven
+// promptly (or quiescence waited more than it should).
+constexpr Nanos kEchoRunBound = 1'000 * kNanosPerMilli;
+// Runs for the fd-leak and timing checks.
+constexpr int kManyRuns = 50;
+// A spinning handler's budget: small, so the test is quick.
+constexpr uint64_t kSpinBudget = 20'000;
+// More than the socket buffers on loopback hold (tcp_wmem and tcp_rmem maxima: 4 + 6 MiB).
+constexpr size_t kFlood = 16u << 20;
+
+// The scripts both backends run for `c` (the fault plan applied).
+std::vector<PeerScript> scripts_of(const Case& c) {
+  SimRunOptions o;
+  o.trace = false;
+  return SimRun(c, o).scripts();
+}
+
+Case case_with(std::vector<PeerScript> peers) {
+  Case c;
+  c.scenario.peers = std::move(peers);
+  c.faults = FaultPlan::none();
+  return c;
+}
+
+PeerScript script(std::vector<Step> steps) {
+  PeerScript s;
+  s.steps = std::move(steps);
+  return s;
+}
+
+int open_fds() {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  REQUIRE(d != nullptr);
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(d);
+  return n;
+}
+
+// Listens on the scenario's port with a blocking socket and accepts one connection (blocking).
+int listen_and_accept(Kernel& k) {
+  const int lfd = k.socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(kPort);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(k.bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(k.listen(lfd, 16) == 0);
+  const int fd = k.accept4(lfd, nullptr, nullptr, 0);
+  REQUIRE(fd >= 0);
+  return fd;
+}
+
+void require_echo_served(const LiveRun& run, const World::Result& r) {
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+  REQUIRE(r.stop->call == "epoll_wait");
+  REQUIRE(r.stop->at < kEchoRunBound);
+  for (const edgecase::Peer* p : run.peers()) {
+    INFO(p->status());
+    REQUIRE(p->done());
+    REQUIRE(p->failure().empty());
+    REQUIRE(p->received() == p->sent());
+    REQUIRE(!p->sent().empty());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("live: the echo server serves every peer and ends quiescent in epoll_wait", "[live]") {
+  for (uint64_t seed = 1; seed <= kEchoSeeds; ++seed) {
+    INFO("seed " << seed);
+    const Case c = echo_case(seed, FaultPlan::none());
+    LiveRun run(c, scripts_of(c));
+    const World::Result r = run.run(edgecase::handlers::find("echo", c.scenario));
+    require_echo_served(run, r);
+    REQUIRE(run.steps() > 0);
+    REQUIRE(run.peers().size() == c.scenario.peers.size());
+  }
+}
+
+TEST_CASE("live: a handler blocked in recv on a blocking socket is stopped there", "[live]") {
+  // The peer connects and waits for a reply that never comes: nothing can move.
+  const Case c = case_with({script({{Op::connect, 0, 0, ""}, {Op::expect, 5, 0, ""}})});
+  LiveRun run(c, scripts_of(c));
+  int conn = -1;
+  const World::Result r = run.run([&](Kernel& k) {
+    conn = listen_and_accept(k);
+    char buf[16];
+    k.recv(conn, buf, sizeof buf, 0);
+    FAIL("recv returned");
+  });
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+  REQUIRE(r.stop->call == "recv");
+  REQUIRE(r.stop->fd == conn);
+  // The emulated blocking left the socket as the handler made it: blocking.
+  REQUIRE((::fcntl(conn, F_GETFL) & O_NONBLOCK) == 0);
+  REQUIRE(run.peers()[0]->failure().empty());
+  REQUIRE(!run.peers()[0]->done());
+}
+
+TEST_CASE("live: a blocking read gets the bytes a peer sends later", "[live]") {
+  const Case c = case_with({script({{Op::connect, 0, 0, ""},
+                                    {Op::sleep, 0, 5 * kNanosPerMilli, ""},
+                                    {Op::send, 0, 0, "hello"},
+                                    {Op::expect, 5, 0, ""}})});
+  LiveRun run(c, scripts_of(c));
+  std::string got;
+  const World::Result r = run.run([&](Kernel& k) {
+    const int conn = listen_and_accept(k);
+    char buf[16];
+    const ssize_t n = k.read(conn, buf, sizeof buf);
+    REQUIRE(n == 5);
+    got.assign(buf, 5);
+    REQUIRE(k.write(conn, buf, 5) == 5);
+    k.read(conn, buf, sizeof buf);  // the peer is done and keeps its socket: blocks
+  });
+  REQUIRE(got == "hello");
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+  REQUIRE(r.stop->call == "read");
+  REQUIRE(run.peers()[0]->done());
+  REQUIRE(run.peers()[0]->received() == "hello");
+}
+
+TEST_CASE("live: a blocking send to a peer that stopped reading is stopped in send", "[live]") {
+  // The peer connects and its script ends: its socket stays open, never read (seed 000's
+  // handler-blocked).
+  const Case c = case_with({script({{Op::connect, 0, 0, ""}})});
+  LiveRun run(c, scripts_of(c));
+  size_t sent = 0;
+  const World::Result r = run.run([&](Kernel& k) {
+    const int conn = listen_and_accept(k);
+    const std::string big(kFlood, 'x');
+    const ssize_t n = k.send(conn, big.data(), big.size(), MSG_NOSIGNAL);
+    sent = static_cast<size_t>(n);
+  });
+  REQUIRE(sent == 0);  // the send never returned
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+  REQUIRE(r.stop->call == "send");
+  // What was queued before it stopped is still there for the oracles.
+  REQUIRE(run.real().bytes_to_send(r.stop->fd).value_or(0) > 0);
+}
+
+TEST_CASE("live: a blocking write completes in full as the peer reads", "[live]") {
+  constexpr uint64_t kBytes = 8u << 20;  // several times the socket buffers
+  const Case c = case_with({script({{Op::connect, 0, 0, ""}, {Op::read_eof, 0, 0, ""}})});
+  LiveRun run(c, scripts_of(c));
+  ssize_t wrote = -1;
+  const World::Result r = run.run([&](Kernel& k) {
+    const int conn = listen_and_accept(k);
+    const std::string big(kBytes, 'y');
+    wrote = k.write(conn, big.data(), big.size());
+    k.close(conn);
+  });
+  REQUIRE(wrote == static_cast<ssize_t>(kBytes));
+  REQUIRE(r.outcome == Outcome::exited);
+  REQUIRE(run.peers()[0]->done());
+  REQUIRE(run.peers()[0]->failure().empty());
+  REQUIRE(run.peers()[0]->received().size() == kBytes);
+}
+
+TEST_CASE("live: blocking accept4 and pipe read with nothing to come are quiescent", "[live]") {
+  SECTION("accept4") {
+    const Case c = case_with({});
+    LiveRun run(c, {});
+    const World::Result r = run.run([](Kernel& k) { listen_and_accept(k); });
+    REQUIRE(r.outcome == Outcome::stopped);
+    REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+    REQUIRE(r.stop->call == "accept4");
+  }
+  SECTION("read on an empty pipe") {
+    const Case c = case_with({});
+    LiveRun run(c, {});
+    int rfd = -1;
+    const World::Result r = run.run([&](Kernel& k) {
+      int p[2];
+      REQUIRE(k.pipe2(p, 0) == 0);
+      rfd = p[0];
+      char b;
+      k.read(p[0], &b, 1);
+    });
+    REQUIRE(r.outcome == Outcome::stopped);
+    REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+    REQUIRE(r.stop->call == "read");
+    REQUIRE(r.stop->fd == rfd);
+  }
+}
+
+TEST_CASE("live: a handler that returns exits; its clients are refused", "[live]") {
+  const Case c = case_with({script({{Op::connect, 0, 0, ""}, {Op::expect, 1, 0, ""}})});
+  LiveRun run(c, scripts_of(c));
+  const World::Result r = run.run([](Kernel&) {});
+  REQUIRE(r.outcome == Outcome::exited);
+  REQUIRE(!r.stop);
+  // Nothing listens: the peers connect to a port that is ours and refuses, not to whatever
+  // another process has on the scenario's port.
+  REQUIRE(run.peers()[0]->failure() == "connect: ECONNREFUSED");
+}
+
+TEST_CASE("live: a handler that throws is reported", "[live]") {
+  const Case c = case_with({});
+  LiveRun run(c, {});
+  const World::Result r = run.run([](Kernel&) { throw std::runtime_error("boom"); });
+  REQUIRE(r.outcome == Outcome::threw);
+  REQUIRE(r.error == "boom");
+}
+
+TEST_CASE("live: a handler spinning on epoll_wait(0) hits the step budget", "[live]") {
+  const Case c = echo_case(1, FaultPlan::none());
+  LiveRunOptions o;
+  o.step_budget = kSpinBudget;
+  LiveRun run(c, scripts_of(c), o);
+  const World::Result r = run.run([](Kernel& k) {
+    const int ep = k.epoll_create1(0);
+    epoll_event ev[4];
+    for (;;) k.epoll_wait(ep, ev, 4, 0);
+  });
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::step_budget);
+  REQUIRE(r.stop->call == "epoll_wait");
+  REQUIRE(run.steps() == kSpinBudget + 1);
+}
+
+TEST_CASE("live: a handler past the wall-time limit is stopped", "[live]") {
+  // A peer that sleeps keeps the run from being quiescent.
+  const Case c = case_with({script({{Op::sleep, 0, 10'000 * kNanosPerMilli, ""}})});
+  LiveRunOptions o;
+  o.time_limit = 100 * kNanosPerMilli;
+  LiveRun run(c, scripts_of(c), o);
+  const World::Result r = run.run([](Kernel& k) {
+    const int ep = k.epoll_create1(0);
+    epoll_event ev[4];
+    for (;;) k.epoll_wait(ep, ev, 4, -1);
+  });
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::time_limit);
+  REQUIRE(r.stop->call == "epoll_wait");
+  REQUIRE(r.stop->at >= o.time_limit);
+}
+
+TEST_CASE("live: the scenario's port is remapped; two runs hold it at once", "[live]") {
+  const Case c = echo_case(3, FaultPlan::none());
+  LiveRun first(c, scripts_of(c));
+  LiveRun second(c, scripts_of(c));
+  // The first run's listener stays bound until `first` is destroyed.
+  require_echo_served(first, first.run(edgecase::handlers::find("echo", c.scenario)));
+  uint16_t seen = 0;
+  uint16_t real = 0;
+  const World::Result r = second.run([&](Kernel& k) {
+    const int lfd = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kPort);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(k.bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(k.getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    seen = ntohs(a.sin_port);
+    REQUIRE(second.real().getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    real = ntohs(a.sin_port);
+    k.close(lfd);
+    edgecase::handlers::echo_server(k, INADDR_LOOPBACK, kPort);
+  });
+  REQUIRE(seen == kPort);  // the handler sees the port it asked for
+  REQUIRE(real != kPort);
+  require_echo_served(second, r);
+}
+
+TEST_CASE("live: the handler cannot touch fds that are not its own", "[live]") {
+  const Case c = case_with({});
+  LiveRun run(c, {});
+  run.run([](Kernel& k) {
+    REQUIRE(k.close(1) == -1);
+    REQUIRE(errno == EBADF);
+    REQUIRE(k.write(2, "x", 1) == -1);
+    REQUIRE(errno == EBADF);
+    const int fd = k.socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(k.dup2(fd, 1) == -1);
+    REQUIRE(errno == EBUSY);
+  });
+  REQUIRE(::fcntl(1, F_GETFD) >= 0);
+}
+
+TEST_CASE("live: runs leave no fd behind", "[live]") {
+  const Case c = echo_case(5, FaultPlan::none());
+  const std::vector<PeerScript> scripts = scripts_of(c);
+  const int before = open_fds();
+  for (int i = 0; i < kManyRuns; ++i) {
+    LiveRun run(c, scripts);
+    const World::Result r = run.run(edgecase::handlers::find("echo", c.scenario));
+    REQUIRE(r.outcome == Outcome::stopped);
+  }
+  // A blocked handler and a handler that exits with fds open leave none either.
+  for (int i = 0; i < 5; ++i) {
+    const Case b = case_with({script({{Op::connect, 0, 0, ""}})});
+    LiveRun run(b, scripts_of(b));
+    run.run([](Kernel& k) {
+      int p[2];
+      k.pipe2(p, 0);
+      k.eventfd(0, 0);
+      listen_and_accept(k);
+    });
+  }
+  REQUIRE(open_fds() == before);
+}
+
+TEST_CASE("live: timing of a 4-peer echo case", "[.][live-timing]") {
+  const Case c = echo_case(7, FaultPlan::none());
+  const std::vector<PeerScript> scripts = scripts_of(c);
+  std::vector<double> ms;
+  std::vector<double> stop_ms;
+  for (int i = 0; i < kManyRuns; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    LiveRun run(c, scripts);
+    const World::Result r = run.run(edgecase::handlers::find("echo", c.scenario));
+    require_echo_served(run, r);
+    stop_ms.push_back(static_cast<double>(r.stop->at) / 1e6);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                     .count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::sort(stop_ms.begin(), stop_ms.end());
+  std::printf("live echo (4 peers, seed 7): median %.2f ms per run (min %.2f, max %.2f); "
+              "stopped at median %.2f ms\n",
+              ms[ms.size() / 2], ms.front(), ms.back(), stop_ms[stop_ms.size() / 2]);
+}
+
+TEST_CASE("live: many runs in a row (ports, TIME_WAIT)", "[.][live-stress]") {
+  constexpr int kRuns = 3000;
+  int unclean = 0;
+  for (int i = 0; i < kRuns; ++i) {
+    const Case c = echo_case(static_cast<uint64_t>(i), FaultPlan::none());
+    LiveRun run(c, scripts_of(c));
+    const World::Result r = run.run(edgecase::handlers::find("echo", c.scenario));
+    bool ok = r.outcome == Outcome::stopped && r.stop->reason == Stop::Reason::quiescent;
+    for (const edgecase::Peer* p : run.peers()) ok = ok && p->done() && p->failure().empty();
+    if (!ok) {
+      ++unclean;
+      for (const edgecase::Peer* p : run.peers()) UNSCOPED_INFO(p->status());
+    }
+  }
+  REQUIRE(unclean == 0);
+}
+
+TEST_CASE("live: the peers' script faults apply live; echo serves them all", "[live]") {
+  FaultPlan faults = FaultPlan::none();
+  for (const edgecase::FaultKind k : {edgecase::FaultKind::slow_reader,
+                                      edgecase::FaultKind::small_buffers,
+                                      edgecase::FaultKind::half_close})
+    faults[k] = edgecase::Fault{true, 1000};
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    INFO("seed " << seed);
+    const Case c = echo_case(seed, faults);
+    const std::vector<PeerScript> scripts = scripts_of(c);
+    // The faults did change the scripts (a slow_read step after each connect).
+    REQUIRE(scripts != c.scenario.peers);
+    LiveRun run(c, scripts);
+    require_echo_served(run, run.run(edgecase::handlers::find("echo", c.scenario)));
+  }
+}
