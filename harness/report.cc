@@ -42,8 +42,8 @@ std::vector<std::string> Report::oracles() const {
 std::string Report::format() const {
   std::string s = fmt::format("handler {} on {}: {}\n", handler, backend_name(backend),
                               clean() ? "PASS" : fmt::format("{} violation(s)", violations.size()));
-  s += fmt::format("faults: {}\n", fault_plan);
-  s += fmt::format("ending: {} after {} calls, at {}\n", ending, steps, sim::Trace::stamp(end));
+  s += fault_plan + "\n";
+  s += fmt::format("ending: {} ({} handler calls)\n", ending, steps);
   for (const Violation& v : violations) s += "  " + v.format() + "\n";
   for (const std::string& u : undecided) s += "  undecided: " + u + "\n";
   if (!peers.empty()) s += "peers:\n";

@@ -1,11 +1,13 @@
 #include "tools/world_cmds.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 #include <variant>
 
+#include "edgecase/runner.h"
 #include "harness/generate.h"
 #include "harness/replay.h"
 #include "harness/sim_run.h"
@@ -48,32 +50,64 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
   if (!out) throw InputError{path + ": cannot write the trace file"};
 }
 
-std::string outcome_text(const sim::World::Result& r) {
-  switch (r.outcome) {
-    case sim::World::Outcome::stopped: return r.stop->message();
-    case sim::World::Outcome::exited: return "the handler returned";
-    case sim::World::Outcome::threw: return "the handler threw: " + r.error;
+RunOptions run_options(const WorldCommands& o) {
+  RunOptions r;
+  r.backend = o.backend == "live" ? Backend::live : Backend::sim;
+  r.isolate = o.isolate;
+  return r;
+}
+
+// The oracles a case file says it reproduces: its "# violation: ORACLE: ..." comments.
+std::vector<std::string> recorded_violations(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  constexpr std::string_view kPrefix = "# violation: ";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(kPrefix, 0) != 0) continue;
+    const std::string rest = line.substr(kPrefix.size());
+    const std::string name = rest.substr(0, rest.find(':'));
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   }
-  return "?";
+  return out;
 }
 
 int do_run(const WorldCommands& o) {
   const Case c = load(o.case_path);
-  SimRun run(c, SimRunOptions{.keep_trace = !o.trace_path.empty()});
-  const sim::World::Result r = run.run();
-  fmt::print("{}\n", c.faults.describe());
-  fmt::print("outcome: {}\n", outcome_text(r));
-  for (const Peer* p : run.peers()) fmt::print("{}\n", p->status());
-  fmt::print("last trace lines:\n");
-  for (const std::string& l : run.world().trace().tail()) fmt::print("  {}\n", l);
-  fmt::print("trace: {} lines, hash {:016x}\n", run.world().trace().count(),
-             run.world().trace().hash());
-  if (!o.trace_path.empty()) write_lines(o.trace_path, run.world().trace().all());
-  return kExitClean;
+  const Report r = run_case(c, run_options(o));
+  fmt::print("{}", r.format());
+  if (!o.trace_path.empty()) {
+    if (o.backend == "live") throw InputError{"--trace is for the simulation (live runs vary)"};
+    if (r.found(oracle::kHandlerCrashed))
+      throw InputError{"the handler crashed: no trace can be written in this process"};
+    SimRun run(c, SimRunOptions{.keep_trace = true});
+    run.run();
+    write_lines(o.trace_path, run.world().trace().all());
+    fmt::print("trace: {} lines, hash {:016x}, written to {}\n", run.world().trace().count(),
+               run.world().trace().hash(), o.trace_path);
+  }
+  return r.clean() ? kExitClean : kExitFound;
 }
 
+// Replays the case: judges it again (in a child process, so a crash is a finding), checks that
+// it finds what the file records, and checks that the trace is the same as a saved one or as
+// a second run's.
 int do_replay(const WorldCommands& o) {
   const Case c = load(o.case_path);
+  RunOptions ro;
+  ro.isolate = o.isolate;
+  const Report r = run_case(c, ro);
+  fmt::print("{}", r.format());
+  bool same = true;
+  if (const std::vector<std::string> recorded = recorded_violations(o.case_path); !recorded.empty()) {
+    const std::vector<std::string> now = r.oracles();
+    same = recorded == now;
+    fmt::print("replay: {} the recorded violations ({})\n",
+               same ? "reproduces" : "DOES NOT reproduce", fmt::join(recorded, ", "));
+  }
+  if (r.found(oracle::kHandlerCrashed)) {
+    fmt::print("replay: the handler crashed, so the trace cannot be compared in this process\n");
+    return kExitFound;
+  }
   const std::vector<std::string> expected =
       o.trace_path.empty() ? trace_of(c) : read_lines(o.trace_path);
   const std::vector<std::string> actual = trace_of(c);
@@ -81,9 +115,9 @@ int do_replay(const WorldCommands& o) {
     fmt::print("replay: {}\n", diff->message());
     return kExitFound;
   }
-  fmt::print("replay: identical ({} lines{})\n", actual.size(),
+  fmt::print("replay: identical trace ({} lines{})\n", actual.size(),
              o.trace_path.empty() ? ", run twice" : ", against " + o.trace_path);
-  return kExitClean;
+  return r.clean() && same ? kExitClean : kExitFound;
 }
 
 FaultPlan plan_named(const std::string& name, uint64_t seed) {
@@ -122,13 +156,22 @@ int do_hashes(const WorldCommands& o) {
 }  // namespace
 
 void WorldCommands::add_to(CLI::App& app) {
-  run = app.add_subcommand("run", "Run a case file in the simulated world and summarise the run");
+  run = app.add_subcommand(
+      "run", "Run a case file against its handler, judge it with every oracle and print the "
+             "report (exit 1 when a violation was found)");
   run->add_option("case", case_path, "The case file")->required();
-  run->add_option("--trace", trace_path, "Write the whole trace to this file");
+  run->add_option("--trace", trace_path, "Write the whole trace to this file (sim)");
+  run->add_option("--backend", backend, "sim (the simulated world) or live (loopback sockets)")
+      ->check(CLI::IsMember({"sim", "live"}));
+  run->add_flag("!--in-process", isolate,
+                "Run the handler in this process instead of a child (a crash ends the tool)");
 
   replay = app.add_subcommand(
-      "replay", "Run a case file and check that its trace is identical to a saved trace, or to "
-                "a second run (exit 1 on a difference, printing the first differing line)");
+      "replay", "Run a case file again: print its report, check it finds the violations the "
+                "file records (# violation: lines), and check that its trace is identical to a "
+                "saved trace or to a second run (exit 1 on a violation or a difference)");
+  replay->add_flag("!--in-process", isolate,
+                   "Run the handler in this process instead of a child");
   replay->add_option("case", case_path, "The case file")->required();
   replay->add_option("--trace", trace_path, "A trace written by `edgecase run --trace`");
 

@@ -11,6 +11,8 @@ struct WorldCommands {
   // run / replay
   std::string case_path;
   std::string trace_path;   // run: write the trace there; replay: compare against it
+  std::string backend = "sim";  // run: sim or live
+  bool isolate = true;          // run, replay: the handler runs in a child process
   // case
   std::string out_path;
   std::string faults = "all";
