@@ -52,7 +52,8 @@ constexpr Nanos kEchoRunBound = 1'000 * kNanosPerMilli;
 constexpr int kManyRuns = 50;
 // A spinning handler's budget: small, so the test is quick.
 constexpr uint64_t kSpinBudget = 20'000;
-// More than the socket buffers on loopback hold (tcp_wmem and tcp_rmem maxima: 4 + 6 MiB).
+// Far more than a connection that is never read holds: the send buffer grows to tcp_wmem[2]
+// (4 MiB here), an unread receive buffer stays near tcp_rmem[1] (128 KiB).
 constexpr size_t kFlood = 16u << 20;
 
 // The scripts both backends run for `c` (the fault plan applied).
