@@ -257,6 +257,9 @@ Report run_isolated(const Handler& handler, const Case& c, const RunOptions& o) 
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // Whatever the child prints (a sanitizer's report, a test framework's signal handler) goes
+    // to the parent's crash report, not to the parent's output.
+    ::dup2(err[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     ::close(out[0]);
     ::close(err[0]);
