@@ -369,7 +369,9 @@ int Observer::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int
       fd_call("accept4", sockfd, [&] { return inner_.accept4(sockfd, addr, addrlen, flags); });
   if (r >= 0) {
     progress_ = true;
-    opened(r, FdState::Kind::connection, "accept4", peer_port_of(r));
+    const uint16_t port = peer_port_of(r);
+    if (port != 0) accepted_ports_.insert(port);
+    opened(r, FdState::Kind::connection, "accept4", port);
   }
   return r;
 }

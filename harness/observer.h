@@ -59,6 +59,9 @@ class Observer final : public Kernel {
   // The mask the handler last gave (epfd, fd) with ADD or MOD; nullopt after DEL or never.
   // Unlike the interest set, it keeps a disarmed ONESHOT item's requested bits.
   std::optional<uint32_t> requested(int epfd, int fd) const;
+  // Whether accept4 ever gave the handler a connection from this client port (the fd may be
+  // closed and its number reused since).
+  bool accepted_port(uint16_t port) const { return accepted_ports_.count(port) != 0; }
   // Violations found call by call, in order.
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t calls() const { return calls_; }
@@ -148,6 +151,7 @@ class Observer final : public Kernel {
   // Keyed (fd, epfd), so that a close finds the fd's registrations as one range.
   std::map<std::pair<int, int>, Registration> requested_;
   std::vector<Ghost> ghosts_;
+  std::set<uint16_t> accepted_ports_;
   bool dup_made_ = false;  // without a dup no close can leave a registration behind
   std::map<std::string, size_t, std::less<>> per_oracle_;
 

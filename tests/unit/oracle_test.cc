@@ -1,0 +1,603 @@
+// Tests of the oracles (harness/observer.h, harness/oracles.h): for each oracle a small handler
+// with exactly that bug makes it fire with the expected evidence, and the reference echo server
+// makes none fire under 1,000 generated scenarios with faults on.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdint>
+#include <fcntl.h>
+#include <map>
+#include <netinet/in.h>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <vector>
+
+#include "edgecase/runner.h"
+#include "edgecase/strace.h"
+#include "handlers/handlers.h"
+#include "harness/generate.h"
+
+namespace {
+
+using edgecase::Case;
+using edgecase::Evidence;
+using edgecase::Fault;
+using edgecase::FaultKind;
+using edgecase::FaultPlan;
+using edgecase::Kernel;
+using edgecase::kNanosPerMilli;
+using edgecase::PeerScript;
+using edgecase::Report;
+using edgecase::RunOptions;
+using edgecase::Scenario;
+using edgecase::Step;
+using edgecase::Violation;
+namespace oracle = edgecase::oracle;
+using Op = Step::Op;
+
+// Seeds of the no-false-alarm sweep.
+constexpr uint64_t kCleanSeeds = 1000;
+constexpr int kMaxEvents = 16;
+constexpr int kBacklog = 16;
+
+// --- cases --------------------------------------------------------------------------------------
+
+Step st(Op op, uint64_t n = 0, edgecase::Nanos t = 0) { return Step{op, n, t, ""}; }
+
+// One peer per script; the scenario's handler name is only what the report prints.
+Case make_case(std::vector<PeerScript> peers, const FaultPlan& faults = FaultPlan::none()) {
+  Case c;
+  c.seed = 1;
+  c.faults = faults;
+  c.scenario.handler = "test";
+  c.scenario.protocol = "echo";
+  c.scenario.peers = std::move(peers);
+  return c;
+}
+
+PeerScript echo_script(uint64_t n, edgecase::Nanos start = 0) {
+  return PeerScript{start, {st(Op::connect), st(Op::send, n), st(Op::expect, n), st(Op::close)}};
+}
+
+Report run(const edgecase::Handler& h, const Case& c) {
+  RunOptions o;
+  o.trace = false;
+  return edgecase::run_case(h, c, o);
+}
+
+// The violations of one oracle.
+std::vector<Violation> of(const Report& r, std::string_view name) {
+  std::vector<Violation> out;
+  for (const Violation& v : r.violations)
+    if (v.oracle == name) out.push_back(v);
+  return out;
+}
+
+std::string names(const Report& r) {
+  std::string s;
+  for (const Violation& v : r.violations) s += v.oracle + ": " + v.evidence.detail + "\n";
+  return s;
+}
+
+// --- a small configurable server -------------------------------------------------------------
+// Each test sets the one flag that plants its bug; everything else is a correct echo loop.
+struct Bugs {
+  bool lt = false;               // level-triggered connections (default: EPOLLET)
+  bool accept_once = false;      // ET listener, one accept4 per event
+  bool read_once = false;        // one read per event
+  bool oneshot_no_rearm = false; // EPOLLONESHOT, never re-armed
+  bool no_epollout = false;      // short write: remember the rest, never register EPOLLOUT
+  bool lt_out_forever = false;   // LT, EPOLLOUT registered for good, nothing to write
+  bool exit_on_eintr = false;    // returns when epoll_wait fails with EINTR
+  bool blocking_accept = false;  // blocking listener, accept4 in the loop after each event
+  bool add_twice = false;        // EPOLL_CTL_ADD the connection twice
+  bool ptr_as_fd = false;        // registers data.ptr, reads data.fd
+  bool never_close = false;      // on EOF: DEL, no close
+  bool close_on_half_close = false;  // on EOF: close without writing what is pending
+  bool return_after_first = false;   // returns after the first connection is served
+  bool throw_after_first = false;    // throws after the first connection is served
+  bool close_other = false;      // handling event i closes the other connection
+  bool dup_then_close = false;   // dups each connection, closes the original on EOF
+  bool restart_write = false;    // short write: restarts at offset 0
+  bool drop_reply = false;       // closes after reading, before writing anything back
+  bool no_reply = false;         // reads and keeps the bytes: the reply is never produced
+};
+
+// What the ptr_as_fd handler stores in data.ptr: the fd it then reads is the low half of this
+// object's address.
+int g_marker = 0;
+int marker_as_fd() {
+  epoll_data_t d{};
+  d.ptr = &g_marker;
+  return d.fd;
+}
+
+class Server {
+ public:
+  Server(Kernel& k, const Bugs& b) : k_(k), b_(b) {}
+
+  void run() {
+    listen_on();
+    epoll_event evs[kMaxEvents];
+    for (;;) {
+      const int n = k_.epoll_wait(ep_, evs, kMaxEvents, -1);
+      if (n < 0) {
+        if (errno == EINTR && !b_.exit_on_eintr) continue;
+        return;
+      }
+      for (int i = 0; i < n; ++i) {
+        const int fd = b_.ptr_as_fd ? evs[i].data.fd : static_cast<int>(evs[i].data.u64);
+        if (fd == lfd_) {
+          accept_some();
+        } else if (!serve(fd, evs[i].events)) {
+          return;
+        }
+      }
+      if (b_.blocking_accept) accept_some();
+    }
+  }
+
+ private:
+  void listen_on() {
+    ep_ = k_.epoll_create1(0);
+    const int nb = b_.blocking_accept ? 0 : SOCK_NONBLOCK;
+    lfd_ = k_.socket(AF_INET, SOCK_STREAM | nb, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(Scenario::kDefaultPort);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (k_.bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        k_.listen(lfd_, kBacklog) != 0)
+      throw std::runtime_error("listen");
+    ctl(EPOLL_CTL_ADD, lfd_, EPOLLIN | (b_.accept_once ? uint32_t{EPOLLET} : 0u));
+  }
+
+  int ctl(int op, int fd, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    if (b_.ptr_as_fd)
+      ev.data.ptr = &g_marker;  // the bug: data.ptr set, data.fd read
+    else
+      ev.data.u64 = static_cast<uint64_t>(fd);
+    if (fd == lfd_) ev.data.u64 = static_cast<uint64_t>(fd);
+    return k_.epoll_ctl(ep_, op, fd, &ev);
+  }
+
+  uint32_t conn_mask() const {
+    if (b_.oneshot_no_rearm) return EPOLLIN | EPOLLONESHOT;
+    if (b_.lt_out_forever) return EPOLLIN | EPOLLOUT;
+    if (b_.no_epollout) return EPOLLIN | EPOLLET;
+    return EPOLLIN | EPOLLRDHUP | (b_.lt ? 0 : EPOLLOUT | EPOLLET);
+  }
+
+  void accept_some() {
+    for (;;) {
+      const int fd = k_.accept4(lfd_, nullptr, nullptr, SOCK_NONBLOCK);
+      if (fd < 0) return;
+      conns_[fd];
+      ctl(EPOLL_CTL_ADD, fd, conn_mask());
+      if (b_.add_twice) ctl(EPOLL_CTL_ADD, fd, conn_mask());
+      if (b_.dup_then_close) dups_[fd] = k_.dup(fd);
+      if (b_.accept_once || b_.blocking_accept) return;
+    }
+  }
+
+  // False: the handler returns.
+  bool serve(int fd, uint32_t events) {
+    (void)events;
+    auto it = conns_.find(fd);
+    std::string& out = it != conns_.end() ? it->second : scratch_;
+    bool eof = false;
+    char buf[4096];
+    for (;;) {
+      const ssize_t r = k_.read(fd, buf, sizeof buf);
+      if (r > 0) out.append(buf, static_cast<size_t>(r));
+      if (r == 0) eof = true;
+      if (r <= 0 || b_.read_once) break;
+    }
+    if (b_.close_on_half_close && eof) {
+      finish(fd);
+      return true;
+    }
+    if (b_.drop_reply && !out.empty()) {
+      finish(fd);
+      return true;
+    }
+    if (!b_.no_reply) flush(fd, out);
+    if (b_.dup_then_close && dups_.count(fd) != 0 && out.empty() && !eof) {
+      k_.close(fd);  // the bug: the dup keeps the file, and with it the registration
+      dups_.erase(fd);
+      return true;
+    }
+    if (b_.close_other) {
+      for (auto& [other, o] : conns_)
+        if (other != fd) {
+          k_.close(other);
+          break;
+        }
+    }
+    if (eof && (out.empty() || b_.no_epollout || b_.no_reply)) {
+      finish(fd);
+      if (b_.return_after_first) return false;
+      if (b_.throw_after_first) throw std::runtime_error("planted: thrown after a connection");
+    }
+    return true;
+  }
+
+  void flush(int fd, std::string& out) {
+    while (!out.empty()) {
+      const ssize_t w = k_.write(fd, out.data(), out.size());
+      if (w <= 0) return;
+      if (b_.restart_write && static_cast<size_t>(w) < out.size()) continue;  // offset 0 again
+      out.erase(0, static_cast<size_t>(w));
+    }
+  }
+
+  void finish(int fd) {
+    conns_.erase(fd);
+    if (b_.never_close) {
+      k_.epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+      return;
+    }
+    k_.close(fd);
+  }
+
+  Kernel& k_;
+  Bugs b_;
+  int ep_ = -1;
+  int lfd_ = -1;
+  std::map<int, std::string> conns_;
+  std::map<int, int> dups_;
+  std::string scratch_;
+};
+
+edgecase::Handler server(Bugs b) {
+  return [b](Kernel& k) { Server(k, b).run(); };
+}
+
+}  // namespace
+
+// --- the correct handler -----------------------------------------------------------------------
+
+TEST_CASE("oracles: the reference echo server passes 1,000 generated cases with faults",
+          "[oracle][clean]") {
+  uint64_t failed = 0;
+  std::string first;
+  for (uint64_t seed = 0; seed < kCleanSeeds; ++seed) {
+    const Case c = edgecase::echo_case(seed, FaultPlan::swarm(seed));
+    const Report r = run(edgecase::handlers::find("echo", c.scenario), c);
+    if (!r.clean()) {
+      ++failed;
+      if (first.empty()) first = "seed " + std::to_string(seed) + "\n" + r.format();
+    }
+  }
+  INFO(first);
+  REQUIRE(failed == 0);
+}
+
+TEST_CASE("oracles: the test server without bugs is clean", "[oracle][clean]") {
+  const Case c = make_case({echo_script(3000), echo_script(5000, kNanosPerMilli)});
+  const Report r = run(server({}), c);
+  INFO(names(r));
+  REQUIRE(r.clean());
+}
+
+// --- one handler per bug --------------------------------------------------------------------------
+// The sim numbers fds from 3 (0-2 are the standard streams): the epoll fd, the listener, then the connections in order.
+constexpr int kEpfd = 3;
+constexpr int kListener = 4;
+constexpr int kFirstConn = 5;
+constexpr uint32_t kEtConn = EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLET;
+
+TEST_CASE("oracles: lost-read-event names the ET fd that holds unread bytes",
+          "[oracle][lost-read-event]") {
+  Bugs b;
+  b.read_once = true;
+  const Report r = run(server(b), make_case({echo_script(10'000)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kLostReadEvent);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.bytes == uint64_t{10'000 - 4096});
+  CHECK(v[0].evidence.interest == (kEtConn | EPOLLERR | EPOLLHUP));
+  CHECK(v[0].evidence.at > 0);
+}
+
+TEST_CASE("oracles: lost-accept names the ET listener and its queued connections",
+          "[oracle][lost-accept]") {
+  Bugs b;
+  b.accept_once = true;
+  const Report r = run(server(b), make_case({echo_script(10), echo_script(10), echo_script(10)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kLostAccept);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kListener);
+  // Peers 1 and 2 completed in separate edges and were accepted; peer 3's edge came while
+  // peer 2's connection was queued, so one accept4 left it behind.
+  CHECK(v[0].evidence.bytes == uint64_t{1});
+  CHECK(v[0].evidence.interest == uint32_t{EPOLLIN | EPOLLET | EPOLLERR | EPOLLHUP});
+}
+
+TEST_CASE("oracles: disarmed-forever names the ONESHOT fd never re-armed",
+          "[oracle][disarmed-forever]") {
+  Bugs b;
+  b.oneshot_no_rearm = true;
+  PeerScript split{0, {st(Op::connect), st(Op::send, 100), st(Op::sleep, 0, kNanosPerMilli),
+                       st(Op::send, 50), st(Op::expect, 150), st(Op::close)}};
+  const Report r = run(server(b), make_case({split}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kDisarmedForever);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.bytes == uint64_t{50});
+  CHECK(v[0].evidence.interest == uint32_t{EPOLLONESHOT});
+}
+
+TEST_CASE("oracles: stuck-output names the fd whose rest is never written",
+          "[oracle][stuck-output]") {
+  Bugs b;
+  b.no_epollout = true;
+  constexpr uint64_t kBig = 100'000;
+  // Small server send buffers: the echo cannot go out in one write.
+  FaultPlan f = FaultPlan::none();
+  f[FaultKind::small_buffers] = Fault{true, Fault::kPerMille};
+  PeerScript slow{0, {st(Op::rcvbuf, 2048), st(Op::connect), st(Op::slow_read, 512, 100'000),
+                      st(Op::send, kBig), st(Op::expect, kBig), st(Op::close)}};
+  const Report r = run(server(b), make_case({slow}, f));
+  INFO(r.format());
+  const auto v = of(r, oracle::kStuckOutput);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[0].evidence.peer == 1);
+  REQUIRE(v[0].evidence.bytes.has_value());
+  CHECK(*v[0].evidence.bytes > 0);
+  CHECK(*v[0].evidence.bytes < kBig);
+  CHECK(v[0].evidence.interest == uint32_t{EPOLLIN | EPOLLET | EPOLLERR | EPOLLHUP});
+}
+
+TEST_CASE("oracles: busy-loop stops an LT loop with EPOLLOUT left registered",
+          "[oracle][busy-loop]") {
+  Bugs b;
+  b.lt_out_forever = true;
+  PeerScript parked{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
+                        st(Op::sleep, 0, 50 * kNanosPerMilli), st(Op::close)}};
+  const Report r = run(server(b), make_case({parked}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kBusyLoop);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kEpfd);
+  CHECK(v[0].evidence.detail.find("EPOLLOUT") != std::string::npos);
+  CHECK(r.ending.find("oracle") != std::string::npos);
+  CHECK(r.violations.size() == 1);
+}
+
+TEST_CASE("oracles: busy-loop names EMFILE when an LT listener cannot accept",
+          "[oracle][busy-loop]") {
+  FaultPlan f = FaultPlan::none();
+  f[FaultKind::fd_limit] = Fault{true, Fault::kPerMille};
+  std::vector<PeerScript> peers;
+  for (int i = 0; i < 8; ++i)
+    peers.push_back(PeerScript{0, {st(Op::connect), st(Op::send, 10), st(Op::expect, 10),
+                                   st(Op::sleep, 0, 50 * kNanosPerMilli), st(Op::close)}});
+  Bugs b;
+  b.lt = true;
+  const Report r = run(server(b), make_case(peers, f));
+  INFO(r.format());
+  const auto v = of(r, oracle::kBusyLoop);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kEpfd);
+  CHECK(v[0].evidence.detail.find("accept4(4): EMFILE") != std::string::npos);
+}
+
+TEST_CASE("oracles: busy-loop names a handler that spins until the step budget",
+          "[oracle][busy-loop]") {
+  const auto spin = [](Kernel& k) {
+    const int fd = k.eventfd(0, EFD_NONBLOCK);
+    uint64_t v = 0;
+    for (;;) k.read(fd, &v, sizeof v);
+  };
+  RunOptions o;
+  o.trace = false;
+  o.step_budget = 5000;
+  const Report r = edgecase::run_case(spin, make_case({echo_script(10)}), o);
+  INFO(r.format());
+  const auto v = of(r, oracle::kBusyLoop);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == 3);  // the eventfd it spins on
+  CHECK(v[0].evidence.detail.find("step budget") != std::string::npos);
+}
+
+TEST_CASE("oracles: stream-corrupt names the first duplicated byte after a short write",
+          "[oracle][stream-corrupt]") {
+  FaultPlan f = FaultPlan::none();
+  f[FaultKind::short_write] = Fault{true, Fault::kPerMille};
+  Bugs b;
+  b.restart_write = true;
+  constexpr uint64_t kN = 3000;
+  const Report r = run(server(b), make_case({echo_script(kN)}, f));
+  INFO(r.format());
+  const auto v = of(r, oracle::kStreamCorrupt);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  REQUIRE(v[0].evidence.offset.has_value());
+  CHECK(*v[0].evidence.offset > 0);
+  CHECK(*v[0].evidence.offset < kN);
+}
+
+TEST_CASE("oracles: stream-corrupt names a reply cut off by the server's close",
+          "[oracle][stream-corrupt]") {
+  Bugs b;
+  b.drop_reply = true;
+  const Report r = run(server(b), make_case({echo_script(700)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kStreamCorrupt);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.offset == uint64_t{0});
+  CHECK(v[0].evidence.detail.find("closed by the server after 0 of 700 bytes") !=
+        std::string::npos);
+  CHECK(of(r, oracle::kReplyLostAfterHalfClose).empty());
+}
+
+TEST_CASE("oracles: reply-lost-after-half-close names the peer and the bytes it missed",
+          "[oracle][reply-lost-after-half-close]") {
+  Bugs b;
+  b.close_on_half_close = true;
+  b.no_reply = true;  // answers only once the request is complete, at EOF: too late
+  PeerScript half{0, {st(Op::connect), st(Op::send, 5000), st(Op::shutdown_write),
+                      st(Op::expect, 5000), st(Op::close)}};
+  const Report r = run(server(b), make_case({half}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kReplyLostAfterHalfClose);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.bytes == uint64_t{5000});
+  CHECK(of(r, oracle::kStreamCorrupt).empty());
+}
+
+TEST_CASE("oracles: event-for-closed-fd names the fd closed while a dup kept it registered",
+          "[oracle][event-for-closed-fd]") {
+  Bugs b;
+  b.dup_then_close = true;
+  PeerScript twice{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
+                       st(Op::sleep, 0, kNanosPerMilli), st(Op::send, 100), st(Op::expect, 100),
+                       st(Op::close)}};
+  const Report r = run(server(b), make_case({twice}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kEventForClosedFd);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[0].evidence.interest == (kEtConn | EPOLLERR | EPOLLHUP));
+}
+
+TEST_CASE("oracles: use-after-close names the fd closed earlier in the batch",
+          "[oracle][use-after-close]") {
+  Bugs b;
+  b.close_other = true;
+  const Report r = run(server(b), make_case({echo_script(100), echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kUseAfterClose);
+  REQUIRE(!v.empty());
+  CHECK(v[0].evidence.fd == kFirstConn + 1);
+  CHECK(v[0].evidence.detail.find("read(6)") == 0);
+}
+
+TEST_CASE("oracles: ctl-error names EEXIST from a second ADD", "[oracle][ctl-error]") {
+  Bugs b;
+  b.add_twice = true;
+  const Report r = run(server(b), make_case({echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kCtlError);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[0].evidence.interest == kEtConn);
+  CHECK(v[0].evidence.detail.find("EEXIST") != std::string::npos);
+  CHECK(r.violations.size() == 1);
+}
+
+TEST_CASE("oracles: bad-fd names the number read from data.fd after setting data.ptr",
+          "[oracle][bad-fd]") {
+  Bugs b;
+  b.ptr_as_fd = true;
+  const Report r = run(server(b), make_case({echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kBadFd);
+  REQUIRE(!v.empty());
+  CHECK(v[0].evidence.fd == marker_as_fd());
+  CHECK(v[0].evidence.detail.find("EBADF") != std::string::npos);
+}
+
+TEST_CASE("oracles: bad-fd names a call on a number the handler never obtained",
+          "[oracle][bad-fd]") {
+  const auto stray = [](Kernel& k) {
+    const int fd = k.eventfd(0, EFD_NONBLOCK);
+    const uint64_t one = 1;
+    k.write(fd, &one, sizeof one);  // fine
+    k.write(1, &one, sizeof one);  // standard output: open, but never obtained
+    epoll_event ev{};
+    k.epoll_wait(k.epoll_create1(0), &ev, 1, -1);
+  };
+  const Report r = run(stray, make_case({}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kBadFd);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == 1);
+  CHECK(v[0].evidence.detail.find("never obtained") != std::string::npos);
+}
+
+TEST_CASE("oracles: handler-exited names a waiting peer when EINTR ends the loop",
+          "[oracle][handler-exited]") {
+  FaultPlan f = FaultPlan::none();
+  f[FaultKind::eintr] = Fault{true, Fault::kPerMille};
+  Bugs b;
+  b.exit_on_eintr = true;
+  // The signal comes within a millisecond of a wait starting; the peer still has a second
+  // message to send after its pause.
+  PeerScript two{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
+                     st(Op::sleep, 0, 5 * kNanosPerMilli), st(Op::send, 100),
+                     st(Op::expect, 100), st(Op::close)}};
+  const Report r = run(server(b), make_case({two}, f));
+  INFO(r.format());
+  const auto v = of(r, oracle::kHandlerExited);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(r.violations.size() == 1);
+}
+
+TEST_CASE("oracles: handler-blocked names the blocking accept4", "[oracle][handler-blocked]") {
+  Bugs b;
+  b.blocking_accept = true;
+  const Report r = run(server(b), make_case({echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kHandlerBlocked);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.fd == kListener);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.detail.find("accept4(4)") != std::string::npos);
+}
+
+TEST_CASE("oracles: handler-threw carries what()", "[oracle][handler-threw]") {
+  Bugs b;
+  b.throw_after_first = true;
+  const Report r = run(server(b), make_case({echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kHandlerThrew);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.detail.find("planted: thrown after a connection") != std::string::npos);
+}
+
+TEST_CASE("oracles: fd-leak names the connection DEL'ed and never closed", "[oracle][fd-leak]") {
+  Bugs b;
+  b.never_close = true;
+  const Report r = run(server(b), make_case({echo_script(100), echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kFdLeak);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[1].evidence.fd == kFirstConn + 1);
+  std::set<uint32_t> peers{v[0].evidence.peer, v[1].evidence.peer};
+  CHECK(peers == std::set<uint32_t>{1, 2});
+}
+
+TEST_CASE("oracles: stall names the waiting peer when the reply is never produced",
+          "[oracle][stall]") {
+  Bugs b;
+  b.no_reply = true;
+  const Report r = run(server(b), make_case({echo_script(100)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kStall);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 1);
+  CHECK(v[0].evidence.fd == kFirstConn);
+  CHECK(v[0].evidence.detail.find("peer#1") != std::string::npos);
+  CHECK(r.violations.size() == 1);
+}
