@@ -1,5 +1,11 @@
 #include "harness/generate.h"
 
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/search.h"
+
 #include "sim/random.h"
 
 namespace edgecase {
@@ -30,6 +36,217 @@ Case echo_case(uint64_t seed, const FaultPlan& faults, const EchoShape& shape) {
   c.scenario = echo_scenario(seed, shape);
   c.seed = seed;
   c.faults = faults;
+  return c;
+}
+
+}  // namespace edgecase
+
+// --- generate_case (harness/search.h): the hunt's shapes ----------------------------------------
+
+namespace edgecase {
+
+namespace {
+
+using Op = Step::Op;
+
+// The hunt's shapes draw from seed ^ kSearchSalt: independent of the swarm's plan for the same
+// seed (its own salt) and of the world's streams (seeded from the seed itself).
+constexpr uint64_t kSearchSalt = 0x6875'6e74'5ea4'c400ULL;  // "hunt", then noise
+
+// Peers per case: several connect together (lost-accept needs two), few enough to shrink fast.
+constexpr uint64_t kMaxPeers = 6;
+// Messages per connection for the ordinary shapes; connections of a reconnecting peer.
+constexpr uint64_t kMaxMessages = 6;
+constexpr uint64_t kMaxConnections = 3;
+// Peers that start "spread" start within this much of the first wait; "together" all at 0.
+constexpr Nanos kMaxSpread = 1 * kNanosPerMilli;
+// A pause between two messages of an ordinary peer (a second delivery before the read).
+constexpr Nanos kMaxPause = 200 * kNanosPerMicro;
+// A stop-reader sends this many messages before reading any reply ...
+constexpr uint64_t kStopReaderMinMessages = 8;
+constexpr uint64_t kStopReaderMaxMessages = 32;
+// ... and a hello stop-reader this many lines, some of them huge: each recv (1024 bytes at
+// most) earns seed 000's ~22-byte reply, so filling even the small buffers' ~6 KB of reply
+// room takes a few hundred KB of requests.
+constexpr uint64_t kStopReaderMinLines = 2;
+constexpr uint64_t kStopReaderMaxLines = 12;
+constexpr uint64_t kHugeLineMin = 64 * 1024;
+constexpr uint64_t kHugeLineMax = 512 * 1024;
+// What one peer sends at most, so that runs stay fast (and live runs bounded).
+constexpr uint64_t kMaxPeerBytes = 1024 * 1024;
+// Lines up to this long are written as data steps (readable in the case file); longer ones as
+// a pattern send and a "\n".
+constexpr uint64_t kLongestDataLine = 4 * CaseLimits::kMaxDataBytes;
+
+// A size band of the menu and its weight (out of the band weights' sum).
+struct Band {
+  uint64_t lo;
+  uint64_t hi;
+  uint32_t weight;
+};
+// Echo message sizes: small, around the 1 KiB read buffers (001's 1024, 003's 1024, 000's
+// recv), 2-3 KiB, around 002's 10240-byte read, and up to a loopback MSS.
+constexpr Band kEchoBands[] = {
+    {1, 64, 40}, {1000, 1100, 16}, {2048, 3072, 10}, {10240, 12288, 12}, {12289, 65536, 6}};
+// Exact thresholds, drawn as a band of their own: a read that fills a buffer exactly.
+constexpr uint64_t kEchoEdges[] = {1, 1023, 1024, 1025, 2048, 4096, 10240, 10241, 65536};
+constexpr uint32_t kEchoEdgeWeight = 16;
+// Hello request lines (bytes with the '\n'): short, and around the 1024-byte recv.
+constexpr Band kLineBands[] = {{1, 64, 60}, {1000, 1100, 28}};
+constexpr uint64_t kLineEdges[] = {1, 1023, 1024, 1025, 1026};
+constexpr uint32_t kLineEdgeWeight = 12;
+
+template <size_t B, size_t E>
+uint64_t draw_size(sim::Rng& rng, const Band (&bands)[B], const uint64_t (&edges)[E],
+                   uint32_t edge_weight) {
+  uint32_t total = edge_weight;
+  for (const Band& b : bands) total += b.weight;
+  uint64_t pick = rng.below(total);
+  for (const Band& b : bands) {
+    if (pick < b.weight) return rng.between(b.lo, b.hi);
+    pick -= b.weight;
+  }
+  return edges[rng.below(E)];
+}
+
+// The shapes a peer may take, with their weights.
+enum class Kind : uint8_t { plain, pipelined, stop_reader, half_closer, reconnecting };
+constexpr uint32_t kKindWeights[] = {35, 25, 10, 15, 15};
+
+Kind draw_kind(sim::Rng& rng) {
+  uint32_t total = 0;
+  for (uint32_t w : kKindWeights) total += w;
+  uint64_t pick = rng.below(total);
+  for (size_t i = 0; i < std::size(kKindWeights); ++i) {
+    if (pick < kKindWeights[i]) return static_cast<Kind>(i);
+    pick -= kKindWeights[i];
+  }
+  return Kind::plain;
+}
+
+// Writes one peer's script. Echo messages are pattern sends expected back byte for byte; hello
+// messages are request lines (data steps of printable bytes, the last ending in '\n'; a huge
+// line is a pattern send and a data "\n") each answered by one line.
+class PeerWriter {
+ public:
+  PeerWriter(sim::Rng& rng, bool lines) : rng_(rng), lines_(lines) {}
+
+  void op(Op o, uint64_t n = 0, Nanos t = 0) { steps_.push_back(Step{o, n, t, ""}); }
+
+  // A message of `n` bytes (a line's bytes count its '\n').
+  uint64_t draw_message() {
+    return lines_ ? draw_size(rng_, kLineBands, kLineEdges, kLineEdgeWeight)
+                  : draw_size(rng_, kEchoBands, kEchoEdges, kEchoEdgeWeight);
+  }
+
+  void send(uint64_t n) {
+    sent_ += n;
+    if (!lines_) return op(Op::send, n);
+    if (n > kLongestDataLine) {  // huge: a pattern (it has no '\n') and the '\n' alone
+      op(Op::send, n - 1);
+      steps_.push_back(Step{Op::send, 0, 0, "\n"});
+      return;
+    }
+    std::string line;
+    for (uint64_t i = 0; i + 1 < n; ++i) line += static_cast<char>('!' + rng_.below(kPrintable));
+    line += '\n';
+    for (size_t at = 0; at < line.size(); at += CaseLimits::kMaxDataBytes)
+      steps_.push_back(Step{Op::send, 0, 0, line.substr(at, CaseLimits::kMaxDataBytes)});
+  }
+
+  void expect(uint64_t n) { lines_ ? op(Op::expect_line) : op(Op::expect, n); }
+
+  // connect, then messages one at a time (or all sent before any is read), then close.
+  void conversation(uint64_t messages, bool pipelined) {
+    op(Op::connect);
+    std::vector<uint64_t> sizes;
+    for (uint64_t m = 0; m < messages && sent_ < kMaxPeerBytes; ++m) sizes.push_back(draw_message());
+    for (uint64_t n : sizes) {
+      send(n);
+      if (!pipelined) expect(n);
+      if (!pipelined && rng_.chance(1, 8))
+        op(Op::sleep, 0, static_cast<Nanos>(rng_.between(1, kMaxPause)));
+    }
+    if (pipelined)
+      for (uint64_t n : sizes) expect(n);
+    op(Op::close);
+  }
+
+  // Many requests, no read until all are sent: the server's replies pile up in the buffers.
+  void stop_reader() {
+    op(Op::connect);
+    std::vector<uint64_t> sizes;
+    const uint64_t count = lines_ ? rng_.between(kStopReaderMinLines, kStopReaderMaxLines)
+                                  : rng_.between(kStopReaderMinMessages, kStopReaderMaxMessages);
+    for (uint64_t m = 0; m < count && sent_ < kMaxPeerBytes; ++m) {
+      const bool huge = lines_ && rng_.chance(1, 2);
+      const uint64_t n = huge ? rng_.between(kHugeLineMin, kHugeLineMax) : draw_message();
+      sizes.push_back(n);
+      send(n);
+    }
+    for (uint64_t n : sizes) expect(n);
+    op(Op::close);
+  }
+
+  // Requests, shutdown(SHUT_WR), then the replies and the server's end of file.
+  void half_closer() {
+    op(Op::connect);
+    std::vector<uint64_t> sizes;
+    const uint64_t count = rng_.between(1, kMaxMessages);
+    for (uint64_t m = 0; m < count && sent_ < kMaxPeerBytes; ++m) sizes.push_back(draw_message());
+    for (uint64_t n : sizes) send(n);
+    op(Op::shutdown_write);
+    for (uint64_t n : sizes) expect(n);
+    op(Op::read_eof);
+    op(Op::close);
+  }
+
+  std::vector<Step> take() { return std::move(steps_); }
+
+ private:
+  static constexpr uint64_t kPrintable = '~' - '!' + 1;  // '!'..'~': no space, no '\n'
+  sim::Rng& rng_;
+  bool lines_;
+  std::vector<Step> steps_;
+  uint64_t sent_ = 0;
+};
+
+PeerScript generate_peer(sim::Rng& rng, bool lines, bool together) {
+  PeerScript p;
+  p.start = together ? 0 : static_cast<Nanos>(rng.between(0, kMaxSpread));
+  PeerWriter w(rng, lines);
+  switch (draw_kind(rng)) {
+    case Kind::plain: w.conversation(rng.between(1, kMaxMessages), false); break;
+    case Kind::pipelined: w.conversation(rng.between(2, kMaxMessages), true); break;
+    case Kind::stop_reader: w.stop_reader(); break;
+    case Kind::half_closer: w.half_closer(); break;
+    case Kind::reconnecting: {
+      const uint64_t connections = rng.between(2, kMaxConnections);
+      for (uint64_t i = 0; i < connections; ++i)
+        w.conversation(rng.between(1, kMaxMessages), rng.chance(1, 2));
+      break;
+    }
+  }
+  p.steps = w.take();
+  return p;
+}
+
+}  // namespace
+
+Case generate_case(std::string_view handler, std::string_view protocol, uint16_t port,
+                   uint64_t seed) {
+  sim::Rng rng(seed ^ kSearchSalt);
+  Case c;
+  c.kit_version = std::string(build_kit_version());
+  c.seed = seed;
+  c.faults = FaultPlan::swarm(seed);
+  c.scenario.handler = std::string(handler);
+  c.scenario.protocol = std::string(protocol);
+  c.scenario.port = port;
+  const bool lines = protocol != "echo";
+  const uint64_t peers = rng.between(1, kMaxPeers);
+  const bool together = rng.chance(1, 2);
+  for (uint64_t i = 0; i < peers; ++i) c.scenario.peers.push_back(generate_peer(rng, lines, together));
   return c;
 }
 

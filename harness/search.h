@@ -11,6 +11,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "edgecase/case_file.h"
@@ -43,6 +45,9 @@ struct HuntOptions {
   bool shrink = true;
   uint64_t max_shrink_runs = 400;  // runs the shrinker may spend per oracle found
   bool stop_at_first = false;    // stop after the first failing case (tests of one oracle)
+  // Oracles worth a finding: others are counted in HuntResult::seen but neither shrunk nor
+  // reported, and the hunt stops once every target was found. Empty: every oracle.
+  std::vector<std::string> targets;
 };
 
 struct Finding {
@@ -51,12 +56,21 @@ struct Finding {
   Report report;        // its report
   uint64_t seed = 0;    // the generated seed that first found it
   uint64_t runs = 0;    // runs spent: generation up to it, plus shrinking
+  uint64_t generated = 0;    // generated cases run up to and including the one that found it
+  uint64_t shrink_runs = 0;  // runs the shrinker spent on it
+  CaseSize first_size;       // the size of the generated case that found it
 };
 
 struct HuntResult {
   std::vector<Finding> findings;  // one per oracle found, in the order first found
   uint64_t runs = 0;              // all runs made
   uint64_t clean_runs = 0;        // generated cases that passed
+  uint64_t generated = 0;         // generated cases run
+  // Every oracle any generated case made fire, with the number of cases, in the order first
+  // seen (targets or not).
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  // A finding for `oracle`, or nullptr.
+  const Finding* find(std::string_view oracle) const;
 };
 
 // Runs generated cases against the handler the cases name (handlers/registry) or `handler`.
