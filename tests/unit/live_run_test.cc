@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <vector>
 
+#include "edgecase/runner.h"
 #include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "harness/sim_run.h"
@@ -409,5 +410,54 @@ TEST_CASE("live: the peers' script faults apply live; echo serves them all", "[l
     REQUIRE(scripts != c.scenario.peers);
     LiveRun run(c, scripts);
     require_echo_served(run, run.run(edgecase::handlers::find("echo", c.scenario)));
+  }
+}
+
+// --- through the runner ---------------------------------------------------------------------
+
+namespace {
+constexpr uint64_t kRunnerSeeds = 50;
+
+edgecase::RunOptions live_options() {
+  edgecase::RunOptions o;
+  o.backend = edgecase::Backend::live;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("live: run_case finds the echo server clean on 50 seeds", "[live][runner]") {
+  const edgecase::RunOptions o = live_options();
+  for (uint64_t seed = 1; seed <= kRunnerSeeds; ++seed) {
+    const Case c = echo_case(seed, FaultPlan::none());
+    const edgecase::Report r = edgecase::run_case(c, o);
+    INFO("seed " << seed << "\n" << r.format());
+    REQUIRE(r.backend == edgecase::Backend::live);
+    REQUIRE(r.clean());
+    REQUIRE(r.steps > 0);
+    REQUIRE(r.peers.size() == c.scenario.peers.size());
+  }
+}
+
+TEST_CASE("live: timing of a 4-peer echo case through run_case", "[.][live-timing]") {
+  const Case c = echo_case(7, FaultPlan::none());
+  for (const bool isolate : {false, true}) {
+    edgecase::RunOptions o = live_options();
+    o.isolate = isolate;
+    std::vector<double> ms;
+    std::vector<double> end_ms;
+    for (int i = 0; i < kManyRuns; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const edgecase::Report r = edgecase::run_case(c, o);
+      REQUIRE(r.clean());
+      end_ms.push_back(static_cast<double>(r.end) / 1e6);
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::sort(end_ms.begin(), end_ms.end());
+    std::printf("run_case live%s (4 peers, seed 7): median %.2f ms per run (min %.2f, max %.2f); "
+                "ended at median %.2f ms\n",
+                isolate ? " isolated" : "", ms[ms.size() / 2], ms.front(), ms.back(),
+                end_ms[end_ms.size() / 2]);
   }
 }
