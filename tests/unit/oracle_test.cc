@@ -601,3 +601,35 @@ TEST_CASE("oracles: stall names the waiting peer when the reply is never produce
   CHECK(v[0].evidence.detail.find("peer#1") != std::string::npos);
   CHECK(r.violations.size() == 1);
 }
+
+// --- live -------------------------------------------------------------------------------------
+
+TEST_CASE("oracles: lost-read-event on live loopback sockets", "[oracle][lost-read-event][live]") {
+  Bugs b;
+  b.read_once = true;
+  RunOptions o;
+  o.backend = edgecase::Backend::live;
+  const Report r = edgecase::run_case(server(b), make_case({echo_script(10'000)}), o);
+  INFO(r.format());
+  const auto v = of(r, oracle::kLostReadEvent);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 1);
+  // One loopback send of 10,000 bytes is one delivery, hence one edge.
+  CHECK(v[0].evidence.bytes == uint64_t{10'000 - 4096});
+  CHECK(v[0].evidence.interest == (kEtConn | EPOLLERR | EPOLLHUP));
+  CHECK(r.undecided.empty());
+}
+
+TEST_CASE("oracles: the reference echo server is clean on live loopback sockets",
+          "[oracle][clean][live]") {
+  constexpr uint64_t kLiveSeeds = 5;
+  RunOptions o;
+  o.backend = edgecase::Backend::live;
+  for (uint64_t seed = 0; seed < kLiveSeeds; ++seed) {
+    const Case c = edgecase::echo_case(seed, FaultPlan::none());
+    const Report r = edgecase::run_case(edgecase::handlers::find("echo", c.scenario), c, o);
+    INFO(r.format());
+    CHECK(r.clean());
+    CHECK(r.undecided.empty());
+  }
+}
