@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <optional>
@@ -60,7 +61,8 @@ struct LiveRun::Impl {
   // Throws Stop(time_limit) past the limit.
   void check_time(const char* call, int fd);
   // Inside a blocking loop after a wait found nothing: accumulates the quiet time and throws
-  // Stop(quiescent) once nothing has moved for `settle` and no peer has a timer pending.
+  // Stop(quiescent) once nothing has moved for `settle` (`done_settle` when every peer is
+  // done) and no peer has a timer pending or is still to start.
   void check_quiescent(const char* call, int fd);
   // The handler is about to wait: the first time, the peers' start delays begin.
   void mark_waited() {
@@ -97,7 +99,10 @@ struct LiveRun::Impl {
 
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   uint64_t steps = 0;
-  bool stopped = false;  // Stop was thrown: later calls (unwinding) pass through, never throw
+  bool stopped = false;  // Stop was thrown, or the handler is over
+  // Calls made now (after a Stop, or by destructors while any exception unwinds the handler)
+  // are made once, nonblocking, and never throw: a throw during unwinding would terminate.
+  bool passive() const { return stopped || std::uncaught_exceptions() > 0; }
   std::optional<Nanos> first_wait;
   uint16_t bound_port = 0;        // the port the handler really got for the scenario's port
   std::vector<int> remapped;      // the handler's sockets bound to the remapped port
@@ -322,7 +327,7 @@ void LiveKernel::wait_fd(const char* call, int fd, short events) {
 
 template <class F>
 ssize_t LiveKernel::blocking(const char* call, int fd, short events, int fl, F attempt) {
-  if (r_.stopped || (fl & O_NONBLOCK) != 0) return attempt();
+  if (r_.passive() || (fl & O_NONBLOCK) != 0) return attempt();
   r_.last_tick = r_.now();
   for (;;) {
     const ssize_t r = attempt();
@@ -337,7 +342,7 @@ ssize_t LiveKernel::blocking(const char* call, int fd, short events, int fl, F a
 template <class F>
 ssize_t LiveKernel::write_fully(const char* call, int fd, int fl, size_t len, F attempt) {
   // After a Stop nothing may block: one nonblocking attempt.
-  if (r_.stopped) return attempt(0, MSG_DONTWAIT);
+  if (r_.passive()) return attempt(0, MSG_DONTWAIT);
   if ((fl & O_NONBLOCK) != 0) return attempt(0, 0);
   r_.last_tick = r_.now();
   size_t done = 0;
@@ -364,7 +369,7 @@ ssize_t LiveKernel::recv(int sockfd, void* buf, size_t len, int flags) {
   r_.on_call("recv", sockfd, true);
   if (!r_.handler_fd(sockfd)) return ebadf();
   const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
-  if ((flags & MSG_WAITALL) == 0 || (fl & O_NONBLOCK) != 0 || r_.stopped) {
+  if ((flags & MSG_WAITALL) == 0 || (fl & O_NONBLOCK) != 0 || r_.passive()) {
     return blocking("recv", sockfd, POLLIN, fl,
                     [&] { return k_.recv(sockfd, buf, len, flags | MSG_DONTWAIT); });
   }
@@ -385,7 +390,7 @@ ssize_t LiveKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   r_.on_call("writev", fd, true);
   if (!r_.handler_fd(fd)) return ebadf();
   const int fl = status_flags(fd);
-  if (r_.stopped || (fl & O_NONBLOCK) != 0 || iovcnt <= 0 || iov == nullptr)
+  if (r_.passive() || (fl & O_NONBLOCK) != 0 || iovcnt <= 0 || iov == nullptr)
     return toggled(fd, fl, [&] { return k_.writev(fd, iov, iovcnt); });
   // Blocking: the vector as one buffer (one segment keeps a pipe write of at most PIPE_BUF
   // atomic), written to the end.
@@ -403,7 +408,7 @@ int LiveKernel::connect(int sockfd, const struct sockaddr* addr, socklen_t addrl
   if (!r_.handler_fd(sockfd)) return ebadf();
   const int fl = status_flags(sockfd);
   const int r = toggled(sockfd, fl, [&] { return k_.connect(sockfd, addr, addrlen); });
-  if (r == 0 || errno != EINPROGRESS || r_.stopped || (fl & O_NONBLOCK) != 0) return r;
+  if (r == 0 || errno != EINPROGRESS || r_.passive() || (fl & O_NONBLOCK) != 0) return r;
   // The handshake is under way: wait for it as a blocking connect would, then report its
   // outcome (SO_ERROR) as the blocking call's result.
   r_.last_tick = r_.now();
@@ -437,7 +442,7 @@ int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, 
     return pwait ? k_.epoll_pwait(epfd, events, maxevents, ms, sigmask)
                  : k_.epoll_wait(epfd, events, maxevents, ms);
   };
-  if (r_.stopped) return real_wait(0);
+  if (r_.passive()) return real_wait(0);
   if (timeout == 0) {
     r_.drive();
     return real_wait(0);
@@ -524,7 +529,7 @@ LiveRun::Impl::Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o)
 }
 
 void LiveRun::Impl::on_call(const char* call, int fd, bool moves) {
-  if (stopped) return;
+  if (passive()) return;
   if (++steps > options.step_budget) {
     stopped = true;
     throw Stop{Stop::Reason::step_budget, call, fd, now()};

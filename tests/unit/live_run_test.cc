@@ -239,6 +239,37 @@ TEST_CASE("live: blocking accept4 and pipe read with nothing to come are quiesce
   }
 }
 
+TEST_CASE("live: calls made while the handler unwinds neither block nor throw", "[live]") {
+  const Case c = case_with({});
+  LiveRun run(c, {});
+  ssize_t in_dtor = 0;
+  int dtor_errno = 0;
+  struct ReadsOnExit {
+    Kernel& k;
+    int fd;
+    ssize_t& r;
+    int& e;
+    ~ReadsOnExit() {
+      char b;
+      r = k.read(fd, &b, 1);  // a blocking pipe with nothing in it
+      e = errno;
+      k.close(fd);
+    }
+  };
+  const World::Result r = run.run([&](Kernel& k) {
+    int p[2];
+    REQUIRE(k.pipe2(p, 0) == 0);
+    ReadsOnExit guard{k, p[0], in_dtor, dtor_errno};
+    const int ep = k.epoll_create1(0);
+    epoll_event ev[1];
+    for (;;) k.epoll_wait(ep, ev, 1, -1);
+  });
+  REQUIRE(r.outcome == Outcome::stopped);
+  REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+  REQUIRE(in_dtor == -1);
+  REQUIRE(dtor_errno == EAGAIN);
+}
+
 TEST_CASE("live: a handler that returns exits; its clients are refused", "[live]") {
   const Case c = case_with({script({{Op::connect, 0, 0, ""}, {Op::expect, 1, 0, ""}})});
   LiveRun run(c, scripts_of(c));
