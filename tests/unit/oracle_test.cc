@@ -553,6 +553,19 @@ TEST_CASE("oracles: handler-exited names a waiting peer when EINTR ends the loop
   CHECK(r.violations.size() == 1);
 }
 
+TEST_CASE("oracles: handler-exited names the peer still waiting when the handler returns",
+          "[oracle][handler-exited]") {
+  Bugs b;
+  b.return_after_first = true;
+  const Report r =
+      run(server(b), make_case({echo_script(100), echo_script(100, 2 * kNanosPerMilli)}));
+  INFO(r.format());
+  const auto v = of(r, oracle::kHandlerExited);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].evidence.peer == 2);
+  CHECK(v[0].evidence.detail.find("peer#2") != std::string::npos);
+}
+
 TEST_CASE("oracles: handler-blocked names the blocking accept4", "[oracle][handler-blocked]") {
   Bugs b;
   b.blocking_accept = true;
