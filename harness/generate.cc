@@ -1,5 +1,6 @@
 #include "harness/generate.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,15 +66,27 @@ constexpr Nanos kMaxPause = 200 * kNanosPerMicro;
 // A stop-reader sends this many messages before reading any reply ...
 constexpr uint64_t kStopReaderMinMessages = 8;
 constexpr uint64_t kStopReaderMaxMessages = 32;
-// ... and a hello stop-reader this many lines, some of them huge: each recv (1024 bytes at
-// most) earns seed 000's ~22-byte reply, so filling even the small buffers' ~6 KB of reply
-// room takes a few hundred KB of requests.
+// ... and a hello stop-reader this many lines, half of them huge: each recv (1024 bytes at
+// most) earns seed 000's 21-byte reply, so filling the reader's window and a small server send
+// buffer (~20 KB together) takes a megabyte or two of requests.
 constexpr uint64_t kStopReaderMinLines = 2;
-constexpr uint64_t kStopReaderMaxLines = 12;
-constexpr uint64_t kHugeLineMin = 64 * 1024;
-constexpr uint64_t kHugeLineMax = 512 * 1024;
+constexpr uint64_t kStopReaderMaxLines = 8;
+constexpr uint64_t kHugeLineMin = 128 * 1024;
+constexpr uint64_t kHugeLineMax = 768 * 1024;
+// A stop-reader may shrink its receive buffer first (SO_RCVBUF before connect): a client on a
+// small window, whose replies back up into the server sooner.
+constexpr uint64_t kSmallRcvbufMin = 1024;
+constexpr uint64_t kSmallRcvbufMax = 8192;
 // What one peer sends at most, so that runs stay fast (and live runs bounded).
 constexpr uint64_t kMaxPeerBytes = 1024 * 1024;
+constexpr uint64_t kMaxStopReaderBytes = 2 * 1024 * 1024;
+// With the slow-reader fault on, what a peer sends at most: the slowest reader the world makes
+// (1 byte per millisecond, SimRun::kSlowReadMaxGap) takes the run's 60 s time limit for 60 KB,
+// and a case a correct server cannot finish in time would report a stall that is not there
+// (live runs, given 30 s in tests/seeds, are slower still than the simulation's schedule).
+constexpr uint64_t kSlowReaderPeerBytes = 16 * 1024;
+// The EINTR fault's probability at most (see generate_case).
+constexpr uint32_t kMaxEintrPerMille = 500;
 // Lines up to this long are written as data steps (readable in the case file); longer ones as
 // a pattern send and a "\n".
 constexpr uint64_t kLongestDataLine = 4 * CaseLimits::kMaxDataBytes;
@@ -90,7 +103,7 @@ constexpr Band kEchoBands[] = {
     {1, 64, 40}, {1000, 1100, 16}, {2048, 3072, 10}, {10240, 12288, 12}, {12289, 65536, 6}};
 // Exact thresholds, drawn as a band of their own: a read that fills a buffer exactly.
 constexpr uint64_t kEchoEdges[] = {1, 1023, 1024, 1025, 2048, 4096, 10240, 10241, 65536};
-constexpr uint32_t kEchoEdgeWeight = 16;
+constexpr uint32_t kEchoEdgeWeight = 24;
 // Hello request lines (bytes with the '\n'): short, and around the 1024-byte recv.
 constexpr Band kLineBands[] = {{1, 64, 60}, {1000, 1100, 28}};
 constexpr uint64_t kLineEdges[] = {1, 1023, 1024, 1025, 1026};
@@ -129,7 +142,16 @@ Kind draw_kind(sim::Rng& rng) {
 // line is a pattern send and a data "\n") each answered by one line.
 class PeerWriter {
  public:
-  PeerWriter(sim::Rng& rng, bool lines) : rng_(rng), lines_(lines) {}
+  PeerWriter(sim::Rng& rng, bool lines, uint64_t budget)
+      : rng_(rng), lines_(lines), budget_(budget) {}
+
+  bool room() const { return planned_ < budget_; }
+  // `n` bytes, or what is left of the peer's budget (a message has at least one byte).
+  uint64_t plan(uint64_t n) {
+    n = std::max<uint64_t>(1, std::min(n, budget_ - std::min(budget_, planned_)));
+    planned_ += n;
+    return n;
+  }
 
   void op(Op o, uint64_t n = 0, Nanos t = 0) { steps_.push_back(Step{o, n, t, ""}); }
 
@@ -140,7 +162,6 @@ class PeerWriter {
   }
 
   void send(uint64_t n) {
-    sent_ += n;
     if (!lines_) return op(Op::send, n);
     if (n > kLongestDataLine) {  // huge: a pattern (it has no '\n') and the '\n' alone
       op(Op::send, n - 1);
@@ -160,7 +181,7 @@ class PeerWriter {
   void conversation(uint64_t messages, bool pipelined) {
     op(Op::connect);
     std::vector<uint64_t> sizes;
-    for (uint64_t m = 0; m < messages && sent_ < kMaxPeerBytes; ++m) sizes.push_back(draw_message());
+    for (uint64_t m = 0; m < messages && room(); ++m) sizes.push_back(plan(draw_message()));
     for (uint64_t n : sizes) {
       send(n);
       if (!pipelined) expect(n);
@@ -174,13 +195,14 @@ class PeerWriter {
 
   // Many requests, no read until all are sent: the server's replies pile up in the buffers.
   void stop_reader() {
+    if (rng_.chance(1, 2)) op(Op::rcvbuf, rng_.between(kSmallRcvbufMin, kSmallRcvbufMax));
     op(Op::connect);
     std::vector<uint64_t> sizes;
     const uint64_t count = lines_ ? rng_.between(kStopReaderMinLines, kStopReaderMaxLines)
                                   : rng_.between(kStopReaderMinMessages, kStopReaderMaxMessages);
-    for (uint64_t m = 0; m < count && sent_ < kMaxPeerBytes; ++m) {
+    for (uint64_t m = 0; m < count && room(); ++m) {
       const bool huge = lines_ && rng_.chance(1, 2);
-      const uint64_t n = huge ? rng_.between(kHugeLineMin, kHugeLineMax) : draw_message();
+      const uint64_t n = plan(huge ? rng_.between(kHugeLineMin, kHugeLineMax) : draw_message());
       sizes.push_back(n);
       send(n);
     }
@@ -193,7 +215,7 @@ class PeerWriter {
     op(Op::connect);
     std::vector<uint64_t> sizes;
     const uint64_t count = rng_.between(1, kMaxMessages);
-    for (uint64_t m = 0; m < count && sent_ < kMaxPeerBytes; ++m) sizes.push_back(draw_message());
+    for (uint64_t m = 0; m < count && room(); ++m) sizes.push_back(plan(draw_message()));
     for (uint64_t n : sizes) send(n);
     op(Op::shutdown_write);
     for (uint64_t n : sizes) expect(n);
@@ -208,14 +230,19 @@ class PeerWriter {
   sim::Rng& rng_;
   bool lines_;
   std::vector<Step> steps_;
-  uint64_t sent_ = 0;
+  uint64_t budget_;
+  uint64_t planned_ = 0;
 };
 
-PeerScript generate_peer(sim::Rng& rng, bool lines, bool together) {
+PeerScript generate_peer(sim::Rng& rng, bool lines, bool together, bool slow_readers) {
   PeerScript p;
   p.start = together ? 0 : static_cast<Nanos>(rng.between(0, kMaxSpread));
-  PeerWriter w(rng, lines);
-  switch (draw_kind(rng)) {
+  const Kind kind = draw_kind(rng);
+  const uint64_t budget = slow_readers            ? kSlowReaderPeerBytes
+                          : kind == Kind::stop_reader ? kMaxStopReaderBytes
+                                                      : kMaxPeerBytes;
+  PeerWriter w(rng, lines, budget);
+  switch (kind) {
     case Kind::plain: w.conversation(rng.between(1, kMaxMessages), false); break;
     case Kind::pipelined: w.conversation(rng.between(2, kMaxMessages), true); break;
     case Kind::stop_reader: w.stop_reader(); break;
@@ -240,13 +267,19 @@ Case generate_case(std::string_view handler, std::string_view protocol, uint16_t
   c.kit_version = std::string(build_kit_version());
   c.seed = seed;
   c.faults = FaultPlan::swarm(seed);
+  // A signal at every blocking epoll_wait never lets a run go quiet: the world interrupts even
+  // the final wait, a correct handler retries, forever, and the step budget calls it a busy
+  // loop. Half the waits still get the signal.
+  if (Fault& eintr = c.faults[FaultKind::eintr]; eintr.on && eintr.per_mille > kMaxEintrPerMille)
+    eintr.per_mille = kMaxEintrPerMille;
   c.scenario.handler = std::string(handler);
   c.scenario.protocol = std::string(protocol);
   c.scenario.port = port;
   const bool lines = protocol != "echo";
   const uint64_t peers = rng.between(1, kMaxPeers);
   const bool together = rng.chance(1, 2);
-  for (uint64_t i = 0; i < peers; ++i) c.scenario.peers.push_back(generate_peer(rng, lines, together));
+  for (uint64_t i = 0; i < peers; ++i) c.scenario.peers.push_back(
+        generate_peer(rng, lines, together, c.faults.on(FaultKind::slow_reader)));
   return c;
 }
 

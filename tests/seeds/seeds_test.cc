@@ -1,0 +1,334 @@
+// The seed servers' bugs found by the hunt (label `seeds`): for each bug of
+// /work/shared/design/seed-bugs.md that a single-threaded run can reach, the hunt over generated
+// cases (harness/search.h; no hand-written scenario) finds it and names the right oracle, and
+// shrinks the case; every fixed version passes 1,000 generated cases with swarm faults in the
+// simulation and 50 on live loopback sockets. docs/SEARCH.md has the figures.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handlers/handlers.h"
+#include "harness/search.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGECASE_SEEDS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGECASE_SEEDS_ASAN 1
+#endif
+#endif
+#ifndef EDGECASE_SEEDS_ASAN
+#define EDGECASE_SEEDS_ASAN 0
+#endif
+
+namespace edgecase {
+namespace {
+
+constexpr bool kAsan = EDGECASE_SEEDS_ASAN != 0;
+
+// Generated cases a buggy seed's hunt may run before it must have found every target. The
+// rarest target (001's reply lost after a half-close) first shows after ~300 cases.
+constexpr uint64_t kHuntSeeds = 1500;
+// Runs the shrinker may spend per finding.
+constexpr uint64_t kShrinkRuns = 150;
+// A buggy seed spinning or blocked is cut at this many calls (correct runs of generated cases
+// need far fewer, except a slow reader's): formatting and judging 200,000 calls per spinning run
+// under AddressSanitizer took most of the label's time.
+constexpr uint64_t kBuggyStepBudget = 20'000;
+// Fixed versions: generated cases run clean, in the simulation and live.
+constexpr uint64_t kFixedSimCases = 1000;
+constexpr uint64_t kFixedLiveCases = 50;
+// Live, a slow reader (the slow-reader fault) of the 16 KiB a generated peer then sends at most
+// may take seconds of real time: the default 5 s limit cut such runs short, and the oracles
+// call a run cut at the time limit a stall.
+constexpr Nanos kLiveTimeLimit = 30'000 * kNanosPerMilli;
+
+std::string_view protocol_of(std::string_view handler) {
+  return handler.substr(0, 7) == "seed000" ? "hello" : "echo";
+}
+
+uint16_t port_of(std::string_view handler) { return *handlers::own_port(handler); }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string size_text(const CaseSize& z) {
+  return std::to_string(z.peers) + " peers, " + std::to_string(z.steps) + " steps, " +
+         std::to_string(z.bytes) + " bytes, " + std::to_string(z.faults) + " faults";
+}
+
+std::string seen_text(const HuntResult& r) {
+  std::string s;
+  for (const auto& [name, n] : r.seen) s += " " + name + " x" + std::to_string(n);
+  return s;
+}
+
+// Hunts `handler` (isolated: the buggy seeds crash) until every target is found, and checks
+// each finding: the right oracle, a shrunk case no bigger than the one generated.
+void hunt_for(std::string_view handler, const std::vector<std::string>& targets) {
+  HuntOptions o;
+  o.seeds = kHuntSeeds;
+  o.targets = targets;
+  o.max_shrink_runs = kShrinkRuns;
+  o.run.isolate = true;
+  o.run.trace = false;
+  o.run.step_budget = kBuggyStepBudget;
+  const auto t0 = std::chrono::steady_clock::now();
+  const HuntResult r = hunt(handler, protocol_of(handler), port_of(handler), o);
+  WARN(handler << ": " << r.generated << " generated cases, " << r.runs << " runs, "
+               << seconds_since(t0) << " s; seen:" << seen_text(r));
+  for (const std::string& target : targets) {
+    INFO(handler << ": hunting " << target << "; seen:" << seen_text(r));
+    const Finding* f = r.find(target);
+    REQUIRE(f != nullptr);
+    WARN(handler << " " << target << ": found by seed " << f->seed << " (generated case "
+                 << f->generated << "), " << f->shrink_runs << " shrink runs, "
+                 << size_text(f->first_size) << " -> " << size_text(case_size(f->smallest))
+                 << "\n"
+                 << f->report.format() << f->report.case_text);
+    CHECK(f->report.found(target));
+    CHECK(case_size(f->smallest) <= f->first_size);
+  }
+}
+
+// Every generated case clean; a finding fails with its shrunk case and report.
+void fixed_clean(std::string_view handler, uint64_t cases, const RunOptions& run,
+                 uint64_t shrink_runs) {
+  HuntOptions o;
+  o.seeds = cases;
+  o.max_shrink_runs = shrink_runs;
+  o.run = run;
+  const auto t0 = std::chrono::steady_clock::now();
+  const HuntResult r = hunt(handler, protocol_of(handler), port_of(handler), o);
+  WARN(handler << " on " << backend_name(run.backend) << ": " << r.clean_runs << " of "
+               << r.generated << " generated cases clean, " << seconds_since(t0) << " s");
+  for (const Finding& f : r.findings)
+    FAIL_CHECK(handler << ": " << f.oracle << " on generated seed " << f.seed << ", shrunk in "
+                       << f.shrink_runs << " runs to\n"
+                       << f.report.format() << f.report.case_text);
+  CHECK(r.clean_runs == cases);
+}
+
+}  // namespace
+
+// --- the generator and the shrinker ----------------------------------------------------------
+
+TEST_CASE("search: generated cases are valid, replayable and deterministic", "[seeds][search]") {
+  constexpr uint64_t kCases = 400;
+  for (const char* protocol : {"echo", "hello"}) {
+    for (uint64_t seed = 1; seed <= kCases; ++seed) {
+      const Case c = generate_case("seed002", protocol, 6888, seed);
+      INFO(protocol << " seed " << seed);
+      REQUIRE_FALSE(check_case(c).has_value());
+      REQUIRE(generate_case("seed002", protocol, 6888, seed) == c);
+      const auto back = parse_case(write_case(c));
+      REQUIRE(std::holds_alternative<Case>(back));
+      REQUIRE(std::get<Case>(back) == c);
+      REQUIRE(c.faults == [&] {
+        FaultPlan p = FaultPlan::swarm(seed);
+        if (p[FaultKind::eintr].per_mille > 500) p[FaultKind::eintr].per_mille = 500;
+        return p;
+      }());
+    }
+  }
+  REQUIRE_FALSE(generate_case("seed002", "echo", 6888, 1) == generate_case("seed002", "echo", 6888, 2));
+}
+
+// What the bug classes need, each in some of the first 200 cases.
+TEST_CASE("search: the generator reaches the shapes the bugs need", "[seeds][search]") {
+  using Op = Step::Op;
+  bool over_1k = false, exact_1k = false, over_10k = false, pipelined = false, together = false;
+  bool half_close = false, reconnect = false, small_window = false, long_line = false;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    for (const char* protocol : {"echo", "hello"}) {
+      const Case c = generate_case("x", protocol, 7000, seed);
+      size_t at_zero = 0;
+      for (const PeerScript& p : c.scenario.peers) {
+        at_zero += p.start == 0;
+        size_t connects = 0, sends_in_a_row = 0, data_in_a_row = 0;
+        for (const Step& st : p.steps) {
+          connects += st.op == Op::connect;
+          over_1k |= st.op == Op::send && st.n > 1024;
+          exact_1k |= st.op == Op::send && st.n == 1024;
+          over_10k |= st.op == Op::send && st.n > 10240;
+          half_close |= st.op == Op::shutdown_write;
+          small_window |= st.op == Op::rcvbuf;
+          sends_in_a_row = st.op == Op::send && (st.data.empty() || st.data.back() == '\n')
+                               ? sends_in_a_row + 1
+                               : (st.op == Op::send ? sends_in_a_row : 0);
+          pipelined |= sends_in_a_row >= 2;
+          data_in_a_row = st.op == Op::send && !st.data.empty() ? data_in_a_row + 1 : 0;
+          long_line |= data_in_a_row >= 2;  // a line longer than one data step (1024 bytes)
+        }
+        reconnect |= connects >= 2;
+      }
+      together |= at_zero >= 2;
+    }
+  }
+  CHECK(over_1k);
+  CHECK(exact_1k);
+  CHECK(over_10k);
+  CHECK(pipelined);
+  CHECK(together);
+  CHECK(half_close);
+  CHECK(reconnect);
+  CHECK(small_window);
+  CHECK(long_line);
+}
+
+TEST_CASE("search: the shrinker keeps what makes the predicate hold, and no more",
+          "[seeds][search]") {
+  // "Some echo message is 1000 bytes or more": the smallest such case is one peer sending one
+  // message of 1000..1999 bytes (halving stops there), no faults, started at once.
+  const auto big_message = [](const Case& c) {
+    for (const PeerScript& p : c.scenario.peers)
+      for (const Step& st : p.steps)
+        if (st.op == Step::Op::send && st.n >= 1000) return true;
+    return false;
+  };
+  uint64_t seed = 1;
+  while (!big_message(generate_case("x", "echo", 7000, seed)) ||
+         generate_case("x", "echo", 7000, seed).scenario.peers.size() < 3)
+    ++seed;
+  const Case c = generate_case("x", "echo", 7000, seed);
+  uint64_t runs = 0;
+  const Case s = shrink_case(c, big_message, 10'000, &runs);
+  INFO(write_case(s));
+  REQUIRE(big_message(s));
+  const CaseSize z = case_size(s);
+  CHECK(z.peers == 1);
+  CHECK(z.steps == 4);  // connect, send, expect, close
+  CHECK(z.bytes >= 1000);
+  CHECK(z.bytes < 2000);
+  CHECK(z.faults == 0);
+  CHECK(s.scenario.peers[0].start == 0);
+  CHECK(runs < 10'000);
+  // Deterministic, and bounded by max_runs.
+  CHECK(shrink_case(c, big_message, 10'000) == s);
+  uint64_t few = 0;
+  shrink_case(c, big_message, 5, &few);
+  CHECK(few == 5);
+}
+
+TEST_CASE("search: the shrinker keeps hello lines whole", "[seeds][search]") {
+  // "Some request line is longer than 1024 bytes": the smallest keeps one line of 1025..2049
+  // bytes, still ending in '\n', still answered by one expect_line.
+  const auto long_line = [](const Case& c) {
+    for (const PeerScript& p : c.scenario.peers) {
+      size_t line = 0;
+      for (const Step& st : p.steps) {
+        if (st.op != Step::Op::send) continue;
+        line += st.data.empty() ? st.n : st.data.size();
+        if (!st.data.empty() && st.data.back() == '\n') {
+          if (line > 1024) return true;
+          line = 0;
+        }
+      }
+    }
+    return false;
+  };
+  uint64_t seed = 1;
+  while (!long_line(generate_case("x", "hello", 8000, seed))) ++seed;
+  const Case s = shrink_case(generate_case("x", "hello", 8000, seed), long_line, 10'000);
+  INFO(write_case(s));
+  REQUIRE(long_line(s));
+  REQUIRE(s.scenario.peers.size() == 1);
+  size_t expects = 0;
+  for (const Step& st : s.scenario.peers[0].steps) expects += st.op == Step::Op::expect_line;
+  CHECK(expects == 1);
+  CHECK(case_size(s).bytes <= 2049);
+}
+
+// --- the seed bugs ----------------------------------------------------------------------------
+
+TEST_CASE("seeds: 000's bugs, found by the hunt", "[seeds][seed000]") {
+  // Coalesced requests get one reply (stall); a long request two replies, and every reply after
+  // the first starts with the NUL of the one before (stream-corrupt); DEL without close
+  // (fd-leak); printf("%s") of a full, unterminated buffer (AddressSanitizer: handler-crashed).
+  // The blocking send to a peer that stops reading (handler-blocked) is not reachable: see
+  // docs/SEARCH.md.
+  std::vector<std::string> targets{"stream-corrupt", "stall", "fd-leak"};
+  if (kAsan)
+    targets.emplace_back("handler-crashed");
+  else
+    WARN("seed000: the unterminated printf(\"%s\") is observable only under AddressSanitizer "
+         "(this build has none): not hunted");
+  hunt_for("seed000", targets);
+}
+
+TEST_CASE("seeds: 001's bugs, found by the hunt", "[seeds][seed001]") {
+  // Re-sends from offset 0 after a short write, drops the rest on EAGAIN (stream-corrupt);
+  // strcpy of 1024 bytes or more into buf[1024] (handler-crashed: SIGSEGV, or ASan); a read of
+  // exactly 1024 bytes followed by EOF closes without echoing (reply-lost-after-half-close).
+  std::vector<std::string> targets{"stream-corrupt", "handler-crashed"};
+  if (!kAsan)
+    targets.emplace_back("reply-lost-after-half-close");
+  else
+    WARN("seed001: reply-lost-after-half-close needs a read that fills the 1024-byte buffer, "
+         "and under AddressSanitizer string(buf) on that unterminated buffer crashes first: "
+         "not hunted in this build");
+  hunt_for("seed001", targets);
+}
+
+TEST_CASE("seeds: 002's bugs, found by the hunt", "[seeds][seed002]") {
+  hunt_for("seed002", {"lost-accept", "lost-read-event", "stream-corrupt"});
+}
+
+TEST_CASE("seeds: 003's bugs, found by the hunt", "[seeds][seed003]") {
+  hunt_for("seed003", {"lost-accept", "lost-read-event", "bad-fd"});
+}
+
+// --- the fixed versions -----------------------------------------------------------------------
+
+TEST_CASE("seeds: the fixed versions pass 1,000 generated cases with faults (sim)",
+          "[seeds][fixed]") {
+  const std::string handler =
+      GENERATE("seed000-fixed", "seed001-fixed", "seed002-fixed", "seed003-fixed");
+  RunOptions run;
+  run.trace = false;
+  fixed_clean(handler, kFixedSimCases, run, kShrinkRuns);
+}
+
+TEST_CASE("seeds: the fixed versions pass 50 generated cases with faults (live)",
+          "[seeds][fixed][live]") {
+  const std::string handler =
+      GENERATE("seed000-fixed", "seed001-fixed", "seed002-fixed", "seed003-fixed");
+  RunOptions run;
+  run.backend = Backend::live;
+  run.live_time_limit = kLiveTimeLimit;
+  fixed_clean(handler, kFixedLiveCases, run, 0);
+}
+
+// A tool, not a test: `HANDLER=seed000 SEEDS=1000 [FIRST=1] [TARGET=stall] [SHRINK=1]
+// [ISOLATE=1] [LIVE=1] [BUDGET=20000] [SHOW=1] seeds_tests "[.explore]"` prints what the hunt sees.
+TEST_CASE("seeds: explore", "[.explore]") {
+  const auto env = [](const char* name) { return std::getenv(name); };
+  const std::string handler = env("HANDLER") ? env("HANDLER") : "seed000";
+  HuntOptions o;
+  o.seeds = env("SEEDS") ? std::strtoull(env("SEEDS"), nullptr, 10) : 200;
+  o.shrink = env("SHRINK") != nullptr;
+  if (env("FIRST")) o.first_seed = std::strtoull(env("FIRST"), nullptr, 10);
+  if (env("TARGET")) o.targets = {env("TARGET")};
+  o.run.trace = false;
+  o.run.isolate = env("ISOLATE") != nullptr;
+  if (env("LIVE")) o.run.backend = Backend::live;
+  if (env("BUDGET")) o.run.step_budget = std::strtoull(env("BUDGET"), nullptr, 10);
+  const auto t0 = std::chrono::steady_clock::now();
+  const HuntResult r = hunt(handler, protocol_of(handler), port_of(handler), o);
+  WARN(handler << ": " << r.generated << " cases, " << r.clean_runs << " clean, " << r.runs
+               << " runs, " << seconds_since(t0) << " s; seen:" << seen_text(r));
+  for (const Finding& f : r.findings) {
+    WARN("  " << f.oracle << " first at seed " << f.seed << " (case " << f.generated
+              << "), shrink runs " << f.shrink_runs << ": " << size_text(f.first_size) << " -> "
+              << size_text(case_size(f.smallest)));
+    if (env("SHOW")) WARN(f.report.format() << "\n" << f.report.case_text);
+  }
+}
+
+}  // namespace edgecase
