@@ -225,8 +225,10 @@ void Observer::busy_loop(int epfd) {
   throw Stop{Stop::Reason::oracle, "epoll_wait", epfd, e.at};
 }
 
-void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, int timeout) {
+void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, int timeout,
+                             int err) {
   in_batch_ = true;
+  interrupted_waits_ = r < 0 && err == EINTR && timeout != 0 ? interrupted_waits_ + 1 : 0;
   wait_counts_ = r > 0 || (r == 0 && timeout == 0);
   if (!wait_counts_) {
     idle_waits_ = 0;
@@ -305,15 +307,16 @@ int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
     if (op == EPOLL_CTL_DEL) requested_.erase({fd, epfd});
     else if (event) requested_[{fd, epfd}] = Registration{event->events, event->data.u64};
   }
+  // A failed ctl on an fd closed earlier in the batch is both: the call failed (ctl-error) and
+  // why (use-after-close).
   const bool ctl_error = r < 0 && (err == EBADF || err == ENOENT || err == EEXIST);
+  if (ctl_error) ctl_failed(epfd, op, fd, event, err);
   if (target == FdCheck::closed_in_batch || ep == FdCheck::closed_in_batch) {
     const int which = target == FdCheck::closed_in_batch ? fd : epfd;
     judge_fd_call("epoll_ctl", which, FdCheck::closed_in_batch, r < 0, err);
-  } else if (ctl_error) {
-    ctl_failed(epfd, op, fd, event, err);
-  } else if (target == FdCheck::never_obtained) {
+  } else if (!ctl_error && target == FdCheck::never_obtained) {
     judge_fd_call("epoll_ctl", fd, target, r < 0, err);
-  } else if (ep == FdCheck::never_obtained || r < 0) {
+  } else if (!ctl_error && (ep == FdCheck::never_obtained || r < 0)) {
     judge_fd_call("epoll_ctl", epfd, ep, r < 0, err);
   }
   errno = err;
@@ -325,7 +328,7 @@ int Observer::epoll_wait(int epfd, struct epoll_event* events, int maxevents, in
   const int r = fd_call("epoll_wait", epfd,
                         [&] { return inner_.epoll_wait(epfd, events, maxevents, timeout); });
   const int err = errno;
-  wait_returned(epfd, events, r, timeout);
+  wait_returned(epfd, events, r, timeout, err);
   errno = err;
   return r;
 }
@@ -337,7 +340,7 @@ int Observer::epoll_pwait(int epfd, struct epoll_event* events, int maxevents, i
     return inner_.epoll_pwait(epfd, events, maxevents, timeout, sigmask);
   });
   const int err = errno;
-  wait_returned(epfd, events, r, timeout);
+  wait_returned(epfd, events, r, timeout, err);
   errno = err;
   return r;
 }

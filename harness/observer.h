@@ -62,6 +62,10 @@ class Observer final : public Kernel {
   // Whether accept4 ever gave the handler a connection from this client port (the fd may be
   // closed and its number reused since).
   bool accepted_port(uint16_t port) const { return accepted_ports_.count(port) != 0; }
+  // epoll_wait calls in a row, up to the latest, that blocked and were interrupted by a signal
+  // (-1 EINTR): a handler the fault plan keeps interrupting spends its steps here, which is
+  // not a spin of its own.
+  uint64_t interrupted_waits() const { return interrupted_waits_; }
   // Violations found call by call, in order.
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t calls() const { return calls_; }
@@ -134,7 +138,7 @@ class Observer final : public Kernel {
   void wrote(int fd, ssize_t r, size_t len, int err);
   void read_done(int fd, ssize_t r);
   void wait_begins(int epfd);
-  void wait_returned(int epfd, const struct epoll_event* events, int r, int timeout);
+  void wait_returned(int epfd, const struct epoll_event* events, int r, int timeout, int err);
   void check_ghosts(int epfd, const struct epoll_event* events, int n);
   [[noreturn]] void busy_loop(int epfd);
   uint16_t peer_port_of(int fd);
@@ -164,6 +168,7 @@ class Observer final : public Kernel {
   bool wait_counts_ = false;
   bool progress_ = false;
   int idle_waits_ = 0;
+  uint64_t interrupted_waits_ = 0;
   int last_wait_n_ = 0;
   int last_wait_timeout_ = 0;
   struct epoll_event last_events_[kEventsShown] = {};

@@ -281,6 +281,20 @@ TEST_CASE("oracles: the reference echo server passes 1,000 generated cases with 
   REQUIRE(failed == 0);
 }
 
+TEST_CASE("oracles: a budget spent in waits that EINTR keeps interrupting is no busy loop",
+          "[oracle][clean][busy-loop]") {
+  FaultPlan f = FaultPlan::none();
+  f[FaultKind::eintr] = Fault{true, Fault::kPerMille};
+  const Case c = edgecase::echo_case(1, f);
+  RunOptions o;
+  o.trace = false;
+  o.step_budget = 20'000;
+  const Report r = edgecase::run_case(edgecase::handlers::find("echo", c.scenario), c, o);
+  INFO(r.format());
+  CHECK(r.ending.find("step-budget") != std::string::npos);
+  CHECK(r.clean());
+}
+
 TEST_CASE("oracles: the test server without bugs is clean", "[oracle][clean]") {
   const Case c = make_case({echo_script(3000), echo_script(5000, kNanosPerMilli)});
   const Report r = run(server({}), c);
