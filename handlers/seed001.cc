@@ -264,6 +264,7 @@ void seed001_fixed(Kernel& k) {
   struct Conn {
     std::string out;   // Fix (string(buf), strcpy): binary-safe pending bytes, any length
     bool eof = false;  // Fix (reply-lost-after-half-close): answer first, close after
+    bool out_armed = false;  // EPOLLOUT is in the registration
   };
   // Fix (connfd > 22222 off-by-one): a map keyed by fd has no bound to get wrong.
   std::map<int, Conn> conns;
@@ -309,11 +310,16 @@ void seed001_fixed(Kernel& k) {
       return false;
     }
     c.out.erase(0, pos);  // Fix (rest dropped on EAGAIN): keep what was not written
-    event.data.fd = fd;
     // Fix (stuck-output): wait for EPOLLOUT only while something is pending, and keep
-    // EPOLLIN so that input arriving meanwhile is not lost.
-    event.events = EPOLLIN | EPOLLET | (c.out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
-    k.epoll_ctl(epollfd, EPOLL_CTL_MOD, fd, &event);
+    // EPOLLIN so that input arriving meanwhile is not lost. Only when that changes: a MOD
+    // re-arms the item and queues it again if the file is ready, so a MOD after every event
+    // on a half-closed (always readable) socket spins (the kit found this busy loop).
+    if (const bool want_out = !c.out.empty(); want_out != c.out_armed) {
+      event.data.fd = fd;
+      event.events = EPOLLIN | EPOLLET | (want_out ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+      k.epoll_ctl(epollfd, EPOLL_CTL_MOD, fd, &event);
+      c.out_armed = want_out;
+    }
     return !(c.eof && c.out.empty());
   };
   std::vector<epoll_event> events(kMaxEvents);
