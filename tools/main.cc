@@ -6,6 +6,7 @@
 #include <string>
 
 #include "edgecase/case_file.h"
+#include "tools/demo.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
 
@@ -20,14 +21,28 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "edgecase " + std::string(edgecase::build_kit_version()));
   app.require_subcommand(1);
 
-  edgecase::tools::ShowcaseOptions showcase;
+  edgecase::tools::DemoOptions demo_options;
   auto* demo = app.add_subcommand(
-      "demo", "Run the main demonstration (for now: the showcase of one ET sequence on both backends)");
+      "demo", "Check every seed server and every fixed version on the simulation and on live "
+              "sockets, and print the table of bugs found (exit 0 when every reachable seed bug "
+              "was found and every fixed version is clean)");
+  demo->add_option("--seeds", demo_options.seeds, "Generated cases per buggy server")
+      ->check(CLI::Range(1, 100'000));
+  demo->add_option("--fixed-sim", demo_options.fixed_sim,
+                   "Generated cases each fixed version must pass in the simulation")
+      ->check(CLI::Range(1, 1'000'000));
+  demo->add_option("--fixed-live", demo_options.fixed_live,
+                   "Generated cases each fixed version must pass on live sockets")
+      ->check(CLI::Range(0, 10'000));
+  demo->add_flag("!--no-live", demo_options.live, "Skip live sockets");
+  demo->add_option("--out", demo_options.out_dir, "Directory for the case files found");
+  demo->add_flag("-v,--verbose", demo_options.verbose, "Print every finding's full report");
+
+  edgecase::tools::ShowcaseOptions showcase;
   auto* show = app.add_subcommand(
       "showcase", "Run one edge-triggered sequence on the simulated and the live kernel, side by side");
-  for (auto* cmd : {demo, show})
-    cmd->add_option("--column", showcase.column, "Width of each backend's column")
-        ->check(CLI::Range(20, 400));
+  show->add_option("--column", showcase.column, "Width of each backend's column")
+      ->check(CLI::Range(20, 400));
 
   edgecase::tools::WorldCommands world;
   world.add_to(app);
@@ -45,6 +60,14 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (int code = world.dispatch(); code >= 0) return code;
+  if (demo->parsed()) {
+    try {
+      return edgecase::tools::run_demo(demo_options, stdout);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "edgecase demo: {}\n", e.what());
+      return kExitUsage;
+    }
+  }
   int differ = edgecase::tools::run_showcase(showcase, stdout);
   return differ ? kExitFound : kExitClean;
 }
