@@ -7,7 +7,6 @@
 #include <deque>
 #include <utility>
 
-#include "harness/generate.h"
 
 namespace edgecase {
 
@@ -134,6 +133,9 @@ std::vector<Case> drop_extra(const Case& c) {
   return out;
 }
 
+// Each fault on: off, else silenced (on at 0 per mille). Switching a fault off also removes
+// its draws from the world's fault stream, so every later fault fires elsewhere and the bug
+// may vanish; a silenced fault still draws (Rng::chance always does) and never fires.
 std::vector<Case> faults_off(const Case& c) {
   std::vector<Case> out;
   for (size_t i = 0; i < kFaultCount; ++i) {
@@ -141,6 +143,10 @@ std::vector<Case> faults_off(const Case& c) {
     Case d = c;
     d.faults.faults[i] = Fault{};
     out.push_back(std::move(d));
+    if (c.faults.faults[i].per_mille == 0) continue;
+    Case z = c;
+    z.faults.faults[i].per_mille = 0;
+    out.push_back(std::move(z));
   }
   return out;
 }
@@ -225,7 +231,7 @@ CaseSize case_size(const Case& c) {
     for (const Step& st : p.steps)
       if (st.op == Op::send) s.bytes += st.data.empty() ? st.n : st.data.size();
   }
-  for (const Fault& f : c.faults.faults) s.faults += f.on ? 1 : 0;
+  for (const Fault& f : c.faults.faults) s.faults += f.on && f.per_mille > 0 ? 1 : 0;
   return s;
 }
 

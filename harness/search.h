@@ -33,7 +33,7 @@ struct CaseSize {
   size_t peers = 0;
   size_t steps = 0;
   uint64_t bytes = 0;
-  size_t faults = 0;  // faults on
+  size_t faults = 0;  // faults that can fire (on, with a probability above 0)
   auto operator<=>(const CaseSize&) const = default;
 };
 CaseSize case_size(const Case& c);
@@ -78,7 +78,9 @@ HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16
                 const HuntOptions& options, const Handler& handler = {});
 
 // Shrinks `c` while `still_fails(candidate)` holds: fewer peers, fewer steps, smaller
-// messages, faults off. Returns the smallest case kept and the runs spent.
+// messages, faults off (or silenced: on at 0 per mille, which keeps the world's draws where
+// they were), peers started at once. Deterministic. Returns the smallest case kept and the
+// runs spent.
 Case shrink_case(const Case& c, const std::function<bool(const Case&)>& still_fails,
                  uint64_t max_runs, uint64_t* runs = nullptr);
 
