@@ -214,15 +214,16 @@ void Observer::busy_loop(int epfd) {
                           epoll_events_name(static_cast<uint32_t>(last_events_[i].events)));
   if (last_wait_n_ > shown) events += fmt::format(", ... ({} events)", last_wait_n_);
   if (last_wait_n_ == 0) events = fmt::format("no events (timeout {})", last_wait_timeout_);
+  const Nanos at = clock_();
   Evidence e;
   e.fd = epfd;
-  e.at = clock_();
+  e.at = at;
   e.detail = fmt::format(
       "epoll_wait({}) returned {} times in a row with no byte moved, nothing accepted or closed "
       "and no registration changed; last return: {}{}",
       epfd, idle_waits_, events, last_error_.empty() ? "" : "; last error: " + last_error_);
   violation(oracle::kBusyLoop, std::move(e));
-  throw Stop{Stop::Reason::oracle, "epoll_wait", epfd, e.at};
+  throw Stop{Stop::Reason::oracle, "epoll_wait", epfd, at};
 }
 
 void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, int timeout,

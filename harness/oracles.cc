@@ -210,7 +210,9 @@ class Judge {
       return;
     const auto unread = v_.inspect.bytes_to_read(i.fd);
     if (!unread) {
-      cannot_decide(fmt::format("the unread bytes of fd {} could not be read", i.fd));
+      // eventfds and the like have no byte count; a connection always has one.
+      if (st->kind == FdState::Kind::connection)
+        cannot_decide(fmt::format("the unread bytes of fd {} could not be read", i.fd));
       return;
     }
     if (*unread == 0) return;
