@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <variant>
 #include <unistd.h>
 
 #include "edgecase/strace.h"
@@ -166,32 +168,6 @@ constexpr int kIsolatedLiveSlackMs = 10'000;
 // The child's stderr kept for the crash report (AddressSanitizer's report is a few KiB).
 constexpr size_t kMaxChildStderr = 256 * 1024;
 
-// Reads both pipes until both close or the deadline passes. False on timeout.
-bool drain(int out_fd, int err_fd, std::string& out, std::string& err, int timeout_ms) {
-  pollfd p[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-  std::string* sinks[2] = {&out, &err};
-  int open = 2;
-  int waited_ms = 0;
-  constexpr int kSliceMs = 100;
-  while (open > 0) {
-    const int n = ::poll(p, 2, kSliceMs);
-    if (n < 0 && errno != EINTR) return false;
-    if (n == 0 && (waited_ms += kSliceMs) >= timeout_ms) return false;
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || p[i].revents == 0) continue;
-      char buf[16384];
-      const ssize_t got = ::read(p[i].fd, buf, sizeof buf);
-      if (got <= 0) {
-        p[i].fd = -1;
-        --open;
-      } else if (sinks[i]->size() < kMaxChildStderr || i == 0) {
-        sinks[i]->append(buf, static_cast<size_t>(got));
-      }
-    }
-  }
-  return true;
-}
-
 // The sanitizer's headline ("AddressSanitizer: stack-buffer-overflow on address ...") or the
 // last line of stderr.
 std::string crash_headline(const std::string& err) {
@@ -243,67 +219,202 @@ Report crash_report(const Case& c, const RunOptions& o, int status, const std::s
   return r;
 }
 
-Report run_isolated(const Handler& handler, const Case& c, const RunOptions& o) {
-  checker_for(c, o);  // a bad protocol is the caller's error, not the child's crash
-  int out[2];
+// Writes all of `data` (the worker's socket never raises SIGPIPE: MSG_NOSIGNAL).
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// One framed message: "<kind> <length>\n<bytes>". Kinds: case (parent to child), report and
+// error (child to parent).
+std::string frame(std::string_view kind, std::string_view body) {
+  return fmt::format("{} {}\n", kind, body.size()) + std::string(body);
+}
+
+// Takes one complete frame off the front of `buf`; nullopt while incomplete.
+std::optional<std::pair<std::string, std::string>> take_frame(std::string& buf) {
+  const size_t nl = buf.find('\n');
+  if (nl == std::string::npos) return std::nullopt;
+  const size_t sp = buf.find(' ');
+  if (sp == std::string::npos || sp > nl) throw std::runtime_error("isolated run: bad frame");
+  const size_t len = std::stoull(buf.substr(sp + 1, nl - sp - 1));
+  if (buf.size() < nl + 1 + len) return std::nullopt;
+  auto out = std::make_pair(buf.substr(0, sp), buf.substr(nl + 1, len));
+  buf.erase(0, nl + 1 + len);
+  return out;
+}
+
+// The child's loop: read a case, run it, answer with the report (or the error), until the
+// parent closes the socket.
+[[noreturn]] void worker_main(int sock, const Handler& fixed, const RunOptions& o) {
+  std::string in;
+  char buf[65536];
+  for (;;) {
+    std::optional<std::pair<std::string, std::string>> req;
+    while (!(req = take_frame(in))) {
+      const ssize_t n = ::read(sock, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) ::_exit(0);
+      in.append(buf, static_cast<size_t>(n));
+    }
+    std::string reply;
+    try {
+      auto parsed = parse_case(req->second);
+      if (auto* err = std::get_if<CaseError>(&parsed))
+        throw std::invalid_argument("isolated run: " + err->message);
+      const Case& c = std::get<Case>(parsed);
+      Handler h = fixed ? fixed : handlers::find(c.scenario.handler, c.scenario);
+      if (!h)
+        throw std::invalid_argument(fmt::format("unknown handler \"{}\" (known: {})",
+                                                c.scenario.handler,
+                                                fmt::join(handlers::names(), ", ")));
+      reply = frame("report", report_to_wire(run_direct(h, c, o)));
+    } catch (const std::exception& e) {
+      reply = frame("error", e.what());
+    }
+    if (!send_all(sock, reply)) ::_exit(4);
+  }
+}
+
+}  // namespace
+
+struct IsolatedRunner::Worker {
+  pid_t pid = -1;
+  int sock = -1;  // requests out, reports in
+  int err = -1;   // the child's stdout and stderr
+  std::string in;
+
+  ~Worker() {
+    if (sock >= 0) ::close(sock);
+    if (err >= 0) ::close(err);
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+};
+
+IsolatedRunner::IsolatedRunner(RunOptions options, Handler handler)
+    : options_(options), handler_(std::move(handler)) {
+  options_.isolate = false;  // what the child does with each case
+}
+
+IsolatedRunner::~IsolatedRunner() = default;
+
+uint64_t IsolatedRunner::workers_started() const { return started_; }
+
+namespace {
+
+std::unique_ptr<IsolatedRunner::Worker> start_worker(const Handler& h, const RunOptions& o);
+
+}  // namespace
+
+Report IsolatedRunner::run(const Case& c) {
+  checker_for(c, options_);  // a bad protocol is the caller's error, not the child's crash
+  if (auto why = check_case(c)) throw std::invalid_argument("isolated run: " + *why);
+  if (!worker_) {
+    worker_ = start_worker(handler_, options_);
+    ++started_;
+  }
+  Worker& w = *worker_;
+  const int timeout_ms = options_.backend == Backend::sim
+                             ? kIsolatedSimTimeoutMs
+                             : static_cast<int>(options_.live_time_limit / kNanosPerMilli) +
+                                   kIsolatedLiveSlackMs;
+  std::string errors;
+  bool dead = !send_all(w.sock, frame("case", write_case(c)));
+  std::optional<std::pair<std::string, std::string>> reply;
+  bool timed_out = false;
+  pollfd p[2] = {{w.sock, POLLIN, 0}, {w.err, POLLIN, 0}};
+  int waited_ms = 0;
+  constexpr int kSliceMs = 100;
+  while (!dead && !(reply = take_frame(w.in))) {
+    const int n = ::poll(p, 2, kSliceMs);
+    if (n < 0 && errno != EINTR) dead = true;
+    if (n == 0 && (waited_ms += kSliceMs) >= timeout_ms) {
+      timed_out = dead = true;
+      break;
+    }
+    char buf[65536];
+    if (p[1].fd >= 0 && p[1].revents != 0) {
+      const ssize_t got = ::read(w.err, buf, sizeof buf);
+      if (got <= 0) p[1].fd = -1;
+      else if (errors.size() < kMaxChildStderr) errors.append(buf, static_cast<size_t>(got));
+    }
+    if (p[0].revents != 0) {
+      const ssize_t got = ::read(w.sock, buf, sizeof buf);
+      if (got <= 0) dead = true;
+      else w.in.append(buf, static_cast<size_t>(got));
+    }
+  }
+  if (!dead) {
+    if (reply->first == "error") throw std::invalid_argument(reply->second);
+    if (std::optional<Report> r = report_from_wire(reply->second)) return *r;
+    dead = true;
+  }
+  // The child died (or hangs): collect what it said and how it ended, then start afresh.
+  if (timed_out) ::kill(w.pid, SIGKILL);
+  for (char buf[65536];;) {
+    const ssize_t got = ::read(w.err, buf, sizeof buf);
+    if (got <= 0) break;
+    if (errors.size() < kMaxChildStderr) errors.append(buf, static_cast<size_t>(got));
+  }
+  int status = 0;
+  while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  w.pid = -1;
+  worker_.reset();
+  Report r = crash_report(c, options_, status, errors, timed_out);
+  return r;
+}
+
+namespace {
+
+std::unique_ptr<IsolatedRunner::Worker> start_worker(const Handler& h, const RunOptions& o) {
+  int sv[2];
   int err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw std::runtime_error("isolated run: socketpair failed");
   if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    throw std::runtime_error("pipe2 failed");
+    ::close(sv[0]);
+    ::close(sv[1]);
+    throw std::runtime_error("isolated run: pipe2 failed");
   }
   std::fflush(nullptr);
   const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid < 0) throw std::runtime_error("isolated run: fork failed");
   if (pid == 0) {
     // Whatever the child prints (a sanitizer's report, a test framework's signal handler) goes
     // to the parent's crash report, not to the parent's output.
     ::dup2(err[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
-    ::close(out[0]);
+    ::close(sv[0]);
     ::close(err[0]);
-    RunOptions direct = o;
-    direct.isolate = false;
-    std::string wire;
-    try {
-      wire = report_to_wire(run_direct(handler, c, direct));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "edgecase: isolated run failed: %s\n", e.what());
-      ::_exit(3);
-    }
-    size_t off = 0;
-    while (off < wire.size()) {
-      const ssize_t n = ::write(out[1], wire.data() + off, wire.size() - off);
-      if (n <= 0) ::_exit(4);
-      off += static_cast<size_t>(n);
-    }
-    ::_exit(0);
+    worker_main(sv[1], h, o);
   }
-  ::close(out[1]);
+  ::close(sv[1]);
   ::close(err[1]);
-  std::string wire;
-  std::string errors;
-  const int timeout_ms = o.backend == Backend::sim
-                             ? kIsolatedSimTimeoutMs
-                             : static_cast<int>(o.live_time_limit / kNanosPerMilli) +
-                                   kIsolatedLiveSlackMs;
-  const bool finished = drain(out[0], err[0], wire, errors, timeout_ms);
-  ::close(out[0]);
-  ::close(err[0]);
-  if (!finished) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (finished && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    if (std::optional<Report> r = report_from_wire(wire)) return *r;
-  return crash_report(c, o, status, errors, !finished);
+  auto w = std::make_unique<IsolatedRunner::Worker>();
+  w->pid = pid;
+  w->sock = sv[0];
+  w->err = err[0];
+  // The stderr pipe is read only while a case runs; never let a read block after a crash.
+  ::fcntl(w->err, F_SETFL, O_NONBLOCK);
+  return w;
 }
 
 }  // namespace
 
 Report run_case(const Handler& handler, const Case& c, const RunOptions& options) {
-  return options.isolate ? run_isolated(handler, c, options) : run_direct(handler, c, options);
+  if (!options.isolate) return run_direct(handler, c, options);
+  IsolatedRunner one(options, handler);
+  return one.run(c);
 }
 
 Report run_case(const Case& c, const RunOptions& options) {

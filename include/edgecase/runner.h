@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "edgecase/case_file.h"
 #include "edgecase/kernel.h"
@@ -48,5 +49,31 @@ struct RunOptions {
 Report run_case(const Handler& handler, const Case& c, const RunOptions& options = {});
 // Runs the handler the case names (handlers/registry); std::invalid_argument if unknown.
 Report run_case(const Case& c, const RunOptions& options = {});
+
+// Runs many cases isolated, in one child process that stays alive between them: a crash costs
+// one respawn instead of a fork per run. The child resolves each case's handler by name, or
+// runs `handler` if one is given (the child's copy of it, taken when the child is forked).
+// Not copyable; the child is killed when the runner is destroyed.
+class IsolatedRunner {
+ public:
+  explicit IsolatedRunner(RunOptions options, Handler handler = {});
+  ~IsolatedRunner();
+  IsolatedRunner(const IsolatedRunner&) = delete;
+  IsolatedRunner& operator=(const IsolatedRunner&) = delete;
+
+  // As run_case(c, options) with options.isolate; std::invalid_argument for an unknown
+  // handler or protocol.
+  Report run(const Case& c);
+  // Child processes started so far (the first, plus one after each crash).
+  uint64_t workers_started() const;
+
+  struct Worker;  // the child process and its sockets (runner.cc)
+
+ private:
+  RunOptions options_;
+  Handler handler_;
+  std::unique_ptr<Worker> worker_;
+  uint64_t started_ = 0;
+};
 
 }  // namespace edgecase

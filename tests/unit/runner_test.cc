@@ -125,6 +125,37 @@ TEST_CASE("isolated runs: a crash is a handler-crashed violation, a clean run is
   CHECK(threw.ending == "handler threw: listen failed");
 }
 
+TEST_CASE("an IsolatedRunner keeps one child for many cases and replaces it after a crash",
+          "[runner][isolate]") {
+  RunOptions o;
+  o.trace = false;
+  IsolatedRunner runner(o);
+  const Case clean = echo_case_for("echo");
+  Case crashes = echo_case_for("seed001");  // strcpy of 2,000 bytes into 1,024: stack smashed
+  crashes.scenario.port = 6667;
+  auto step = [](Step::Op op, uint64_t n) {
+    Step s;
+    s.op = op;
+    s.n = n;
+    return s;
+  };
+  crashes.scenario.peers = {PeerScript{0, {step(Step::Op::connect, 0), step(Step::Op::send, 2000),
+                                           step(Step::Op::expect, 2000)}}};
+  CHECK(runner.run(clean).clean());
+  CHECK(runner.run(clean).clean());
+  CHECK(runner.workers_started() == 1);
+  const Report crashed = runner.run(crashes);
+  CHECK(crashed.found(oracle::kHandlerCrashed));
+  CHECK(crashed.case_text == write_case(crashes));
+  const Report after = runner.run(clean);
+  CHECK(after.clean());
+  CHECK(after.format() == run_case(clean, o).format());
+  CHECK(runner.workers_started() == 2);
+  // Input errors are the caller's, not crashes.
+  CHECK_THROWS_AS(runner.run(echo_case_for("no-such-server")), std::invalid_argument);
+  CHECK(runner.workers_started() == 2);
+}
+
 TEST_CASE("run_case: unknown handler or protocol is the caller's error", "[runner]") {
   CHECK_THROWS_AS(run_case(echo_case_for("no-such-server")), std::invalid_argument);
   Case c = echo_case_for("echo");
