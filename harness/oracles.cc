@@ -384,6 +384,14 @@ class Judge {
     const Peer* waits = waiting_peer();
     if (waits == nullptr || !found_.empty() || !v_.calls.violations().empty()) return;
     if (v_.end.how == RunEnd::How::oracle) return;
+    if (v_.end.how == RunEnd::How::time_limit && v_.backend == Backend::live) {
+      // Live time is real time: a slow reader's megabyte can outlast the limit while every
+      // byte still flows. Nothing says the handler lost anything.
+      undecided_.push_back(fmt::format("the live run reached its time limit while a peer was "
+                                       "still busy ({}): not judged a stall",
+                                       waits->status()));
+      return;
+    }
     size_t more = 0;
     for (const PeerEnd& p : v_.peers)
       if (!p.peer->done() && p.peer != waits) ++more;

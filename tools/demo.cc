@@ -124,6 +124,7 @@ std::string live_check(const Finding& f, bool isolate) {
   RunOptions o;
   o.backend = Backend::live;
   o.isolate = isolate;
+  o.live_time_limit = DemoOptions::kLiveTimeLimit;
   const Report live = run_case(f.smallest, o);
   if (live.found(f.oracle)) return "yes";
   if (!live.undecided.empty()) return "undecided: " + live.undecided.front();
@@ -223,6 +224,7 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
       HuntOptions lo = ho;
       lo.seeds = o.fixed_live;
       lo.run.backend = Backend::live;
+      lo.run.live_time_limit = DemoOptions::kLiveTimeLimit;
       live = edgecase::hunt(fixed, protocol_of(server), port, lo);
     }
     Row r{fixed, "fixed version", "", "", "", ""};

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "edgecase/scenario.h"
+
 namespace edgecase::tools {
 
 struct DemoOptions {
@@ -14,6 +16,8 @@ struct DemoOptions {
   // Generated cases every fixed version must pass, in the simulation and on live sockets.
   static constexpr uint64_t kDefaultFixedSim = 1000;
   static constexpr uint64_t kDefaultFixedLive = 20;
+  // A live run that takes longer (slow readers read in real time) is undecided, not failed.
+  static constexpr Nanos kLiveTimeLimit = 1'000 * kNanosPerMilli;
 
   uint64_t seeds = kDefaultSeeds;
   uint64_t fixed_sim = kDefaultFixedSim;
