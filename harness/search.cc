@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <deque>
+#include <memory>
 #include <utility>
 
 
@@ -290,8 +291,16 @@ void count_seen(HuntResult& r, const std::string& oracle) {
 HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16_t port,
                 const HuntOptions& options, const Handler& handler) {
   HuntResult result;
+  // Isolated hunts keep one child process for all their runs (a fork per run would cost more
+  // than the runs): one for untraced runs, one for traced ones.
+  std::unique_ptr<IsolatedRunner> isolated[2];
   const auto run = [&](const Case& c, const RunOptions& o) {
     ++result.runs;
+    if (o.isolate) {
+      auto& runner = isolated[o.trace ? 1 : 0];
+      if (!runner) runner = std::make_unique<IsolatedRunner>(o, handler);
+      return runner->run(c);
+    }
     return handler ? run_case(handler, c, o) : run_case(c, o);
   };
   for (uint64_t seed = options.first_seed; seed - options.first_seed < options.seeds; ++seed) {

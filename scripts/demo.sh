@@ -3,6 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh build/release g++ -DEDGECASE_BENCH=OFF -DBUILD_TESTING=OFF \
-  -DEDGECASE_ASAN_HANDLERS=ON
+bash scripts/build.sh build/release g++ -DEDGECASE_BENCH=OFF -DBUILD_TESTING=OFF
 exec build/release/edgecase demo "$@"
