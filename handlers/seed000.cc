@@ -22,6 +22,10 @@
 //   is kept (a full 1024-byte recv leaves it unterminated: AddressSanitizer catches the
 //   out-of-bounds read through its printf-family interceptors).
 // - `struct epoll_event events[_MAX_SOCKFD_COUNT]` stays a stack array (768 KiB) as published.
+// - The single `struct epoll_event` variables are zero-initialised (`{}`): the seed sets only
+//   data.fd, leaving data's upper 32 bits as stack garbage, which epoll stores and returns as
+//   given; they showed in traces (data.u64) and differed between two runs of the same case.
+//   The server reads only data.fd, so nothing it does changes.
 // Bugs kept: O_NONBLOCK set on the epoll fd instead of the sockets (client sockets block:
 // handler-blocked); one recv per EPOLLIN and interest switched to EPOLLOUT only (coalesced
 // requests get one reply, long ones several); EPOLL_CTL_DEL without close on recv <= 0, on a
@@ -84,7 +88,7 @@ class CEpollServer {
     }
 
     // Port: instead of pthread_create(ListenThread), the listener joins the epoll set.
-    struct epoll_event lev;
+    struct epoll_event lev{};  // zeroed by the port (see the top of the file)
     lev.events = EPOLLIN;
     lev.data.fd = m_isock;
     k_.epoll_ctl(m_iEpollFd, EPOLL_CTL_ADD, m_isock, &lev);
@@ -99,7 +103,7 @@ class CEpollServer {
     if (client_socket < 0) {
       return;  // printf("Server Accept失败!..."); continue;
     } else {
-      struct epoll_event ev;
+      struct epoll_event ev{};  // zeroed by the port (see the top of the file)
       ev.events = EPOLLIN | EPOLLERR | EPOLLHUP;
       ev.data.fd = client_socket;
       k_.epoll_ctl(m_iEpollFd, EPOLL_CTL_ADD, client_socket, &ev);
@@ -122,7 +126,7 @@ class CEpollServer {
           int rev_size = k_.recv(events[i].data.fd, buffer, 1024, 0);
           if (rev_size <= 0) {
             // BUG kept: removed from epoll, never closed (fd-leak).
-            struct epoll_event event_del;
+            struct epoll_event event_del{};  // zeroed by the port (see the top of the file)
             event_del.data.fd = events[i].data.fd;
             event_del.events = 0;
             k_.epoll_ctl(m_iEpollFd, EPOLL_CTL_DEL, event_del.data.fd, &event_del);
@@ -130,7 +134,7 @@ class CEpollServer {
             // printf("Terminal Received Msg Content:%s\n", buffer): BUG kept, unterminated
             // when rev_size == 1024.
             std::snprintf(nullptr, 0, "Terminal Received Msg Content:%s\n", buffer);
-            struct epoll_event ev;
+            struct epoll_event ev{};  // zeroed by the port (see the top of the file)
             ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP;
             ev.data.fd = client_socket;
             k_.epoll_ctl(m_iEpollFd, EPOLL_CTL_MOD, client_socket, &ev);
@@ -142,12 +146,12 @@ class CEpollServer {
           // socket is blocking, so a peer that stops reading blocks the whole server.
           int sendsize = k_.send(client_socket, sendbuff, strlen(sendbuff) + 1, MSG_NOSIGNAL);
           if (sendsize <= 0) {
-            struct epoll_event event_del;
+            struct epoll_event event_del{};  // zeroed by the port (see the top of the file)
             event_del.data.fd = events[i].data.fd;
             event_del.events = 0;
             k_.epoll_ctl(m_iEpollFd, EPOLL_CTL_DEL, event_del.data.fd, &event_del);
           } else {
-            struct epoll_event ev;
+            struct epoll_event ev{};  // zeroed by the port (see the top of the file)
             ev.events = EPOLLIN | EPOLLERR | EPOLLHUP;
             ev.data.fd = client_socket;
             k_.epoll_ctl(m_iEpollFd, EPOLL_CTL_MOD, client_socket, &ev);

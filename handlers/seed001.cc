@@ -3,6 +3,9 @@
 // and a fixed version beside it.
 //
 // Deviations the port forced (everything else is the published code, in its order):
+// - `struct epoll_event event` is zero-initialised (`{}`): the seed sets only data.fd, leaving
+//   data's upper 32 bits as stack garbage that epoll stores and returns; they showed in
+//   traces and differed between runs of one case. The server reads only data.fd.
 // - `k.` in front of every system call (`::accept4` becomes `k.accept4`).
 // - open("/dev/null", O_RDONLY|O_CLOEXEC) is not in the Kernel interface: the idle fd is an
 //   eventfd(0, EFD_CLOEXEC) instead, so it still takes the lowest free descriptor before the
@@ -72,7 +75,7 @@ void seed001(Kernel& k) {
   int epollfd;
   epollfd = k.epoll_create1(EPOLL_CLOEXEC);
 
-  struct epoll_event event;
+  struct epoll_event event{};  // zeroed by the port (see the top of the file)
   event.data.fd = listenfd;
   event.events = EPOLLIN | EPOLLET;
   k.epoll_ctl(epollfd, EPOLL_CTL_ADD, listenfd, &event);

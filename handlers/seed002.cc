@@ -3,6 +3,9 @@
 // fixed version beside it.
 //
 // Deviations the port forced (everything else is the published code, in its order):
+// - `struct epoll_event ev` is zero-initialised (`{}`): the seed sets only data.fd, leaving
+//   data's upper 32 bits as stack garbage that epoll stores and returns; they showed in
+//   traces and differed between runs of one case. The server reads only data.fd.
 // - `k.` in front of every system call; `handle` and `setnonblocking` take the Kernel too.
 // - setrlimit(RLIMIT_NOFILE, 10000) is not in the Kernel interface: the call and its `rt` are
 //   left out, as if it succeeded. The seed bug "setrlimit fails where the hard limit is lower,
@@ -70,7 +73,7 @@ void seed002(Kernel& k) {
   int listenfd, connfd, kdpfd, nfds, n, curfds;
   struct sockaddr_in servaddr{}, cliaddr;
   socklen_t socklen = sizeof(struct sockaddr_in);
-  struct epoll_event ev;
+  struct epoll_event ev{};  // zeroed by the port (see the top of the file)
   struct epoll_event events[MAXEPOLLSIZE];
 
   servaddr.sin_family = AF_INET;

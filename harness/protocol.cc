@@ -5,9 +5,14 @@
 #include <cctype>
 #include <fmt/format.h>
 
+#include "edgecase/strace.h"
+
 namespace edgecase {
 
 namespace {
+
+// How much of a wrong response line a report quotes.
+constexpr size_t kQuotedResponseBytes = 48;
 
 std::string byte_text(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -59,8 +64,9 @@ std::optional<StreamError> LineChecker::check(const Conversation& c) const {
     const std::string_view request = c.sent.substr(req_pos, req_end - req_pos);
     if (!accept_(request, response))
       return StreamError{resp_pos, fmt::format("response line {} does not answer its request: "
-                                               "\"{}\"",
-                                               k, fmt::format("{}", response.substr(0, 48)))};
+                                               "{}",
+                                               k, quote_bytes(response.data(), response.size(),
+                                                              kQuotedResponseBytes))};
     req_pos = req_end + 1;
     resp_pos = resp_end + 1;
   }
