@@ -186,6 +186,12 @@ const Finding* finding_for(const HuntResult& h, const SeedBug& b) {
 
 int run_demo(const DemoOptions& o, std::FILE* out) {
   std::vector<Row> rows;
+  // Why a bug is not in the table's terms (unreachable, needs ASan): printed under the table.
+  std::vector<std::string> notes;
+  auto note = [&](std::string text) {
+    notes.push_back(std::move(text));
+    return fmt::format("see note {}", notes.size());
+  };
   bool as_expected = true;
   for (std::string_view server : kServers) {
     const uint16_t port = *handlers::own_port(server);
@@ -201,11 +207,12 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
       const Finding* f = b.unreachable.empty() ? finding_for(hunt_result, b) : nullptr;
       if (!b.unreachable.empty()) {
         r.found = "unreachable";
-        r.smallest = std::string(b.unreachable);
+        r.smallest = note(std::string(b.unreachable));
       } else if (f == nullptr && b.needs_sanitizer && !sanitizer_build()) {
         r.found = "needs ASan";
-        r.smallest = "seen only by AddressSanitizer: the seeds tests of the ASan build find it "
-                     "(scripts/test.sh), as does this demo built with -DEDGECASE_ASAN_HANDLERS=ON";
+        r.smallest = note("seen only by AddressSanitizer: the seeds tests of the ASan build find "
+                          "it (scripts/test.sh), as does this demo built with "
+                          "-DEDGECASE_ASAN_HANDLERS=ON");
       } else if (f == nullptr) {
         r.found = "NOT FOUND";
         as_expected = false;
@@ -258,6 +265,8 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
     rows.push_back(std::move(r));
   }
   print_table(out, rows);
+  if (!notes.empty()) fmt::print(out, "\n");
+  for (size_t i = 0; i < notes.size(); ++i) fmt::print(out, "note {}: {}\n", i + 1, notes[i]);
   fmt::print(out, "\n{}\n", as_expected
                                 ? "every reachable seed bug was found; every fixed version is clean"
                                 : "UNEXPECTED: see the rows marked NOT FOUND or FOUND");
