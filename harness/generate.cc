@@ -268,8 +268,8 @@ Case generate_case(std::string_view handler, std::string_view protocol, uint16_t
   c.seed = seed;
   c.faults = FaultPlan::swarm(seed);
   // A signal at every blocking epoll_wait never lets a run go quiet: the world interrupts even
-  // the final wait, a correct handler retries, forever, and the step budget calls it a busy
-  // loop. Half the waits still get the signal.
+  // the final wait, a correct handler retries until the step budget, and nothing can be judged
+  // at quiescence. Half the waits still get the signal.
   if (Fault& eintr = c.faults[FaultKind::eintr]; eintr.on && eintr.per_mille > kMaxEintrPerMille)
     eintr.per_mille = kMaxEintrPerMille;
   c.scenario.handler = std::string(handler);

@@ -295,24 +295,48 @@ TEST_CASE("seeds: 003's bugs, found by the hunt", "[seeds][seed003]") {
 }
 
 // --- the fixed versions -----------------------------------------------------------------------
+// One test case per version and backend, so that ctest -j runs them side by side.
 
-TEST_CASE("seeds: the fixed versions pass 1,000 generated cases with faults (sim)",
-          "[seeds][fixed]") {
-  const std::string handler =
-      GENERATE("seed000-fixed", "seed001-fixed", "seed002-fixed", "seed003-fixed");
+namespace {
+
+void fixed_sim(std::string_view handler) {
   RunOptions run;
   run.trace = false;
   fixed_clean(handler, kFixedSimCases, run, kShrinkRuns);
 }
 
-TEST_CASE("seeds: the fixed versions pass 50 generated cases with faults (live)",
-          "[seeds][fixed][live]") {
-  const std::string handler =
-      GENERATE("seed000-fixed", "seed001-fixed", "seed002-fixed", "seed003-fixed");
+void fixed_live(std::string_view handler) {
   RunOptions run;
   run.backend = Backend::live;
   run.live_time_limit = kLiveTimeLimit;
   fixed_clean(handler, kFixedLiveCases, run, 0);
+}
+
+}  // namespace
+
+TEST_CASE("seeds: seed000-fixed passes 1000 generated cases (sim)", "[seeds][fixed]") {
+  fixed_sim("seed000-fixed");
+}
+TEST_CASE("seeds: seed001-fixed passes 1000 generated cases (sim)", "[seeds][fixed]") {
+  fixed_sim("seed001-fixed");
+}
+TEST_CASE("seeds: seed002-fixed passes 1000 generated cases (sim)", "[seeds][fixed]") {
+  fixed_sim("seed002-fixed");
+}
+TEST_CASE("seeds: seed003-fixed passes 1000 generated cases (sim)", "[seeds][fixed]") {
+  fixed_sim("seed003-fixed");
+}
+TEST_CASE("seeds: seed000-fixed passes 50 generated cases (live)", "[seeds][fixed][live]") {
+  fixed_live("seed000-fixed");
+}
+TEST_CASE("seeds: seed001-fixed passes 50 generated cases (live)", "[seeds][fixed][live]") {
+  fixed_live("seed001-fixed");
+}
+TEST_CASE("seeds: seed002-fixed passes 50 generated cases (live)", "[seeds][fixed][live]") {
+  fixed_live("seed002-fixed");
+}
+TEST_CASE("seeds: seed003-fixed passes 50 generated cases (live)", "[seeds][fixed][live]") {
+  fixed_live("seed003-fixed");
 }
 
 // A tool, not a test: `HANDLER=seed000 SEEDS=1000 [FIRST=1] [TARGET=stall] [SHRINK=1]
