@@ -694,20 +694,7 @@ sim::World::Result LiveRun::run(const std::function<void(Kernel&)>& handler) {
   Impl& r = *impl_;
   r.start = std::chrono::steady_clock::now();
   r.last_progress = r.progress();
-  using Outcome = sim::World::Outcome;
-  sim::World::Result result{Outcome::exited, std::nullopt, ""};
-  try {
-    handler(handler_kernel());
-  } catch (const Stop& s) {
-    result.outcome = Outcome::stopped;
-    result.stop = s;
-  } catch (const std::exception& e) {
-    result.outcome = Outcome::threw;
-    result.error = e.what();
-  } catch (...) {
-    result.outcome = Outcome::threw;
-    result.error = "an exception not derived from std::exception";
-  }
+  const sim::World::Result result = sim::World::run_caught(handler, handler_kernel());
   r.stopped = true;
   r.mark_waited();  // a handler that never waited still has clients knocking
   r.settle_peers(result.stop && result.stop->reason == Stop::Reason::quiescent);

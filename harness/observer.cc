@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "edgecase/strace.h"
+#include "real/errno_guard.h"
 #include "sim/world.h"
 
 namespace edgecase {
@@ -28,18 +29,6 @@ const char* ctl_op_name(int op) {
 // Failures that say nothing about a loop spinning: retry-later answers.
 bool routine_errno(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
-// Saves errno on construction and puts it back on destruction: whatever the record looks up
-// must not be what the handler reads from errno.
-class ErrnoGuard {
- public:
-  ErrnoGuard() : saved_(errno) {}
-  ~ErrnoGuard() { errno = saved_; }
-  ErrnoGuard(const ErrnoGuard&) = delete;
-  ErrnoGuard& operator=(const ErrnoGuard&) = delete;
-
- private:
-  int saved_;
-};
 
 }  // namespace
 

@@ -18,22 +18,12 @@
 #include <tuple>
 #include <unistd.h>
 
+#include "real/errno_guard.h"
 #include "real/fdinfo.h"
 
 namespace edgecase {
 namespace {
 
-// Restores errno on scope exit, so that bookkeeping never disturbs what a syscall reported.
-class ErrnoGuard {
- public:
-  ErrnoGuard() : saved_(errno) {}
-  ~ErrnoGuard() { errno = saved_; }
-  ErrnoGuard(const ErrnoGuard&) = delete;
-  ErrnoGuard& operator=(const ErrnoGuard&) = delete;
-
- private:
-  int saved_;
-};
 
 // The whole of a /proc file (its size is not known in advance; seq_file hands it out in
 // chunks). nullopt if it cannot be opened or read.

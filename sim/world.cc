@@ -275,10 +275,10 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
   }
 }
 
-World::Result World::run(const std::function<void(Kernel&)>& handler) {
+World::Result World::run_caught(const std::function<void(Kernel&)>& handler, Kernel& k) {
   Result result{Outcome::exited, std::nullopt, ""};
   try {
-    handler(handler_kernel());
+    handler(k);
   } catch (const Stop& s) {
     result.outcome = Outcome::stopped;
     result.stop = s;
@@ -289,6 +289,11 @@ World::Result World::run(const std::function<void(Kernel&)>& handler) {
     result.outcome = Outcome::threw;
     result.error = "an exception not derived from std::exception";
   }
+  return result;
+}
+
+World::Result World::run(const std::function<void(Kernel&)>& handler) {
+  const Result result = run_caught(handler, handler_kernel());
   waited_ = true;
   start_actors();  // a handler that never waited still has clients knocking
   switch (result.outcome) {

@@ -138,6 +138,9 @@ class World final : public Scheduler, public Network::Host {
     std::optional<Stop> stop;  // when stopped
     std::string error;         // when threw: what()
   };
+  // Runs `handler` on `k` and says how it ended: it returned, threw (what()), or was stopped
+  // (Stop). Shared with live runs, which end handlers the same way.
+  static Result run_caught(const std::function<void(Kernel&)>& handler, Kernel& k);
   // Runs the handler on handler_kernel() until it returns, throws, or is stopped. Then lets
   // the world settle (deliveries and peers run while the handler does nothing, as if it were
   // blocked) so that the final state is the one the oracles must judge.
