@@ -69,15 +69,25 @@ EpItem* EventPoll::find(const File* tf, int fd) const {
   });
 }
 
-int EventPoll::insert(const epoll_event& ev, File* tf, int fd) {
+int EventPoll::insert(const epoll_event& ev, File* tf, int fd, TfileCheckList* full_check) {
   if (*user_watches_ >= max_user_watches_) return -ENOSPC;
   auto* epi = new EpItem(this, tf, fd, ev, &EventPoll::poll_callback);
   epi->exclusive = (ev.events & EPOLLEXCLUSIVE) != 0;
   ++*user_watches_;
-  tf->f_ep.push_back(epi);
+  tf->f_ep.push_back(epi);  // attach_epitem
+  if (full_check && !tf->as_epoll()) full_check->push_back(tf);  // list_file
   bool inserted = rbr_.insert(epi);
   assert(inserted);
   (void)inserted;
+  // The new link is in place, so its paths count; on failure it goes again (ep_remove_safe)
+  // before it ever reached the target's wait queue or the ready list: nothing to observe.
+  if (full_check && !reverse_path_check(*full_check)) {
+    rbr_.erase(epi);
+    tf->f_ep.remove(epi);
+    --*user_watches_;
+    delete epi;
+    return -EINVAL;
+  }
   // ep_ptable_queue_proc: hook the item onto the object's wait queue, then poll once.
   tf->wait_queue()->add(epi);
   if (item_poll(epi, 1)) queue_ready(epi);
@@ -131,17 +141,22 @@ int EventPoll::send_events(epoll_event* events, int maxevents) {
   return res;
 }
 
-int EventPoll::loop_check_down(const EventPoll* inserting_into, uint64_t gen, int depth) {
+int EventPoll::loop_check_down(const EventPoll* inserting_into, uint64_t gen, int depth,
+                                TfileCheckList* tfiles) {
   if (gen_ == gen) return loop_check_depth_;
   gen_ = gen;
   int result = 0;
   for (EpItem* epi = rbr_.first(); epi; epi = rbr_.next(epi)) {
     EventPoll* child = epi->file->as_epoll();
-    if (!child) continue;
+    if (!child) {
+      // A file below the epoll being added gains paths: reverse_path_check counts them.
+      tfiles->push_back(epi->file);  // list_file
+      continue;
+    }
     if (child == inserting_into || depth > kEpMaxNests)
       result = kEpMaxNests + 1;
     else
-      result = std::max(result, child->loop_check_down(inserting_into, gen, depth + 1) + 1);
+      result = std::max(result, child->loop_check_down(inserting_into, gen, depth + 1, tfiles) + 1);
     if (result > kEpMaxNests) break;
   }
   loop_check_depth_ = result;
@@ -158,8 +173,8 @@ int EventPoll::loop_check_up(uint64_t gen) {
   return result;
 }
 
-bool EventPoll::loop_check(EventPoll* to, uint64_t gen) {
-  int depth = to->loop_check_down(this, gen, 0);
+bool EventPoll::loop_check(EventPoll* to, uint64_t gen, TfileCheckList* tfiles) {
+  int depth = to->loop_check_down(this, gen, 0, tfiles);
   if (depth > kEpMaxNests) return false;
   int upwards = loop_check_up(gen);
   return depth + 1 + upwards <= kEpMaxNests;
@@ -191,6 +206,53 @@ std::string EventPoll::check() const {
     if (epi->file->f_count <= 0) return "epoll: item on a dead file";
   }
   return "";
+}
+
+namespace {
+
+// path_count[]: the paths found so far from one file, per depth.
+class PathCount {
+ public:
+  // path_count_inc: false once a depth has more paths than its limit. Depth 0 is free.
+  bool inc(int nests) {
+    assert(nests >= 0 && nests < kPathArrSize);
+    if (nests == 0) return true;
+    auto i = static_cast<size_t>(nests);
+    return ++count_[i] <= kPathLimits[i];
+  }
+
+ private:
+  std::array<int, kPathArrSize> count_{};
+};
+
+// reverse_path_check_proc: walks up from the items in `refs` (a file's f_ep, or an epoll's
+// refs); a path ends at an epoll nobody watches and counts at the depth it ended. Every path
+// is counted, so an epoll reached twice (dup'd fds, diamonds) counts twice.
+bool reverse_path_check_proc(const IntrusiveList<EpItem, &EpItem::fllink>& refs, int depth,
+                             PathCount& paths) {
+  if (depth > kEpMaxNests) return false;  // too deep nesting
+  for (const EpItem* epi = refs.front(); epi; epi = std::remove_cvref_t<decltype(refs)>::next(epi)) {
+    const auto& up = epi->ep->f_ep;
+    if (!(up.empty() ? paths.inc(depth) : reverse_path_check_proc(up, depth + 1, paths)))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool reverse_path_check(TfileCheckList& tfile_check_list) {
+  // list_file lists a file once; order does not matter, since any file over a limit fails.
+  auto by_id = [](const File* a, const File* b) { return a->id < b->id; };
+  std::sort(tfile_check_list.begin(), tfile_check_list.end(), by_id);
+  tfile_check_list.erase(std::unique(tfile_check_list.begin(), tfile_check_list.end()),
+                         tfile_check_list.end());
+  for (const File* f : tfile_check_list) {
+    assert(f->kind() != File::Kind::epoll);
+    PathCount paths;  // path_count_init
+    if (!reverse_path_check_proc(f->f_ep, 0, paths)) return false;
+  }
+  return true;
 }
 
 void eventpoll_release(File* f) {
@@ -241,8 +303,15 @@ int SimKernel::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
         (tf->as_epoll() != nullptr || (epds.events & ~sim::kExclusiveOkBits)))
       return errno = EINVAL, -1;
   }
-  if (op == EPOLL_CTL_ADD && tf->as_epoll() != nullptr &&
-      !ep->loop_check(tf->as_epoll(), ++loop_check_gen_))
+  // do_epoll_ctl: an ADD takes the full check (loops, depth, wakeup paths) when the target is
+  // an epoll or when this epoll is itself watched by one (its file's f_ep is not empty). The
+  // kernel's third condition, ep->gen == loop_check_gen, holds only while another thread's
+  // check is running: never here.
+  sim::TfileCheckList tfile_check_list;
+  const bool full_check =
+      op == EPOLL_CTL_ADD && (!f->f_ep.empty() || tf->as_epoll() != nullptr);
+  if (full_check && tf->as_epoll() != nullptr &&
+      !ep->loop_check(tf->as_epoll(), ++loop_check_gen_, &tfile_check_list))
     return errno = ELOOP, -1;
 
   sim::EpItem* epi = ep->find(tf.get(), fd);
@@ -251,7 +320,7 @@ int SimKernel::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
     case EPOLL_CTL_ADD:
       if (epi) { error = -EEXIST; break; }
       epds.events |= EPOLLERR | EPOLLHUP;
-      error = ep->insert(epds, tf.get(), fd);
+      error = ep->insert(epds, tf.get(), fd, full_check ? &tfile_check_list : nullptr);
       break;
     case EPOLL_CTL_DEL:
       if (!epi) { error = -ENOENT; break; }

@@ -5,10 +5,12 @@
 // with the item afterwards.
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <string>
 #include <sys/epoll.h>
+#include <vector>
 
 #include "sim/epitem.h"
 #include "sim/file.h"
@@ -25,6 +27,18 @@ inline constexpr int kEpMaxEvents = static_cast<int>(INT32_MAX / sizeof(epoll_ev
 // EPOLLEXCLUSIVE_OK_BITS: the only flags EPOLLEXCLUSIVE may be combined with.
 inline constexpr uint32_t kExclusiveOkBits =
     EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+
+// PATH_ARR_SIZE: wakeup paths are counted by length, one counter per nesting depth 0..4.
+inline constexpr int kPathArrSize = 5;
+// path_limits[]: how many wakeup paths of each depth may lead up from one file (reverse_path_check).
+// Depth 0 (the file's own epolls, not nested) is never limited: path_count_inc skips it, so the
+// 1000 is never consulted.
+inline constexpr std::array<int, kPathArrSize> kPathLimits = {1000, 500, 100, 50, 10};
+static_assert(kPathArrSize == kEpMaxNests + 1, "reverse_path_check_proc stops past EP_MAX_NESTS");
+
+// tfile_check_list: the non-epoll files an EPOLL_CTL_ADD with a full check gives new wakeup
+// paths (the target, or every file below an epoll target); reverse_path_check counts theirs.
+using TfileCheckList = std::vector<File*>;
 
 // The interest tree orders items by (file creation serial, fd): the kernel's (file pointer, fd)
 // with a deterministic stand-in for the pointer.
@@ -46,7 +60,9 @@ class EventPoll final : public File {
   int ioctl(unsigned long, int*) override { return -EINVAL; }
 
   EpItem* find(const File* tf, int fd) const;             // ep_find
-  int insert(const epoll_event& ev, File* tf, int fd);    // ep_insert: 0 or -errno
+  // ep_insert: 0 or -errno. With `full_check` (do_epoll_ctl's), a non-epoll `tf` joins the list
+  // and reverse_path_check runs once the item is linked: too many paths is -EINVAL.
+  int insert(const epoll_event& ev, File* tf, int fd, TfileCheckList* full_check);
   void modify(EpItem* epi, const epoll_event& ev);        // ep_modify
   void remove(EpItem* epi);                               // ep_remove
   // ep_send_events: collects up to `maxevents` into `events`, or -EFAULT if `events` is NULL
@@ -57,8 +73,9 @@ class EventPoll final : public File {
   // Callers blocked in epoll_wait sleep here (ep->wq).
   WaitQueue& waiters() { return wq_; }
 
-  // ep_loop_check: would adding `to` under this instance make a loop or nest too deep?
-  bool loop_check(EventPoll* to, uint64_t gen);
+  // ep_loop_check: would adding `to` under this instance make a loop or nest too deep? Lists
+  // the non-epoll files below `to` on `tfiles` on the way (ep_loop_check_proc's list_file).
+  bool loop_check(EventPoll* to, uint64_t gen, TfileCheckList* tfiles);
 
   std::vector<const EpItem*> items() const;  // in tree order
   std::string check() const;
@@ -66,7 +83,8 @@ class EventPoll final : public File {
  private:
   static int poll_callback(WaitEntry* w, uint32_t key);  // ep_poll_callback
   void queue_ready(EpItem* epi);  // append if not queued, then wake waiters and parents
-  int loop_check_down(const EventPoll* inserting_into, uint64_t gen, int depth);  // ep_loop_check_proc
+  int loop_check_down(const EventPoll* inserting_into, uint64_t gen, int depth,
+                      TfileCheckList* tfiles);  // ep_loop_check_proc
   int loop_check_up(uint64_t gen);               // ep_get_upwards_depth_proc
 
   RbTree<EpItem, &EpItem::rbn, EpItemLess> rbr_;
@@ -78,6 +96,11 @@ class EventPoll final : public File {
   uint64_t gen_ = 0;     // loop_check_gen mark
   int loop_check_depth_ = 0;
 };
+
+// reverse_path_check: for each file on the list, counts the wakeup paths leading up from it
+// through the epolls watching it; false (EINVAL) if a depth has more than kPathLimits allows or
+// a path is deeper than EP_MAX_NESTS.
+bool reverse_path_check(TfileCheckList& tfile_check_list);
 
 // eventpoll_release: the file's last reference is gone; remove every item watching it.
 void eventpoll_release(File* f);
