@@ -225,13 +225,14 @@ class PathCount {
   std::array<int, kPathArrSize> count_{};
 };
 
+using Refs = IntrusiveList<EpItem, &EpItem::fllink>;  // a file's f_ep, an epoll's refs
+
 // reverse_path_check_proc: walks up from the items in `refs` (a file's f_ep, or an epoll's
 // refs); a path ends at an epoll nobody watches and counts at the depth it ended. Every path
 // is counted, so an epoll reached twice (dup'd fds, diamonds) counts twice.
-bool reverse_path_check_proc(const IntrusiveList<EpItem, &EpItem::fllink>& refs, int depth,
-                             PathCount& paths) {
+bool reverse_path_check_proc(const Refs& refs, int depth, PathCount& paths) {
   if (depth > kEpMaxNests) return false;  // too deep nesting
-  for (const EpItem* epi = refs.front(); epi; epi = std::remove_cvref_t<decltype(refs)>::next(epi)) {
+  for (const EpItem* epi = refs.front(); epi; epi = Refs::next(epi)) {
     const auto& up = epi->ep->f_ep;
     if (!(up.empty() ? paths.inc(depth) : reverse_path_check_proc(up, depth + 1, paths)))
       return false;
