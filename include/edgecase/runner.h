@@ -41,6 +41,9 @@ struct RunOptions {
   Nanos live_settle = kDefaultLiveSettle;
   // Keep the trace's tail for the report (sim; off is several times faster).
   bool trace = true;
+  // Where the scenario's protocol is looked up by name (not owned; must outlive the call);
+  // nullptr: CheckerRegistry::builtins().
+  const CheckerRegistry* checkers = nullptr;
   // Overrides the checker the scenario's protocol names (not owned; must outlive the call).
   const ProtocolChecker* checker = nullptr;
 };
