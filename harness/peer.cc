@@ -180,7 +180,7 @@ Peer::Next Peer::do_send(Kernel& k, const Step& s) {
       if (given) {
         sent_.append_literal({p, n});
       } else {
-        sent_.append_pattern(index_, n);
+        sent_.append_pattern(index_, std::string_view(p, n));
       }
       progress_ += static_cast<uint64_t>(r);
     }

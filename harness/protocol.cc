@@ -31,25 +31,64 @@ std::string byte_text(char c) {
 
 // --- SentStream -------------------------------------------------------------------------------
 
-void SentStream::append_pattern(uint32_t peer, uint64_t n) {
-  if (n == 0) return;
-  if (!runs_.empty() && !runs_.back().literal && runs_.back().peer == peer) {
-    runs_.back().size += n;
+void SentStream::add_run(Run r) {
+  Run* last = runs_.empty() ? nullptr : &runs_.back();
+  if (last != nullptr && last->literal == r.literal && (r.literal || last->peer == r.peer)) {
+    last->size += r.size;  // literal runs are contiguous in literal_: one run
   } else {
-    runs_.push_back(Run{size_, n, peer, false, 0});
+    runs_.push_back(r);
   }
-  size_ += n;
+  size_ += r.size;
+}
+
+void SentStream::remember(std::string_view bytes) {
+  uint64_t at = size_;
+  if (bytes.size() > kRecentBytes) {  // only the last kRecentBytes can stay
+    at += bytes.size() - kRecentBytes;
+    bytes = bytes.substr(bytes.size() - kRecentBytes);
+  }
+  const uint64_t end = at + bytes.size();
+  if (recent_.size() < kRecentBytes && end > recent_.size())
+    recent_.resize(static_cast<size_t>(
+        std::min<uint64_t>(std::max<uint64_t>(end, 2 * recent_.size()), kRecentBytes)));
+  for (size_t done = 0; done < bytes.size();) {
+    const auto pos = static_cast<size_t>((at + done) % kRecentBytes);
+    const size_t len = std::min(bytes.size() - done, static_cast<size_t>(kRecentBytes) - pos);
+    std::memcpy(recent_.data() + pos, bytes.data() + done, len);
+    done += len;
+  }
+}
+
+void SentStream::append_pattern(uint32_t peer, std::string_view bytes) {
+  if (bytes.empty()) return;
+  remember(bytes);
+  add_run(Run{size_, bytes.size(), peer, false, 0});
+}
+
+void SentStream::append_pattern(uint32_t peer, uint64_t n) {
+  char buf[kCompareChunk];
+  while (n > 0) {
+    const auto len = static_cast<size_t>(std::min<uint64_t>(n, sizeof buf));
+    pattern_fill(peer, size_, buf, len);
+    append_pattern(peer, std::string_view(buf, len));
+    n -= len;
+  }
 }
 
 void SentStream::append_literal(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (!runs_.empty() && runs_.back().literal) {
-    runs_.back().size += bytes.size();
-  } else {
-    runs_.push_back(Run{size_, bytes.size(), 0, true, literal_.size()});
-  }
+  remember(bytes);
+  add_run(Run{size_, bytes.size(), 0, true, literal_.size()});
   literal_.append(bytes);
-  size_ += bytes.size();
+}
+
+std::string_view SentStream::recent(uint64_t offset, size_t n) const {
+  assert(offset + n <= size_);
+  const uint64_t kept = std::min<uint64_t>(size_, recent_.size());
+  if (offset < size_ - kept) return {};
+  const auto pos = static_cast<size_t>(offset % kRecentBytes);
+  if (pos + n > recent_.size()) return {};
+  return {recent_.data() + pos, n};
 }
 
 size_t SentStream::run_at(uint64_t offset) const {
@@ -62,6 +101,10 @@ size_t SentStream::run_at(uint64_t offset) const {
 void SentStream::copy(uint64_t offset, char* out, size_t n) const {
   assert(offset + n <= size_);
   if (n == 0) return;
+  if (const std::string_view r = recent(offset, n); !r.empty()) {
+    std::memcpy(out, r.data(), n);
+    return;
+  }
   for (size_t r = run_at(offset); n > 0; ++r) {
     const Run& run = runs_[r];
     const uint64_t within = offset - run.start;
@@ -137,8 +180,14 @@ class EchoCheck final : public ProtocolCheck {
                                            at, byte_text(bytes[i]), sent.size())};
       const auto len = static_cast<size_t>(
           std::min<uint64_t>({bytes.size() - i, kCompareChunk, sent.size() - at}));
-      sent.copy(at, expected, len);
-      if (std::memcmp(expected, bytes.data() + i, len) != 0) {
+      // Recent bytes are compared in place; older ones are regenerated into `expected`.
+      std::string_view want = sent.recent(at, len);
+      if (want.empty()) {
+        sent.copy(at, expected, len);
+        want = {expected, len};
+      }
+      if (std::memcmp(want.data(), bytes.data() + i, len) != 0) {
+        std::memcpy(expected, want.data(), len);
         const auto j = static_cast<size_t>(
             std::mismatch(expected, expected + len, bytes.data() + i).first - expected);
         return wrong(sent, at + j, bytes.substr(i + j), expected[j]);
