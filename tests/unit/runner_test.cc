@@ -11,6 +11,7 @@
 
 #include "edgecase/runner.h"
 #include "harness/generate.h"
+#include "harness/peer.h"
 #include "harness/report_wire.h"
 
 namespace edgecase {
@@ -103,6 +104,35 @@ TEST_CASE("sent streams: pattern runs and literal bytes, read back at any offset
   CHECK_FALSE(s.find_newline(26).has_value());
   CHECK(s.find_earlier(want.substr(16, 4), 25) == 16u);
   CHECK_FALSE(s.find_earlier(want.substr(16, 4), 19).has_value());
+}
+
+TEST_CASE("sent streams: the recent window and the regenerated pattern agree past 1 MiB",
+          "[runner][protocol]") {
+  constexpr uint64_t kWindow = SentStream::kRecentBytes;
+  SentStream s;
+  std::string want;
+  // Chunks of odd sizes, a literal among them, so the window wraps mid-chunk.
+  for (uint64_t chunk = 1; s.size() < 3 * kWindow; chunk = chunk * 3 + 7) {
+    const uint64_t n = chunk % 50'000 + 1;
+    std::string bytes(n, '\0');
+    pattern_fill(4, s.size(), bytes.data(), bytes.size());
+    s.append_pattern(4, bytes);
+    want += bytes;
+    if (chunk % 5 == 0) {
+      s.append_literal("line\n");
+      want += "line\n";
+    }
+  }
+  REQUIRE(s.size() == want.size());
+  for (uint64_t at : {uint64_t{0}, kWindow - 3, s.size() - kWindow - 1, s.size() - kWindow,
+                      s.size() - kWindow / 2, s.size() - 100}) {
+    INFO("offset " << at);
+    CHECK(s.text(at, 100) == want.substr(at, 100));
+    const std::string_view r = s.recent(at, 100);
+    if (!r.empty()) CHECK(r == want.substr(at, 100));
+  }
+  CHECK(s.recent(0, 10).empty());                      // long gone from the window
+  CHECK_FALSE(s.recent(s.size() - 10, 10).empty());    // the last bytes sent
 }
 
 TEST_CASE("line checkers: one accepted response line per request line", "[runner][protocol]") {
