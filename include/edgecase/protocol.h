@@ -113,7 +113,7 @@ class ProtocolChecker {
  public:
   virtual ~ProtocolChecker() = default;
   virtual std::string_view name() const = 0;
-  // A fresh check for one run.
+  // A fresh check for one run (it may refer to this checker, which must outlive it).
   virtual std::unique_ptr<ProtocolCheck> start() const = 0;
 };
 
