@@ -19,8 +19,11 @@ constexpr int kMaxEvents = 64;
 constexpr size_t kReadChunk = 16 * 1024;
 
 struct Conn {
-  std::string out;    // read and not yet written back
+  std::string out;    // out[head..] was read and not yet written back
+  size_t head = 0;    // bytes of `out` already written back
   bool eof = false;   // the peer shut down its write side
+
+  size_t pending() const { return out.size() - head; }
 };
 
 class EchoServer {
@@ -86,10 +89,12 @@ class EchoServer {
     auto it = conns_.find(fd);
     if (it == conns_.end()) return;
     Conn& c = it->second;
-    if (!read_all(fd, c) || !flush(fd, c) || (c.eof && c.out.empty())) close_conn(fd);
+    if (!read_all(fd, c) || !flush(fd, c) || (c.eof && c.pending() == 0)) close_conn(fd);
   }
 
-  // Reads to EAGAIN; false when the connection is dead.
+  // Reads to EAGAIN, however much waits to be written back: a client may send everything
+  // before it reads (the cost is this server's memory, not a stall); false when the connection
+  // is dead.
   bool read_all(int fd, Conn& c) {
     char buf[kReadChunk];
     while (!c.eof) {
@@ -109,10 +114,10 @@ class EchoServer {
 
   // Writes to EAGAIN or until nothing is left; false when the connection is dead.
   bool flush(int fd, Conn& c) {
-    while (!c.out.empty()) {
-      const ssize_t w = k_.write(fd, c.out.data(), c.out.size());
+    while (c.pending() > 0) {
+      const ssize_t w = k_.write(fd, c.out.data() + c.head, c.pending());
       if (w > 0) {
-        c.out.erase(0, static_cast<size_t>(w));
+        written(c, static_cast<size_t>(w));
       } else if (w < 0 && errno == EINTR) {
         continue;
       } else {
@@ -120,6 +125,19 @@ class EchoServer {
       }
     }
     return true;
+  }
+
+  // Drops what was written: at once when nothing is left, else once the written prefix
+  // outgrows the rest (each byte moved at most once on average, not once per write).
+  static void written(Conn& c, size_t n) {
+    c.head += n;
+    if (c.head == c.out.size()) {
+      c.out.clear();
+      c.head = 0;
+    } else if (c.head >= kReadChunk && c.head >= c.pending()) {
+      c.out.erase(0, c.head);
+      c.head = 0;
+    }
   }
 
   void close_conn(int fd) {

@@ -521,6 +521,7 @@ LiveRun::Impl::Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o)
     // Created now so that peers() is complete at any time; re-created with the port the
     // handler got when each starts.
     peers.push_back(std::make_unique<Peer>(static_cast<uint32_t>(i + 1), scripts[i], placeholder));
+    peers.back()->set_check(options.check);
     views.push_back(peers.back().get());
   }
   started.assign(peers.size(), false);
@@ -589,7 +590,7 @@ uint64_t LiveRun::Impl::progress() const {
   uint64_t sum = 0;
   for (size_t i = 0; i < peers.size(); ++i) {
     const Peer& p = *peers[i];
-    sum += p.sent().size() + p.received().size() + p.step_index() + p.sockets() +
+    sum += p.sent().size() + p.received_bytes() + p.step_index() + p.sockets() +
            (p.done() ? 1 : 0) + (started[i] ? 1 : 0);
   }
   return sum;
@@ -610,6 +611,7 @@ std::optional<Nanos> LiveRun::Impl::drive() {
     if (!started[i]) {
       if (first_wait && t >= *first_wait + scripts[i].start) {
         *peers[i] = Peer(static_cast<uint32_t>(i + 1), scripts[i], server_address());
+        peers[i]->set_check(options.check);
         started[i] = true;
         due[i] = true;
       }

@@ -39,6 +39,7 @@ struct LiveRunOptions {
   Nanos done_settle = 5 * kNanosPerMilli;
   Nanos time_limit = 5'000 * kNanosPerMilli;  // wall time; then Stop(time_limit)
   uint64_t step_budget = 200'000;           // handler calls; then Stop(step_budget)
+  ProtocolCheck* check = nullptr;  // fed every chunk the peers receive (not owned)
   // Longest single real epoll_wait/poll slice between two peer runs.
   static constexpr int kSliceMs = 1;
 };

@@ -286,7 +286,7 @@ class Judge {
       e.peer = peer.index();
       e.interest = item;
       const uint64_t want = expected_bytes(s, peer.step_index() + 1);
-      if (want > peer.received().size()) e.bytes = want - peer.received().size();
+      if (want > peer.received_bytes()) e.bytes = want - peer.received_bytes();
       e.detail = fmt::format("fd {} (peer#{}): the handler's last write was short, the send "
                              "buffer has room (EPOLLOUT) but no EPOLLOUT is registered ({}); "
                              "the peer waits: {}",
@@ -315,7 +315,7 @@ class Judge {
     const size_t shut = step_of(s, Step::Op::shutdown_write);
     if (shut >= s.steps.size() || peer.step_index() <= shut || !cut_off(peer, s)) return;
     const uint64_t want = expected_bytes(s, s.steps.size());
-    const uint64_t got = peer.received().size();
+    const uint64_t got = peer.received_bytes();
     if (got >= want) return;
     Evidence e;
     e.peer = peer.index();
@@ -330,17 +330,13 @@ class Judge {
   void stream_corrupt(const PeerEnd& p) {
     const Peer& peer = *p.peer;
     const PeerScript& s = script_of(p);
-    Conversation c;
-    c.peer = peer.index();
-    c.sent = peer.sent();
-    c.received = peer.received();
-    c.finished = peer.done() && peer.failure().empty();
-    c.eof = peer.eof();
-    c.failure = peer.failure();
+    // The check saw every chunk as it arrived; what is left is what only the end shows.
+    std::optional<StreamError> err = peer.stream_error();
+    if (!err) err = v_.check.end(peer.conversation());
     Evidence e;
     e.peer = peer.index();
     e.fd = fd_of(peer);
-    if (const auto err = v_.checker.check(c)) {
+    if (err) {
       e.offset = err->offset;
       e.detail = fmt::format("peer#{}: {}", peer.index(), err->detail);
       report(oracle::kStreamCorrupt, std::move(e));
@@ -350,9 +346,9 @@ class Judge {
     const bool half_closed = shut < s.steps.size() && peer.step_index() > shut;
     if (half_closed || has_step(s, Step::Op::reset) || !cut_off(peer, s)) return;
     const uint64_t want = expected_bytes(s, s.steps.size());
-    e.offset = peer.received().size();
+    e.offset = peer.received_bytes();
     e.detail = fmt::format("peer#{}: connection closed by the server after {} of {} bytes ({})",
-                           peer.index(), peer.received().size(), want, peer.failure());
+                           peer.index(), peer.received_bytes(), want, peer.failure());
     report(oracle::kStreamCorrupt, std::move(e));
   }
 

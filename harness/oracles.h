@@ -48,7 +48,7 @@ struct RunView {
   std::vector<PeerEnd> peers;  // peer#i is peers[i - 1]
   RunEnd end;
   Nanos now = 0;
-  const ProtocolChecker& checker;
+  ProtocolCheck& check;  // the run's protocol check, fed by the peers as bytes arrived
 };
 
 // The final-state oracles, in a fixed order: handler-threw, handler-exited, handler-blocked,

@@ -176,7 +176,12 @@ Peer::Next Peer::do_send(Kernel& k, const Step& s) {
     const int e = errno;
     ++calls_;
     if (r > 0) {
-      sent_.append(p, static_cast<size_t>(r));
+      const auto n = static_cast<size_t>(r);
+      if (given) {
+        sent_.append_literal({p, n});
+      } else {
+        sent_.append_pattern(index_, std::string_view(p, n));
+      }
       progress_ += static_cast<uint64_t>(r);
     }
     if (trace_) trace(fmt::format("{}: send {}{} ({}/{})", name(), len, result_text(r, e), progress_, total));
@@ -195,8 +200,8 @@ Peer::ReadResult Peer::read_some(Kernel& k, size_t want) {
   }
   size_t len = std::min(want, kIoChunk);
   if (slow_bytes_ > 0) len = static_cast<size_t>(std::min<uint64_t>(len, slow_bytes_));
-  char buf[kIoChunk];
-  const ssize_t r = k.recv(fd_, buf, len, 0);
+  if (!buf_) buf_ = std::make_unique<char[]>(kIoChunk);
+  const ssize_t r = k.recv(fd_, buf_.get(), len, 0);
   const int e = errno;
   ++calls_;
   if (r == 0) {
@@ -205,7 +210,9 @@ Peer::ReadResult Peer::read_some(Kernel& k, size_t want) {
     return ReadResult::eof;
   }
   if (r > 0) {
-    received_.append(buf, static_cast<size_t>(r));
+    chunk_ = {buf_.get(), static_cast<size_t>(r)};
+    if (check_ != nullptr && !stream_error_) stream_error_ = check_->received(conversation(), chunk_);
+    received_ += chunk_.size();
     if (slow_bytes_ > 0) next_read_at_ = now_ + slow_pause_;
   }
   if (trace_) trace(fmt::format("{}: recv{} ({})", name(), result_text(r, e), progress_text()));
@@ -221,9 +228,9 @@ Peer::ReadResult Peer::read_some(Kernel& k, size_t want) {
 Peer::Next Peer::do_expect(Kernel& k, const Step& s) {
   if (fd_ < 0) return fail("expect: no socket");
   for (;;) {
-    const uint64_t have = received_.size() - consumed_;
+    const uint64_t have = received_ - consumed_;
     if (have >= s.n) {
-      consumed_ += static_cast<size_t>(s.n);
+      consume(s.n);
       return Next::advance;
     }
     if (!budget()) return wait_time(now_);
@@ -243,26 +250,48 @@ Peer::Next Peer::do_expect(Kernel& k, const Step& s) {
 
 Peer::Next Peer::do_expect_line(Kernel& k) {
   if (fd_ < 0) return fail("expect_line: no socket");
+  // Bytes an earlier expect_line read past its newline come first; then each chunk is searched
+  // once as it arrives, and only what follows a newline is kept.
+  if (const size_t nl = unconsumed_.find('\n'); nl != std::string::npos) {
+    consume(nl + 1);
+    return Next::advance;
+  }
   for (;;) {
-    // progress_: bytes after consumed_ already searched, so each byte is looked at once.
-    const size_t nl = received_.find('\n', consumed_ + progress_);
-    if (nl != std::string::npos) {
-      consumed_ = nl + 1;
-      return Next::advance;
-    }
-    progress_ = received_.size() - consumed_;
     if (!budget()) return wait_time(now_);
     switch (read_some(k, kIoChunk)) {
       case ReadResult::data: break;
       case ReadResult::wait: return Next::wait;
       case ReadResult::eof:
         return fail(fmt::format("expect_line: end of file after {} bytes without a newline",
-                                received_.size() - consumed_));
+                                received_ - consumed_));
       case ReadResult::error:
         return fail(fmt::format("expect_line: {} after {} bytes without a newline",
-                                describe_errno(last_errno_), received_.size() - consumed_));
+                                describe_errno(last_errno_), received_ - consumed_));
     }
+    const size_t nl = chunk_.find('\n');
+    if (nl == std::string_view::npos) continue;
+    unconsumed_.clear();
+    consumed_ = received_ - chunk_.size() + nl + 1;
+    unconsumed_.assign(chunk_.substr(nl + 1));
+    return Next::advance;
   }
+}
+
+void Peer::consume(uint64_t n) {
+  assert(n <= received_ - consumed_);
+  consumed_ += n;
+  unconsumed_.erase(0, static_cast<size_t>(std::min<uint64_t>(n, unconsumed_.size())));
+}
+
+Conversation Peer::conversation() const {
+  Conversation c;
+  c.peer = index_;
+  c.sent = &sent_;
+  c.received = received_;
+  c.finished = done_ && failure_.empty();
+  c.eof = eof_;
+  c.failure = failure_;
+  return c;
 }
 
 Peer::Next Peer::do_read_eof(Kernel& k) {
@@ -273,11 +302,11 @@ Peer::Next Peer::do_read_eof(Kernel& k) {
       case ReadResult::data: break;
       case ReadResult::wait: return Next::wait;
       case ReadResult::eof:
-        consumed_ = received_.size();
+        consume(received_ - consumed_);
         return Next::advance;
       case ReadResult::error:
         return fail(fmt::format("read_eof: {} after {} bytes", describe_errno(last_errno_),
-                                received_.size() - consumed_));
+                                received_ - consumed_));
     }
   }
 }
@@ -386,7 +415,7 @@ std::string Peer::step_name(const Step& s) const {
 std::string Peer::progress_text() const {
   if (step_ >= script_.steps.size()) return "";
   const Step& s = script_.steps[step_];
-  const uint64_t have = received_.size() - consumed_;
+  const uint64_t have = received_ - consumed_;
   switch (s.op) {
     case Step::Op::send:
       return fmt::format("{}/{}", progress_, s.data.empty() ? s.n : s.data.size());

@@ -12,19 +12,25 @@
 // server's network) and on live loopback sockets through RealKernel. Time is whatever the
 // driver passes as `now` (virtual nanoseconds in the simulation); the peer never reads a clock.
 //
-// What a peer records: every byte it sent and every byte it received, in order (for the
-// protocol checkers), the step it is on, and a failure text when the script could not go on.
+// What a peer records: what it sent as a SentStream (pattern runs and literal data, not the
+// bytes), counts of what it received, the received bytes an expect_line step has not consumed
+// yet (at most one recv's worth), the step it is on, and a failure text when the script could
+// not go on. Each chunk received is fed to a ProtocolCheck as it arrives (set_check), so a
+// peer's memory does not grow with the bytes it moves.
 // See docs/PEERS.md for the step language.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <netinet/in.h>
 #include <string>
 #include <string_view>
 
 #include "edgecase/kernel.h"
+#include "edgecase/protocol.h"
 #include "edgecase/scenario.h"
 
 namespace edgecase {
@@ -73,8 +79,15 @@ class Peer {
   uint32_t sockets() const { return sockets_; }
   // The local port of the latest connect (0 before one): the server sees it as the peer's.
   uint16_t local_port() const { return local_port_; }
-  const std::string& sent() const { return sent_; }
-  const std::string& received() const { return received_; }
+  // What it sent so far (any byte of it can be read back).
+  const SentStream& sent() const { return sent_; }
+  uint64_t received_bytes() const { return received_; }
+  // The conversation so far, for a ProtocolCheck.
+  Conversation conversation() const;
+  // Feeds every chunk received from now on to `check` (not owned; nullptr: none) until it
+  // reports an error, which stream_error() then holds.
+  void set_check(ProtocolCheck* check) { check_ = check; }
+  const std::optional<StreamError>& stream_error() const { return stream_error_; }
   bool done() const { return done_; }
   // A recv returned 0: the server closed or shut down its side.
   bool eof() const { return eof_; }
@@ -112,11 +125,14 @@ class Peer {
   // Creates the socket if there is none yet; false (failure_ set, naming `step`) if socket()
   // failed.
   bool ensure_socket(Kernel& k, const char* step);
-  // One recv of at most `want` bytes (fewer under slow_read), appended to received_. On
+  // One recv of at most `want` bytes (fewer under slow_read), into chunk_ (counted in
+  // received_ and fed to the check). On
   // `wait`, wait_ holds EPOLLIN or the end of a slow_read pause; on `error`, last_errno_ says
   // which.
   enum class ReadResult : uint8_t { data, eof, wait, error };
   ReadResult read_some(Kernel& k, size_t want);
+  // Steps took `n` more of the received bytes.
+  void consume(uint64_t n);
   // Whether a call may still be made in this run.
   bool budget() const { return calls_ < kMaxCallsPerRun; }
   Next wait_io(uint32_t events);
@@ -139,9 +155,14 @@ class Peer {
   size_t step_ = 0;
   bool done_ = false;
   std::string failure_;
-  std::string sent_;
-  std::string received_;
-  size_t consumed_ = 0;  // bytes of received_ that expect steps have taken
+  SentStream sent_;
+  uint64_t received_ = 0;  // bytes received
+  uint64_t consumed_ = 0;  // of them, bytes that steps have taken
+  // Received bytes [consumed_, consumed_ + unconsumed_.size()) that an expect_line read past
+  // its newline: what a later expect_line must search. At most kIoChunk.
+  std::string unconsumed_;
+  ProtocolCheck* check_ = nullptr;
+  std::optional<StreamError> stream_error_;
 
   // Per-step progress, reset when a step completes.
   bool begun_ = false;     // the step made its first call (connect issued, sleep started)
@@ -158,6 +179,8 @@ class Peer {
   Nanos now_ = 0;  // the time run() was given
   int calls_ = 0;  // kernel calls in the current run()
   PeerWait wait_;  // what the current step waits for, when it returned Next::wait
+  std::string_view chunk_;  // the bytes of the latest read_some (valid until the next)
+  std::unique_ptr<char[]> buf_;  // read_some's buffer (kIoChunk; the heap keeps Peer movable)
 };
 
 }  // namespace edgecase

@@ -62,11 +62,12 @@ std::string ending_text(const sim::World::Result& r) {
 
 const ProtocolChecker& checker_for(const Case& c, const RunOptions& o) {
   if (o.checker != nullptr) return *o.checker;
-  const ProtocolChecker* p = find_checker(c.scenario.protocol);
+  const CheckerRegistry& known = o.checkers != nullptr ? *o.checkers : builtin_checkers();
+  const ProtocolChecker* p = known.find(c.scenario.protocol);
   if (p == nullptr)
     throw std::invalid_argument(fmt::format("unknown protocol \"{}\" (known: {})",
                                             c.scenario.protocol,
-                                            fmt::join(checker_names(), ", ")));
+                                            fmt::join(known.names(), ", ")));
   return *p;
 }
 
@@ -96,16 +97,17 @@ std::vector<PeerEnd> peer_ends(const std::vector<const Peer*>& peers,
 }
 
 Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
-  const ProtocolChecker& checker = checker_for(c, o);
+  const std::unique_ptr<ProtocolCheck> check = checker_for(c, o).start();
   SimRunOptions so;
   so.trace = o.trace;
   so.step_budget = o.step_budget;
+  so.check = check.get();
   SimRun run(c, so);
   sim::World& w = run.world();
   Observer calls(w.handler_kernel(), w.server(), w.server(), [&w] { return w.now(); });
   const sim::World::Result result = run.run([&](Kernel&) { handler(calls); });
   RunView view{Backend::sim, w.server(), w.server(), calls,
-               peer_ends(run.peers(), run.scripts()), run_end(result), w.now(), checker};
+               peer_ends(run.peers(), run.scripts()), run_end(result), w.now(), *check};
   Report r = judge_run(c, Backend::sim, result, view, run.peers());
   const auto& tail = w.trace().tail();
   r.last_calls.assign(tail.begin(), tail.end());
@@ -129,7 +131,7 @@ class LiveTail {
 };
 
 Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
-  const ProtocolChecker& checker = checker_for(c, o);
+  const std::unique_ptr<ProtocolCheck> check = checker_for(c, o).start();
   // The same peers as the simulation runs: the scripts with the fault plan's changes.
   SimRunOptions so;
   so.trace = false;
@@ -138,13 +140,14 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   lo.settle = o.live_settle;
   lo.time_limit = o.live_time_limit;
   lo.step_budget = o.step_budget;
+  lo.check = check.get();
   LiveRun run(c, scripts_of.scripts(), lo);
   LiveTail tail(run);
   TracingKernel traced(run.handler_kernel(), [&tail](const std::string& s) { tail.line(s); });
   Observer calls(traced, run.real(), run.real(), [&run] { return run.now(); });
   const sim::World::Result result = run.run([&](Kernel&) { handler(calls); });
   RunView view{Backend::live, run.real(), run.real(), calls,
-               peer_ends(run.peers(), run.scripts()), run_end(result), run.now(), checker};
+               peer_ends(run.peers(), run.scripts()), run_end(result), run.now(), *check};
   Report r = judge_run(c, Backend::live, result, view, run.peers());
   r.last_calls = tail.lines();
   return r;

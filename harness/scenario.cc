@@ -56,17 +56,22 @@ inline uint64_t printable8(uint64_t h) {
 void pattern_fill(uint32_t peer, uint64_t offset, char* out, size_t n) {
   const uint64_t key = mix(peer * kGolden);
   size_t i = 0;
-  while (i < n) {
-    const uint64_t at = offset + i;
-    const uint64_t h = mix(key + (at >> kBlockShift) * kGolden);
-    if ((at & (kBytesPerBlock - 1)) == 0 && n - i >= kBytesPerBlock) {
-      const uint64_t block = printable8(h);
-      std::memcpy(out + i, &block, kBytesPerBlock);  // little-endian: byte j first
-      i += kBytesPerBlock;
-      continue;
-    }
-    for (unsigned j = at & (kBytesPerBlock - 1); j < kBytesPerBlock && i < n; ++j, ++i)
-      out[i] = printable(h >> (8 * j));
+  // The bytes before the first block boundary, one at a time.
+  if (const unsigned first = offset & (kBytesPerBlock - 1); first != 0 && n > 0) {
+    const uint64_t h = mix(key + (offset >> kBlockShift) * kGolden);
+    for (unsigned j = first; j < kBytesPerBlock && i < n; ++j, ++i) out[i] = printable(h >> (8 * j));
+  }
+  // Whole blocks: the hash input advances by kGolden per block (no multiplication), and no
+  // branch but the loop's, so consecutive blocks' mixes overlap in the pipeline.
+  uint64_t z = key + ((offset + i) >> kBlockShift) * kGolden;
+  for (; n - i >= kBytesPerBlock; i += kBytesPerBlock, z += kGolden) {
+    const uint64_t block = printable8(mix(z));
+    std::memcpy(out + i, &block, kBytesPerBlock);  // little-endian: byte j first
+  }
+  // The bytes after the last whole block.
+  if (i < n) {
+    const uint64_t h = mix(z);
+    for (unsigned j = 0; i < n; ++j, ++i) out[i] = printable(h >> (8 * j));
   }
 }
 

@@ -55,6 +55,7 @@ SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(option
     const uint32_t index = i + 1;
     scripts_.push_back(apply_peer_faults(index, c.scenario.peers[i]));
     auto actor = std::make_unique<PeerActor>(index, scripts_.back(), server, *world_);
+    actor->peer.set_check(options.check);
     PeerActor* a = actor.get();
     world_->add_actor(std::move(actor));
     peer_views_.push_back(&a->peer);

@@ -20,6 +20,7 @@ struct SimRunOptions {
   bool keep_trace = false;   // keep every line, not just the last Trace::kTailLines
   uint64_t step_budget = sim::WorldOptions::kDefaultStepBudget;
   Nanos time_limit = sim::WorldOptions::kDefaultTimeLimit;
+  ProtocolCheck* check = nullptr;  // fed every chunk the peers receive (not owned)
 };
 
 class SimRun {

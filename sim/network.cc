@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <fmt/format.h>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -12,10 +14,10 @@ namespace edgecase::sim {
 namespace {
 
 // "127.0.0.1.32768": tcpdump's address.port.
-std::string endpoint_name(uint32_t addr, uint16_t port) {
-  return std::to_string(addr >> 24) + '.' + std::to_string((addr >> 16) & 0xff) + '.' +
-         std::to_string((addr >> 8) & 0xff) + '.' + std::to_string(addr & 0xff) + '.' +
-         std::to_string(port);
+// "127.0.0.1.7000", appended to `out`.
+void append_endpoint(fmt::memory_buffer& out, uint32_t addr, uint16_t port) {
+  fmt::format_to(std::back_inserter(out), "{}.{}.{}.{}.{}", addr >> 24, (addr >> 16) & 0xff,
+                 (addr >> 8) & 0xff, addr & 0xff, port);
 }
 
 // tcpdump's flag letters, in its order (F, S, R, P), then '.' for ACK. The model has no PSH
@@ -34,17 +36,23 @@ std::string flag_letters(const Segment& seg) {
 
 std::string Network::describe(const Segment& seg) {
   // print-tcp.c: seq only when there is something to number, ack only with the ACK flag.
-  std::string s = "net: " + endpoint_name(seg.saddr, seg.sport) + " > " +
-                  endpoint_name(seg.daddr, seg.dport) + ": Flags [" + flag_letters(seg) + "]";
+  // One buffer, no temporaries: a traced run describes every segment.
+  fmt::memory_buffer s;
+  const auto out = std::back_inserter(s);
+  fmt::format_to(out, "net: ");
+  append_endpoint(s, seg.saddr, seg.sport);
+  fmt::format_to(out, " > ");
+  append_endpoint(s, seg.daddr, seg.dport);
+  fmt::format_to(out, ": Flags [{}]", flag_letters(seg));
   const bool numbered =
       !seg.data.empty() || (seg.flags & (Segment::kSyn | Segment::kFin | Segment::kRst));
   if (numbered) {
-    s += ", seq " + std::to_string(seg.seq);
-    if (!seg.data.empty()) s += ':' + std::to_string(seg.seq + seg.data.size());
+    fmt::format_to(out, ", seq {}", seg.seq);
+    if (!seg.data.empty()) fmt::format_to(out, ":{}", seg.seq + seg.data.size());
   }
-  if (seg.flags & Segment::kAck) s += ", ack " + std::to_string(seg.ack);
-  s += ", win " + std::to_string(seg.wnd) + ", length " + std::to_string(seg.data.size());
-  return s;
+  if (seg.flags & Segment::kAck) fmt::format_to(out, ", ack {}", seg.ack);
+  fmt::format_to(out, ", win {}, length {}", seg.wnd, seg.data.size());
+  return fmt::to_string(s);
 }
 
 Network::Network(Net& net, Host& host) : net_(net), host_(host) {

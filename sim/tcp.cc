@@ -234,8 +234,7 @@ void Tcb::push() {
       if (snd_nxt_ >= snd_edge_) return;  // the peer's window is full
       const uint64_t n = std::min({write_seq_ - snd_nxt_, snd_edge_ - snd_nxt_, kLoopbackMss});
       Segment s = make_segment(Segment::kAck);
-      const std::byte* first = sndq_.data() + (snd_nxt_ - data_una());
-      s.data.assign(first, first + n);
+      sndq_.copy_out(static_cast<size_t>(snd_nxt_ - data_una()), static_cast<size_t>(n), s.data);
       snd_nxt_ += n;
       transmit(std::move(s));
       continue;
@@ -540,7 +539,7 @@ ssize_t Tcb::recvmsg(std::span<std::byte> buf, int flags, bool nonblock) {
     // A blocking reader below its target waits for more rather than taking part of it.
     if (!nonblock && rcvq_.size() < target && can_receive_more()) return -EAGAIN;
     const size_t n = std::min(buf.size(), rcvq_.size());
-    std::copy_n(rcvq_.data(), n, buf.begin());
+    rcvq_.copy_out(0, buf.data(), n);
     if (n && !(flags & MSG_PEEK)) {
       rcvq_.consume(n);
       cleanup_rbuf();

@@ -41,6 +41,10 @@ struct RunOptions {
   Nanos live_settle = kDefaultLiveSettle;
   // Keep the trace's tail for the report (sim; off is several times faster).
   bool trace = true;
+  // Where the scenario's protocol is looked up by name (not owned; must outlive the call; an
+  // IsolatedRunner's child uses it as it was when the child was forked); nullptr: the
+  // built-ins (CheckerRegistry::builtins()).
+  const CheckerRegistry* checkers = nullptr;
   // Overrides the checker the scenario's protocol names (not owned; must outlive the call).
   const ProtocolChecker* checker = nullptr;
 };

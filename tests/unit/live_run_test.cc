@@ -23,6 +23,7 @@
 #include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "harness/sim_run.h"
+#include "tests/unit/stream_check.h"
 
 namespace {
 
@@ -33,6 +34,8 @@ using edgecase::Kernel;
 using edgecase::kNanosPerMilli;
 using edgecase::LiveRun;
 using edgecase::LiveRunOptions;
+using edgecase::test::echo_check;
+using edgecase::test::echoed_all;
 using edgecase::Nanos;
 using edgecase::PeerScript;
 using edgecase::SimRun;
@@ -62,6 +65,13 @@ std::vector<PeerScript> scripts_of(const Case& c) {
   SimRunOptions o;
   o.trace = false;
   return SimRun(c, o).scripts();
+}
+
+// Live options with `check` fed by the run's peers.
+LiveRunOptions checked(edgecase::ProtocolCheck& check) {
+  LiveRunOptions o;
+  o.check = &check;
+  return o;
 }
 
 Case case_with(std::vector<PeerScript> peers) {
@@ -110,8 +120,8 @@ void require_echo_served(const LiveRun& run, const World::Result& r) {
     INFO(p->status());
     REQUIRE(p->done());
     REQUIRE(p->failure().empty());
-    REQUIRE(p->received() == p->sent());
-    REQUIRE(!p->sent().empty());
+    REQUIRE(echoed_all(*p));
+    REQUIRE(p->sent().size() > 0);
   }
 }
 
@@ -121,7 +131,8 @@ TEST_CASE("live: the echo server serves every peer and ends quiescent in epoll_w
   for (uint64_t seed = 1; seed <= kEchoSeeds; ++seed) {
     INFO("seed " << seed);
     const Case c = echo_case(seed, FaultPlan::none());
-    LiveRun run(c, scripts_of(c));
+    const auto echo = echo_check();
+    LiveRun run(c, scripts_of(c), checked(*echo));
     const World::Result r = run.run(edgecase::handlers::find("echo", c.scenario));
     require_echo_served(run, r);
     REQUIRE(run.steps() > 0);
@@ -155,7 +166,8 @@ TEST_CASE("live: a blocking read gets the bytes a peer sends later", "[live]") {
                                     {Op::sleep, 0, 5 * kNanosPerMilli, ""},
                                     {Op::send, 0, 0, "hello"},
                                     {Op::expect, 5, 0, ""}})});
-  LiveRun run(c, scripts_of(c));
+  edgecase::test::Recorder rec;
+  LiveRun run(c, scripts_of(c), checked(rec));
   std::string got;
   const World::Result r = run.run([&](Kernel& k) {
     const int conn = listen_and_accept(k);
@@ -171,7 +183,7 @@ TEST_CASE("live: a blocking read gets the bytes a peer sends later", "[live]") {
   REQUIRE(r.stop->reason == Stop::Reason::quiescent);
   REQUIRE(r.stop->call == "read");
   REQUIRE(run.peers()[0]->done());
-  REQUIRE(run.peers()[0]->received() == "hello");
+  REQUIRE(rec.of(*run.peers()[0]) == "hello");
 }
 
 TEST_CASE("live: a blocking send to a peer that stopped reading is stopped in send", "[live]") {
@@ -209,7 +221,7 @@ TEST_CASE("live: a blocking write completes in full as the peer reads", "[live]"
   REQUIRE(r.outcome == Outcome::exited);
   REQUIRE(run.peers()[0]->done());
   REQUIRE(run.peers()[0]->failure().empty());
-  REQUIRE(run.peers()[0]->received().size() == kBytes);
+  REQUIRE(run.peers()[0]->received_bytes() == kBytes);
 }
 
 TEST_CASE("live: blocking accept4 and pipe read with nothing to come are quiescent", "[live]") {
@@ -324,8 +336,10 @@ TEST_CASE("live: a handler past the wall-time limit is stopped", "[live]") {
 
 TEST_CASE("live: the scenario's port is remapped; two runs hold it at once", "[live]") {
   const Case c = echo_case(3, FaultPlan::none());
-  LiveRun first(c, scripts_of(c));
-  LiveRun second(c, scripts_of(c));
+  const auto echo_first = echo_check();
+  const auto echo_second = echo_check();
+  LiveRun first(c, scripts_of(c), checked(*echo_first));
+  LiveRun second(c, scripts_of(c), checked(*echo_second));
   // The first run's listener stays bound until `first` is destroyed.
   require_echo_served(first, first.run(edgecase::handlers::find("echo", c.scenario)));
   uint16_t seen = 0;
@@ -396,7 +410,8 @@ TEST_CASE("live: timing of a 4-peer echo case", "[.][live-timing]") {
   std::vector<double> stop_ms;
   for (int i = 0; i < kManyRuns; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    LiveRun run(c, scripts);
+    const auto echo = echo_check();
+    LiveRun run(c, scripts, checked(*echo));
     const World::Result r = run.run(edgecase::handlers::find("echo", c.scenario));
     require_echo_served(run, r);
     stop_ms.push_back(static_cast<double>(r.stop->at) / 1e6);
@@ -439,7 +454,8 @@ TEST_CASE("live: the peers' script faults apply live; echo serves them all", "[l
     const std::vector<PeerScript> scripts = scripts_of(c);
     // The faults did change the scripts (a slow_read step after each connect).
     REQUIRE(scripts != c.scenario.peers);
-    LiveRun run(c, scripts);
+    const auto echo = echo_check();
+    LiveRun run(c, scripts, checked(*echo));
     require_echo_served(run, run.run(edgecase::handlers::find("echo", c.scenario)));
   }
 }

@@ -14,6 +14,7 @@
 #include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "harness/sim_run.h"
+#include "tests/unit/stream_check.h"
 
 namespace {
 
@@ -22,6 +23,10 @@ using edgecase::EchoShape;
 using edgecase::FaultPlan;
 using edgecase::Peer;
 using edgecase::SimRun;
+using edgecase::test::echo_check;
+using edgecase::test::echoed_all;
+using edgecase::test::echoed_prefix;
+using edgecase::test::Recorder;
 using edgecase::sim::World;
 
 constexpr uint64_t kFixedSeeds = 30;  // per fixed version, no faults
@@ -42,6 +47,7 @@ Case seed_case(std::string_view handler, uint64_t seed, const FaultPlan& faults,
 // Whether some peer of the run stalled, got back bytes it did not send, or finished without a
 // failure and without its echo. A peer failing with ECONNRESET/EPIPE is not counted: the
 // peer_reset and accept_abort faults do that to a correct server too.
+// (The run's peers fed an echo check: SimRunOptions::check.)
 bool misbehaved(SimRun& run) {
   for (size_t i = 0; i < run.peers().size(); ++i) {
     const Peer* p = run.peers()[i];
@@ -51,8 +57,8 @@ bool misbehaved(SimRun& run) {
       return s.op == edgecase::Step::Op::reset;
     });
     if (!p->done()) return true;
-    if (p->received() != p->sent().substr(0, p->received().size())) return true;
-    if (p->failure().empty() && !resets && p->received() != p->sent()) return true;
+    if (!echoed_prefix(*p)) return true;
+    if (p->failure().empty() && !resets && !echoed_all(*p)) return true;
     const bool by_reset = p->failure().find("ECONNRESET") != std::string::npos ||
                           p->failure().find("EPIPE") != std::string::npos;
     if (!p->failure().empty() && !by_reset) return true;
@@ -128,7 +134,14 @@ size_t requests_of(const edgecase::PeerScript& p) {
 // lines under AddressSanitizer took minutes.
 const edgecase::SimRunOptions kRunOptions{.trace = false, .step_budget = 20'000};
 
-bool hello_misbehaved(SimRun& run) {
+// `options` with `check` fed by the run's peers.
+edgecase::SimRunOptions checked(edgecase::SimRunOptions options, edgecase::ProtocolCheck& check) {
+  options.check = &check;
+  return options;
+}
+
+// (The run's peers fed `rec`.)
+bool hello_misbehaved(SimRun& run, const Recorder& rec) {
   for (size_t i = 0; i < run.peers().size(); ++i) {
     const Peer& p = *run.peers()[i];
     const auto& steps = run.scripts()[i].steps;
@@ -139,7 +152,7 @@ bool hello_misbehaved(SimRun& run) {
                           p.failure().find("EPIPE") != std::string::npos;
     if (!p.done()) return true;
     if (resets || by_reset) continue;
-    if (!p.failure().empty() || !hello_lines(p.received(), requests_of(run.scripts()[i])))
+    if (!p.failure().empty() || !hello_lines(rec.of(p), requests_of(run.scripts()[i])))
       return true;
   }
   return false;
@@ -150,16 +163,17 @@ bool hello_misbehaved(SimRun& run) {
 TEST_CASE("seeds: the fixed hello seed answers every request line, no faults", "[seeds-port]") {
   for (uint64_t seed = 1; seed <= kFixedSeeds; ++seed) {
     const Case c = line_case("seed000-fixed", seed, FaultPlan::none());
-    SimRun run(c, kRunOptions);
+    Recorder rec;
+    SimRun run(c, checked(kRunOptions, rec));
     const auto r = run.run();
     INFO("seed " << seed << " error " << r.error);
     REQUIRE(r.outcome == World::Outcome::stopped);
     for (size_t i = 0; i < run.peers().size(); ++i) {
       const Peer& p = *run.peers()[i];
-      INFO(p.status() << " failure: " << p.failure() << " received: " << p.received());
+      INFO(p.status() << " failure: " << p.failure() << " received: " << rec.of(p));
       REQUIRE(p.done());
       REQUIRE(p.failure().empty());
-      REQUIRE(hello_lines(p.received(), requests_of(c.scenario.peers[i])));
+      REQUIRE(hello_lines(rec.of(p), requests_of(c.scenario.peers[i])));
     }
   }
 }
@@ -170,9 +184,10 @@ TEST_CASE("seeds: the buggy hello seed misbehaves under faults", "[seeds-port]")
   uint64_t bad = 0, first_bad = 0;
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
     const Case c = line_case("seed000", seed, FaultPlan::all(kFaultPerMille));
-    SimRun run(c, kRunOptions);
+    Recorder rec;
+    SimRun run(c, checked(kRunOptions, rec));
     run.run();
-    if (hello_misbehaved(run)) {
+    if (hello_misbehaved(run, rec)) {
       ++bad;
       if (first_bad == 0) first_bad = seed;
     }
@@ -197,7 +212,8 @@ TEST_CASE("seeds: every seed name is known, with its own port", "[seeds-port]") 
 TEST_CASE("seeds: the fixed echo seeds echo every byte, no faults", "[seeds-port]") {
   const std::string name = GENERATE("seed001-fixed", "seed002-fixed", "seed003-fixed");
   for (uint64_t seed = 1; seed <= kFixedSeeds; ++seed) {
-    SimRun run(seed_case(name, seed, FaultPlan::none()), kRunOptions);
+    const auto echo = echo_check();
+    SimRun run(seed_case(name, seed, FaultPlan::none()), checked(kRunOptions, *echo));
     const auto r = run.run();
     INFO(name << " seed " << seed << " error " << r.error);
     REQUIRE(r.outcome == World::Outcome::stopped);
@@ -205,7 +221,7 @@ TEST_CASE("seeds: the fixed echo seeds echo every byte, no faults", "[seeds-port
       INFO(p->status() << " failure: " << p->failure());
       REQUIRE(p->done());
       REQUIRE(p->failure().empty());
-      REQUIRE(p->received() == p->sent());
+      REQUIRE(echoed_all(*p));
     }
   }
 }
@@ -220,7 +236,8 @@ TEST_CASE("seeds: the buggy echo seeds misbehave under faults", "[seeds-port]") 
   }
   uint64_t bad = 0, first_bad = 0;
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
-    SimRun run(seed_case(name, seed, plan, shape), kRunOptions);
+    const auto echo = echo_check();
+    SimRun run(seed_case(name, seed, plan, shape), checked(kRunOptions, *echo));
     run.run();
     if (misbehaved(run)) {
       ++bad;
@@ -235,7 +252,8 @@ TEST_CASE("seeds: the buggy echo seeds misbehave under faults", "[seeds-port]") 
 TEST_CASE("seeds: the fixed echo seeds under faults, no stall or corruption", "[seeds-port]") {
   const std::string name = GENERATE("seed001-fixed", "seed002-fixed", "seed003-fixed");
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
-    SimRun run(seed_case(name, seed, FaultPlan::all(kFaultPerMille)), kRunOptions);
+    const auto echo = echo_check();
+    SimRun run(seed_case(name, seed, FaultPlan::all(kFaultPerMille)), checked(kRunOptions, *echo));
     const auto r = run.run();
     INFO(name << " seed " << seed << " error " << r.error);
     std::string st;
@@ -248,12 +266,14 @@ TEST_CASE("seeds: the fixed echo seeds under faults, no stall or corruption", "[
 
 TEST_CASE("seeds: the fixed hello seed under faults, no stall or wrong reply", "[seeds-port]") {
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
-    SimRun run(line_case("seed000-fixed", seed, FaultPlan::all(kFaultPerMille)), kRunOptions);
+    Recorder rec;
+    SimRun run(line_case("seed000-fixed", seed, FaultPlan::all(kFaultPerMille)),
+               checked(kRunOptions, rec));
     const auto r = run.run();
     std::string st;
     for (const Peer* p : run.peers()) st += p->status() + " failure: " + p->failure() + "\n";
     INFO("seed " << seed << " error " << r.error << "\n" << st);
     REQUIRE(r.outcome == World::Outcome::stopped);
-    REQUIRE_FALSE(hello_misbehaved(run));
+    REQUIRE_FALSE(hello_misbehaved(run, rec));
   }
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "harness/generate.h"
+#include "tests/unit/stream_check.h"
 
 namespace {
 
@@ -38,6 +39,9 @@ using edgecase::PeerScript;
 using edgecase::SimRun;
 using edgecase::SimRunOptions;
 using edgecase::Step;
+using edgecase::test::echo_check;
+using edgecase::test::echoed_all;
+using edgecase::test::echoed_prefix;
 using edgecase::Stop;
 using edgecase::sim::World;
 using Op = Step::Op;
@@ -76,6 +80,12 @@ Step step(Op op, uint64_t n = 0) { return Step{op, n, 0, ""}; }
 SimRunOptions keep_trace() {
   SimRunOptions o;
   o.keep_trace = true;
+  return o;
+}
+
+// `o` with `check` fed by the run's peers.
+SimRunOptions checked(SimRunOptions o, edgecase::ProtocolCheck& check) {
+  o.check = &check;
   return o;
 }
 
@@ -140,7 +150,8 @@ TEST_CASE("sim_run: no fault fires when off or at 0 per mille", "[sim_run][fault
   const FaultPlan plan = GENERATE_COPY(FaultPlan::none(), zero);
   for (uint64_t seed = 1; seed <= kFaultSeeds; ++seed) {
     const Case c = echo_case(seed, plan);
-    SimRun run(c, keep_trace());
+    const auto echo = echo_check();
+    SimRun run(c, checked(keep_trace(), *echo));
     REQUIRE(run.scripts() == c.scenario.peers);
     run.run();
     INFO("seed " << seed);
@@ -148,7 +159,7 @@ TEST_CASE("sim_run: no fault fires when off or at 0 per mille", "[sim_run][fault
     REQUIRE(count_lines(run, "signal:") == 0);
     for (const Peer* p : run.peers()) {
       REQUIRE(p->failure().empty());
-      REQUIRE(p->received() == p->sent());
+      REQUIRE(echoed_all(*p));
     }
   }
 }
@@ -159,7 +170,8 @@ TEST_CASE("sim_run: the echo handler with no faults echoes every byte, 200 seeds
           "[sim_run][echo]") {
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
     const Case c = echo_case(seed, FaultPlan::none());
-    SimRun run(c, {});
+    const auto echo = echo_check();
+    SimRun run(c, checked({}, *echo));
     const auto r = run.run();
     INFO("seed " << seed << "\n" << trace_text(run));
     REQUIRE(r.outcome == Outcome::stopped);
@@ -175,7 +187,7 @@ TEST_CASE("sim_run: the echo handler with no faults echoes every byte, 200 seeds
       REQUIRE(p.failure() == "");
       REQUIRE(p.step_index() == c.scenario.peers[i].steps.size());
       REQUIRE(p.sent().size() == expected);
-      REQUIRE(p.received() == p.sent());
+      REQUIRE(echoed_all(p));
     }
     REQUIRE(run.world().server().check_invariants() == "");
   }
@@ -188,13 +200,14 @@ TEST_CASE("sim_run: the echo handler with the network's faults on echoes every b
   for (FaultKind k : {FaultKind::split, FaultKind::coalesce, FaultKind::delay})
     plan[k] = Fault{true, per_mille};
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
-    SimRun run(echo_case(seed, plan), {});
+    const auto echo = echo_check();
+    SimRun run(echo_case(seed, plan), checked({}, *echo));
     run.run();
     INFO("per mille " << per_mille << ", seed " << seed << "\n" << trace_text(run));
     for (const Peer* p : run.peers()) {
       REQUIRE(p->done());
       REQUIRE(p->failure() == "");
-      REQUIRE(p->received() == p->sent());
+      REQUIRE(echoed_all(*p));
     }
   }
 }
@@ -207,7 +220,8 @@ TEST_CASE("sim_run: the echo handler under all faults at 200 per mille: no silen
   const FaultPlan plan = FaultPlan::all(200);
   uint64_t failed_total = 0, aborts_total = 0, resets_total = 0;
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
-    SimRun run(echo_case(seed, plan), keep_trace());
+    const auto echo = echo_check();
+    SimRun run(echo_case(seed, plan), checked(keep_trace(), *echo));
     const auto r = run.run();
     INFO("seed " << seed << "\n" << trace_text(run));
     REQUIRE(r.outcome == Outcome::stopped);
@@ -221,14 +235,14 @@ TEST_CASE("sim_run: the echo handler under all faults at 200 per mille: no silen
                                       [](const Step& s) { return s.op == Op::reset; });
       INFO("peer#" << i + 1 << ": " << p.status() << " failure: " << p.failure());
       REQUIRE(p.done());
-      REQUIRE(p.received() == p.sent().substr(0, p.received().size()));
+      REQUIRE(echoed_prefix(p));
       if (!p.failure().empty()) {
         ++failed;
         const bool by_reset = p.failure().find("ECONNRESET") != std::string::npos ||
                               p.failure().find("EPIPE") != std::string::npos;
         REQUIRE(by_reset);
       } else if (!resets) {
-        REQUIRE(p.received() == p.sent());
+        REQUIRE(echoed_all(p));
       }
       resets_total += resets;
     }
@@ -307,8 +321,9 @@ TEST_CASE("sim_run: accept_abort: accept4 fails with ECONNABORTED and the peer s
   constexpr int kPeers = 2;
   const bool on = GENERATE(true, false);
   std::vector<PeerScript> peers(kPeers, script({step(Op::connect), step(Op::expect, 5)}));
+  edgecase::test::Recorder rec;
   SimRun run(make_case(peers, only(FaultKind::accept_abort, on ? Fault::kPerMille : 0)),
-             keep_trace());
+             checked(keep_trace(), rec));
   std::vector<int> results, errs;
   const auto r = run.run([&](Kernel& k) {
     const Listener l = listen_on(k);
@@ -336,7 +351,7 @@ TEST_CASE("sim_run: accept_abort: accept4 fails with ECONNABORTED and the peer s
     } else {
       REQUIRE(results[static_cast<size_t>(i)] >= 0);
       REQUIRE(p.failure().empty());
-      REQUIRE(p.received() == "hello");
+      REQUIRE(rec.of(p) == "hello");
     }
   }
   REQUIRE(count_lines(run, "fault: accept-abort: accept4(") == (on ? kPeers : 0u));
@@ -394,7 +409,7 @@ TEST_CASE("sim_run: short_write cuts a TCP write and EPOLLOUT comes back for the
     REQUIRE(later == 0);
   }
   const Peer& p = *run.peers()[0];
-  REQUIRE(p.received().size() == static_cast<size_t>(written) + 1);
+  REQUIRE(p.received_bytes() == static_cast<size_t>(written) + 1);
 }
 
 // --- small buffers ------------------------------------------------------------------------------------
@@ -449,7 +464,8 @@ TEST_CASE("sim_run: half_close: peers shut down after their last send and still 
           "[sim_run][fault]") {
   for (uint64_t seed = 1; seed <= kFaultSeeds; ++seed) {
     const Case c = echo_case(seed, only(FaultKind::half_close, Fault::kPerMille));
-    SimRun run(c, {});
+    const auto echo = echo_check();
+    SimRun run(c, checked({}, *echo));
     run.run();
     INFO("seed " << seed << "\n" << trace_text(run));
     for (size_t i = 0; i < run.peers().size(); ++i) {
@@ -467,7 +483,7 @@ TEST_CASE("sim_run: half_close: peers shut down after their last send and still 
       const Peer& p = *run.peers()[i];
       REQUIRE(p.done());
       REQUIRE(p.failure() == "");
-      REQUIRE(p.received() == p.sent());
+      REQUIRE(echoed_all(p));
     }
   }
 }
@@ -513,8 +529,9 @@ TEST_CASE("sim_run: peer_reset: the script is cut and ends with a reset; the ser
                                    step(Op::send, 50), step(Op::expect, 50), step(Op::close)};
   std::set<size_t> lengths;
   for (uint64_t seed = 1; seed <= kFaultSeeds; ++seed) {
+    const auto echo = echo_check();
     SimRun run(make_case({script(original)}, only(FaultKind::peer_reset, Fault::kPerMille), seed),
-               keep_trace());
+               checked(keep_trace(), *echo));
     const auto& steps = run.scripts()[0].steps;
     INFO("seed " << seed);
     REQUIRE(steps.size() >= 2);
@@ -533,7 +550,7 @@ TEST_CASE("sim_run: peer_reset: the script is cut and ends with a reset; the ser
     REQUIRE(p.done());
     REQUIRE(p.failure() == "");
     REQUIRE(p.fd() == -1);
-    REQUIRE(p.received() == p.sent().substr(0, p.received().size()));
+    REQUIRE(echoed_prefix(p));
     REQUIRE(count_lines(run, "fault: peer-reset: peer#1 resets at step") == 1);
   }
   // Every cut point was drawn: after connect, after each send and expect.
@@ -542,17 +559,18 @@ TEST_CASE("sim_run: peer_reset: the script is cut and ends with a reset; the ser
 
 TEST_CASE("sim_run: a peer's reset without the fault: the server sees ECONNRESET or EOF",
           "[sim_run]") {
+  const auto echo = echo_check();
   SimRun run(make_case({script({step(Op::connect), step(Op::send, 10), step(Op::expect, 10),
                                 step(Op::reset)})},
                        FaultPlan::none()),
-             keep_trace());
+             checked(keep_trace(), *echo));
   EndSeen end;
   const auto r = run.run([&](Kernel& k) { echo_one(k, end); });
   INFO(trace_text(run));
   REQUIRE(r.outcome == Outcome::exited);
   REQUIRE(end.err == ECONNRESET);
   REQUIRE_FALSE(end.eof);
-  REQUIRE(run.peers()[0]->received() == run.peers()[0]->sent());
+  REQUIRE(echoed_all(*run.peers()[0]));
 }
 
 // --- slow readers ---------------------------------------------------------------------------------------
@@ -568,7 +586,8 @@ TEST_CASE("sim_run: slow_reader: reads of at most k bytes, spaced by at least t"
           "[sim_run][fault]") {
   for (uint64_t seed = 1; seed <= kFaultSeeds / 3; ++seed) {
     const Case c = echo_case(seed, only(FaultKind::slow_reader, Fault::kPerMille));
-    SimRun run(c, keep_trace());
+    const auto echo = echo_check();
+    SimRun run(c, checked(keep_trace(), *echo));
     run.run();
     INFO("seed " << seed);
     for (size_t i = 0; i < run.peers().size(); ++i) {
@@ -583,7 +602,7 @@ TEST_CASE("sim_run: slow_reader: reads of at most k bytes, spaced by at least t"
       REQUIRE(t <= SimRun::kSlowReadMaxGap);
       const Peer& p = *run.peers()[i];
       REQUIRE(p.failure() == "");
-      REQUIRE(p.received() == p.sent());
+      REQUIRE(echoed_all(p));
       // Each recv that returned data: at most k bytes, at least t after the previous one (the
       // stamps are truncated to microseconds).
       const std::string prefix = "peer#" + std::to_string(i + 1) + ": recv = ";
@@ -600,7 +619,7 @@ TEST_CASE("sim_run: slow_reader: reads of at most k bytes, spaced by at least t"
         last = when;
         ++reads;
       }
-      REQUIRE(static_cast<uint64_t>(reads) * k >= p.received().size());
+      REQUIRE(static_cast<uint64_t>(reads) * k >= p.received_bytes());
     }
   }
 }
@@ -632,7 +651,7 @@ TEST_CASE("sim_run: a handler sending on a timer to a reading peer is not quiesc
   REQUIRE(sent == kTicks);
   REQUIRE(run.peers()[0]->done());
   REQUIRE(run.peers()[0]->failure() == "");
-  REQUIRE(run.peers()[0]->received().size() == kTicks * kChunk);
+  REQUIRE(run.peers()[0]->received_bytes() == kTicks * kChunk);
 }
 
 // --- determinism ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -106,6 +107,17 @@ std::vector<int> watched(World& w) {
 }
 
 // --- the clock ------------------------------------------------------------------------------------
+
+TEST_CASE("world: a trace stamp is \"[{:>7}.{:03}ms]\" of the virtual time", "[world]") {
+  using edgecase::sim::Trace;
+  for (edgecase::Nanos at : {edgecase::Nanos{0}, edgecase::Nanos{999}, edgecase::Nanos{1'000},
+                             edgecase::Nanos{1'234'567}, edgecase::Nanos{60'000'000'000},
+                             edgecase::Nanos{9'999'999'999'999}, edgecase::Nanos{123'456'789'012'345},
+                             edgecase::Nanos{-1'500'000}})
+    CHECK(Trace::stamp(at) == fmt::format("[{:>7}.{:03}ms]", at / edgecase::kNanosPerMilli,
+                                          (at % edgecase::kNanosPerMilli) / edgecase::kNanosPerMicro));
+  CHECK(Trace::stamp(2'100'000) == "[      2.100ms]");
+}
 
 TEST_CASE("world: the clock starts at 0 and every handler call costs kCallCost", "[world]") {
   World w(options());
