@@ -1,6 +1,7 @@
 // The runner (include/edgecase/runner.h): one case, one backend, the oracles, a report.
 #include "edgecase/runner.h"
 
+#include <cassert>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -130,6 +131,7 @@ class LiveTail {
 
 Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   const ProtocolChecker& checker = checker_for(c, o);
+  ignore_sigpipe();  // a peer's reset must give the handler EPIPE, not kill the process
   // The same peers as the simulation runs: the scripts with the fault plan's changes.
   SimRunOptions so;
   so.trace = false;
@@ -155,6 +157,14 @@ Report run_direct(const Handler& handler, const Case& c, const RunOptions& o) {
 }
 
 }  // namespace
+
+void ignore_sigpipe() {
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  const int r = ::sigaction(SIGPIPE, &ignore, nullptr);
+  assert(r == 0);  // SIGPIPE is a valid, catchable signal: sigaction cannot fail
+  (void)r;
+}
 
 // --- isolated runs ----------------------------------------------------------------------------
 
@@ -252,6 +262,7 @@ std::optional<std::pair<std::string, std::string>> take_frame(std::string& buf) 
 // The child's loop: read a case, run it, answer with the report (or the error), until the
 // parent closes the socket.
 [[noreturn]] void worker_main(int sock, const Handler& fixed, const RunOptions& o) {
+  ignore_sigpipe();
   std::string in;
   char buf[65536];
   for (;;) {

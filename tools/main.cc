@@ -6,6 +6,7 @@
 #include <string>
 
 #include "edgecase/case_file.h"
+#include "edgecase/runner.h"
 #include "tools/demo.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
@@ -17,6 +18,8 @@ constexpr int kExitUsage = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The tool drives live sockets (run --backend live, demo): a peer's reset must never kill it.
+  edgecase::ignore_sigpipe();
   CLI::App app{"edgecase: a deterministic test-and-simulation kit for epoll code"};
   app.set_version_flag("--version", "edgecase " + std::string(edgecase::build_kit_version()));
   app.require_subcommand(1);

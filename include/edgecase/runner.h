@@ -45,6 +45,14 @@ struct RunOptions {
   const ProtocolChecker* checker = nullptr;
 };
 
+// Sets the process's SIGPIPE disposition to SIG_IGN (idempotent; never restored). A live run
+// drives real sockets in this process: the handler's write() to a connection its peer reset
+// would otherwise raise SIGPIPE and kill the kit with it, instead of returning EPIPE as the
+// simulation does. run_case calls it before every live run, the isolated child when it starts,
+// and the kit's entry points (edgecase, the test and benchmark mains) first thing. It is the
+// only process-wide state the runner changes (docs/LIVE.md).
+void ignore_sigpipe();
+
 // Runs `handler` against case `c`.
 Report run_case(const Handler& handler, const Case& c, const RunOptions& options = {});
 // Runs the handler the case names (handlers/registry); std::invalid_argument if unknown.
