@@ -14,13 +14,28 @@ namespace edgecase {
 
 std::string_view backend_name(Backend b) { return b == Backend::sim ? "sim" : "live"; }
 
+namespace {
+
+// Evidence::bytes in the unit its oracle counts (docs/ORACLES.md's evidence column).
+std::string count_text(std::string_view oracle_name, uint64_t n) {
+  if (oracle_name == oracle::kLostAccept)
+    return fmt::format("{} connection{} queued", n, n == 1 ? "" : "s");
+  if (oracle_name == oracle::kLostReadEvent || oracle_name == oracle::kDisarmedForever)
+    return fmt::format("{} unread bytes", n);
+  if (oracle_name == oracle::kStuckOutput || oracle_name == oracle::kReplyLostAfterHalfClose)
+    return fmt::format("{} bytes still expected", n);
+  return fmt::format("bytes {}", n);
+}
+
+}  // namespace
+
 std::string Violation::format() const {
   const Evidence& e = evidence;
   std::string s = fmt::format("{}:", oracle);
   if (e.fd >= 0) s += fmt::format(" fd {}", e.fd);
   if (e.interest) s += fmt::format(" ({})", epoll_events_name(*e.interest));
   if (e.peer != 0) s += fmt::format(" peer#{}", e.peer);
-  if (e.bytes) s += fmt::format(" bytes {}", *e.bytes);
+  if (e.bytes) s += " " + count_text(oracle, *e.bytes);
   if (e.offset) s += fmt::format(" offset {}", *e.offset);
   s += fmt::format(" at {}", sim::Trace::stamp(e.at));
   if (!e.detail.empty()) s += ": " + e.detail;
@@ -50,6 +65,8 @@ std::string Report::format() const {
   for (const std::string& p : peers) s += "  " + p + "\n";
   if (!last_calls.empty()) s += "last calls:\n";
   for (const std::string& c : last_calls) s += "  " + c + "\n";
+  // Unindented, so that what follows the label can be saved as a case file as it is.
+  if (!case_text.empty()) s += "case file (replays this run):\n" + case_text;
   return s;
 }
 

@@ -81,7 +81,8 @@ struct Report {
   bool found(std::string_view oracle_name) const;
   // Oracle names found, each once, in the order first found.
   std::vector<std::string> oracles() const;
-  // The full human-readable report: header, violations with evidence, peers, last calls.
+  // The full human-readable report: header, violations with evidence, peers, last calls, and
+  // last the case file that replays the run, after the line "case file (replays this run):".
   std::string format() const;
 };
 
