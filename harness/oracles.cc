@@ -156,6 +156,7 @@ class Judge {
       case RunEnd::How::idle:
       case RunEnd::How::time_limit:
       case RunEnd::How::oracle:
+      case RunEnd::How::kit_limit:
         return;
     }
   }

@@ -55,10 +55,15 @@ std::vector<std::string> Report::oracles() const {
 }
 
 std::string Report::format() const {
-  std::string s = fmt::format("handler {} on {}: {}\n", handler, backend_name(backend),
-                              clean() ? "PASS" : fmt::format("{} violation(s)", violations.size()));
+  // The verdict names the party at fault: the case, the handler, or the kit's limit.
+  std::string verdict = "PASS";
+  if (!case_errors.empty()) verdict = "CASE ERROR (the case cannot run as written)";
+  else if (!violations.empty()) verdict = fmt::format("{} violation(s)", violations.size());
+  else if (!kit_limit.empty()) verdict = "UNDECIDED (a limit of the kit ended the run)";
+  std::string s = fmt::format("handler {} on {}: {}\n", handler, backend_name(backend), verdict);
   s += fault_plan + "\n";
   s += fmt::format("ending: {} ({} handler calls)\n", ending, steps);
+  for (const std::string& e : case_errors) s += "  case error: " + e + "\n";
   for (const Violation& v : violations) s += "  " + v.format() + "\n";
   for (const std::string& u : undecided) s += "  undecided: " + u + "\n";
   if (!peers.empty()) s += "peers:\n";
@@ -169,6 +174,8 @@ std::string report_to_wire(const Report& r) {
   put_list(out, "peers", r.peers);
   put(out, "case", r.case_text);
   put_list(out, "undecided", r.undecided);
+  put_list(out, "case-errors", r.case_errors);
+  put(out, "kit-limit", r.kit_limit);
   put(out, "steps", std::to_string(r.steps));
   put(out, "end", std::to_string(r.end));
   return out;
@@ -199,6 +206,8 @@ std::optional<Report> report_from_wire(std::string_view wire) {
   r.peers = rd.list("peers");
   r.case_text = rd.take("case");
   r.undecided = rd.list("undecided");
+  r.case_errors = rd.list("case-errors");
+  r.kit_limit = rd.take("kit-limit");
   r.steps = rd.number("steps");
   r.end = rd.integer("end");
   if (!rd.ok || !rd.in.empty()) return std::nullopt;

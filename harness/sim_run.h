@@ -20,6 +20,7 @@ struct SimRunOptions {
   bool keep_trace = false;   // keep every line, not just the last Trace::kTailLines
   uint64_t step_budget = sim::WorldOptions::kDefaultStepBudget;
   Nanos time_limit = sim::WorldOptions::kDefaultTimeLimit;
+  Nanos wall_time_limit = 0;  // the kit's limit (RunOptions::wall_time_limit); 0: none
 };
 
 class SimRun {
