@@ -94,7 +94,7 @@ void hunt_for(std::string_view handler, const std::vector<std::string>& targets)
   WARN(handler << ": " << r.generated << " generated cases, " << r.runs << " runs, "
                << seconds_since(t0) << " s; seen:" << seen_text(r));
   for (const std::string& target : targets) {
-    INFO(handler << ": hunting " << target << "; seen:" << seen_text(r));
+    INFO(handler << ": hunting " << target << "; seen:" << seen_text(r) << " " << r.out_of_time);
     const Finding* f = r.find(target);
     REQUIRE(f != nullptr);
     WARN(handler << " " << target << ": found by seed " << f->seed << " (generated case "
@@ -122,6 +122,7 @@ void fixed_clean(std::string_view handler, uint64_t cases, const RunOptions& run
     FAIL_CHECK(handler << ": " << f.oracle << " on generated seed " << f.seed << ", shrunk in "
                        << f.shrink_runs << " runs to\n"
                        << f.report.format() << f.report.case_text);
+  INFO(r.out_of_time);  // the hunt's time budget (HuntOptions) ran out: undecided
   CHECK(r.clean_runs == cases);
 }
 

@@ -6,6 +6,7 @@
 
 #include "edgecase/runner.h"
 #include "harness/generate.h"
+#include "harness/search.h"
 
 namespace edgecase {
 namespace {
@@ -62,6 +63,29 @@ TEST_CASE("kit limits: the isolation timeout is undecided, not handler-blocked",
   const Report r = run_case([](Kernel&) { ::pause(); }, long_case(), o);
   require_undecided(r, "isolation timeout (0.300 s)");
   CHECK_FALSE(r.found(oracle::kHandlerBlocked));
+}
+
+}  // namespace
+}  // namespace edgecase
+
+namespace edgecase {
+namespace {
+
+TEST_CASE("kit limits: a hunt stops at its time budget and says so", "[search][limits]") {
+  HuntOptions o;
+  o.seeds = 1'000'000;  // far more than any budget here lets run
+  o.run.trace = false;
+  o.time_budget = 1;  // 1 ns: spent before the second case
+  const HuntResult r = hunt("echo", "echo", Scenario::kDefaultPort, o);
+  INFO(r.out_of_time);
+  CHECK(r.generated <= 1);
+  CHECK(r.out_of_time.find("time budget") != std::string::npos);
+  HuntOptions unbounded = o;
+  unbounded.seeds = 3;
+  unbounded.time_budget = 0;
+  const HuntResult all = hunt("echo", "echo", Scenario::kDefaultPort, unbounded);
+  CHECK(all.generated == 3);
+  CHECK(all.out_of_time.empty());
 }
 
 }  // namespace
