@@ -3,6 +3,14 @@
 // case's error, never PASS and never a handler oracle.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <cstdio>
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <string>
 #include <variant>
@@ -144,6 +152,65 @@ TEST_CASE("peer failures: the server's doing or the case's", "[case][validate]")
   CHECK(peer_failure_is_case_error("connect: EISCONN"));
   CHECK(peer_failure_is_case_error("rcvbuf: EINVAL"));
   CHECK(peer_failure_is_case_error("reset: setsockopt(SO_LINGER): EBADF"));
+}
+
+}  // namespace
+}  // namespace edgecase
+
+namespace edgecase {
+namespace {
+
+// A server that listens, then takes every fd the process has left (the live peers share its
+// fd table), then waits: the peer's socket() fails with EMFILE on the peers' host.
+void listen_then_fill_fds(Kernel& k) {
+  const int l = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(Scenario::kDefaultPort);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (l < 0 || k.bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || k.listen(l, 8) != 0)
+    throw std::runtime_error("listen failed");
+  const int ep = k.epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = l;
+  k.epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+  while (::dup(0) >= 0) {
+  }
+  for (epoll_event out[4];;) k.epoll_wait(ep, out, 4, -1);
+}
+
+TEST_CASE("run_case: a live peer whose host has no fd left is a case error",
+          "[case][validate][runner][live]") {
+  // In a child: the fd limit is lowered and the table filled there only.
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    constexpr rlim_t kFewFds = 64;  // the run's own fds fit, with none to spare after the fill
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = kFewFds;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
+    RunOptions o;
+    o.backend = Backend::live;
+    const Case c = echo_case(3, FaultPlan::none(), EchoShape{.peers = 1, .messages = 1});
+    const Report r = run_case(listen_then_fill_fds, c, o);
+    const bool emfile = r.case_errors.size() == 1 &&
+                        r.case_errors[0].find("socket: EMFILE") != std::string::npos;
+    const bool judged_as_case = r.violations.empty() && !r.clean() &&
+                                r.format().find("CASE ERROR") != std::string::npos;
+    if (!emfile) {
+      std::fprintf(stderr, "%s", r.format().c_str());
+      ::_exit(11);
+    }
+    ::_exit(judged_as_case ? 0 : 12);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 }  // namespace
