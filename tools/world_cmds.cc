@@ -190,6 +190,9 @@ int do_case(const WorldCommands& o) {
   shape.max_message = o.max_message;
   const Case c = echo_case(o.seed, plan_named(o.faults, o.seed), shape);
   if (auto why = check_case(c)) throw InputError{"cannot write this case: " + *why};
+  // A case no run could hold (more bytes than RunLimits allow) is not worth a file.
+  if (const std::vector<CaseError> errors = validate_case(c); !errors.empty())
+    throw InputError{"this case cannot run as written: " + errors.front().message};
   const std::string text = write_case(c);
   if (o.out_path.empty() || o.out_path == "-") {
     fmt::print("{}", text);

@@ -37,7 +37,9 @@ struct RunOptions {
   // finishes within them). A case still running after `wall_time_limit` is stopped (sim and
   // live); an isolated child that has not answered after `isolation_timeout` is killed. Either
   // way the report is undecided (Report::kit_limit says which limit and the figure) and no
-  // final-state oracle runs: the kit's limit is not the handler's bug. 0: no limit.
+  // final-state oracle runs: the kit's limit is not the handler's bug. 0: no limit. Keep the
+  // isolation timeout above the wall-time limit (the default: 10 s above), or the parent kills
+  // a child the wall-time limit would have stopped with a report.
   static constexpr Nanos kDefaultWallTimeLimit = 60'000 * kNanosPerMilli;
   static constexpr Nanos kDefaultIsolationTimeout = kDefaultWallTimeLimit + 10'000 * kNanosPerMilli;
 

@@ -46,6 +46,7 @@ expect 2 'peers' "peers out of range" -- case --peers 0
 expect 2 'peers' "peers negative" -- case --peers -1
 expect 2 'messages' "messages overlong" -- case --messages 99999999999999999999
 expect 2 'faults' "unknown fault plan" -- case --faults some
+expect 2 'cannot run as written' "a case no run could hold" -- case --peers 64 --messages 2048 --max-message 1048576
 expect 2 'backend' "unknown backend" -- run "$work/clean.case" --backend qemu
 expect 2 'seeds' "demo seeds out of range" -- demo --seeds 0
 expect 2 'cannot write there' "demo output directory" -- demo --out /dev/null/cases
