@@ -2,6 +2,7 @@
 // reader that a fuzzer can drive.
 #include "edgecase/case_file.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cerrno>
@@ -331,7 +332,7 @@ std::string order_hint(std::string_view line, size_t lo, size_t hi) {
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : reader_(text) {}
+  explicit Parser(std::string_view text, CaseLines* lines) : reader_(text), lines_(lines) {}
 
   Case parse() {
     Case c;
@@ -429,6 +430,10 @@ class Parser {
       if (s.peers.size() == L::kMaxPeers)
         fail(l, form, fmt::format("a case has at most {} peers", L::kMaxPeers));
       s.peers.push_back(PeerScript{static_cast<Nanos>(start), {}});
+      if (lines_) {
+        lines_->peers.push_back(l.number);
+        lines_->steps.emplace_back();
+      }
       parse_steps(s.peers.back());
     }
   }
@@ -446,6 +451,7 @@ class Parser {
       if (p.steps.size() == L::kMaxSteps)
         fail(l, form, fmt::format("a peer has at most {} steps", L::kMaxSteps));
       p.steps.push_back(parse_step(l, text.substr(kStepIndent.size())));
+      if (lines_) lines_->steps.back().push_back(l.number);
     }
   }
 
@@ -530,9 +536,151 @@ class Parser {
   }
 
   Reader reader_;
+  CaseLines* lines_;
 };
 
+// --- validating: what a well-formed case needs to run -------------------------------------------
+
+// The connection a script holds, step by step, as the peer engine (harness/peer.cc) will.
+struct SocketState {
+  bool socket = false;     // a socket exists (rcvbuf creates one before connect)
+  bool connected = false;  // a connect step ran on it
+  bool write_shut = false;
+  bool read_eof = false;
+  int closed_at = 0;       // the line of the close/reset that ended the last connection
+};
+
+// Why `step` cannot run in state `st` ("" if it can).
+std::string impossible_step(const Step& step, const SocketState& st) {
+  using Op = Step::Op;
+  const bool needs_connection = step.op == Op::send || step.op == Op::expect ||
+                                step.op == Op::expect_line || step.op == Op::read_eof ||
+                                step.op == Op::shutdown_write;
+  if (needs_connection && !st.connected) {
+    if (st.closed_at != 0)
+      return fmt::format("needs a connection, and the peer's own close or reset at line {} "
+                         "ended it (add a `connect`)",
+                         st.closed_at);
+    return "needs a connection, and no `connect` comes before it";
+  }
+  if ((step.op == Op::close || step.op == Op::reset) && !st.socket)
+    return "needs a socket, and the peer has none here";
+  if (step.op == Op::connect && st.connected)
+    return "the peer is connected already (close or reset first)";
+  if (step.op == Op::send && st.write_shut)
+    return "comes after the peer's own shutdown-write (it would fail with EPIPE)";
+  if ((step.op == Op::expect || step.op == Op::expect_line || step.op == Op::read_eof) &&
+      st.read_eof)
+    return "comes after read-eof: no byte can arrive after the end of the stream";
+  return {};
+}
+
+void apply_step(const Step& step, int line, SocketState& st) {
+  switch (step.op) {
+    case Step::Op::connect: st = SocketState{true, true, false, false, st.closed_at}; break;
+    case Step::Op::rcvbuf: st.socket = true; break;
+    case Step::Op::shutdown_write: st.write_shut = true; break;
+    case Step::Op::read_eof: st.read_eof = true; break;
+    case Step::Op::close:
+    case Step::Op::reset: st = SocketState{false, false, false, false, line}; break;
+    default: break;
+  }
+}
+
+// The least virtual time `step` takes under a slow_read of `slow` (n bytes per t): ceil(n/b)
+// reads, t apart. Saturates at RunLimits::kTimeLimit + 1.
+Nanos least_time(const Step& step, const Step* slow) {
+  constexpr Nanos kPast = RunLimits::kTimeLimit + 1;
+  if (step.op == Step::Op::sleep) return std::min(step.t, kPast);
+  if (step.op != Step::Op::expect || slow == nullptr) return 0;
+  const uint64_t reads = (step.n + slow->n - 1) / slow->n;
+  const uint64_t pauses = reads - 1;
+  if (pauses > static_cast<uint64_t>(kPast / slow->t)) return kPast;
+  return std::min(static_cast<Nanos>(pauses) * slow->t, kPast);
+}
+
+// Every validation error of `c`; `line_of(peer, step)` gives the line of a step (step -1: the
+// peer's `peer start` line).
+template <class LineOf>
+std::vector<CaseError> validation_errors(const Case& c, const LineOf& line_of) {
+  std::vector<CaseError> out;
+  const auto error = [&](int line, std::string text) {
+    out.push_back(CaseError{line, fmt::format("line {}: {}", line, text)});
+  };
+  uint64_t sent = 0;
+  uint64_t expected = 0;
+  bool bytes_reported = false;
+  for (size_t pi = 0; pi < c.scenario.peers.size(); ++pi) {
+    const PeerScript& p = c.scenario.peers[pi];
+    const uint32_t peer = static_cast<uint32_t>(pi + 1);
+    if (p.start > RunLimits::kTimeLimit) {
+      error(line_of(pi, -1), fmt::format("peer#{} starts at {} ns, past the run's time limit of "
+                                         "{} ns: it would never run",
+                                         peer, p.start, RunLimits::kTimeLimit));
+      continue;
+    }
+    SocketState st;
+    bool connects = false;
+    bool failed = false;
+    Nanos t = p.start;
+    const Step* slow = nullptr;
+    for (size_t si = 0; si < p.steps.size() && !failed; ++si) {
+      const Step& step = p.steps[si];
+      const int line = line_of(pi, static_cast<int>(si));
+      if (const std::string why = impossible_step(step, st); !why.empty()) {
+        error(line, fmt::format("peer#{} step {} ({}) {}", peer, si + 1,
+                                syntax_of(step)->keyword, why));
+        failed = true;
+        break;
+      }
+      apply_step(step, line, st);
+      connects = connects || step.op == Step::Op::connect;
+      if (step.op == Step::Op::slow_read) slow = &step;
+      t += least_time(step, slow);
+      if (t > RunLimits::kTimeLimit) {
+        error(line, fmt::format("peer#{} needs more than the run's time limit of {} ns of "
+                                "virtual time by step {} (its start, sleeps and slow reads)",
+                                peer, RunLimits::kTimeLimit, si + 1));
+        failed = true;
+      }
+      const uint64_t n = step.data.empty() ? step.n : step.data.size();
+      if (step.op == Step::Op::send) sent += n;
+      if (step.op == Step::Op::expect) expected += n;
+      if (!bytes_reported && (sent > RunLimits::kMaxRunBytes || expected > RunLimits::kMaxRunBytes)) {
+        bytes_reported = true;
+        error(line, fmt::format("the peers {} more than {} bytes in total by peer#{} step {}: "
+                                "more than one run can move (RunLimits::kMaxRunBytes)",
+                                sent > RunLimits::kMaxRunBytes ? "send" : "expect",
+                                RunLimits::kMaxRunBytes, peer, si + 1));
+      }
+    }
+    if (!failed && !connects)
+      error(line_of(pi, -1), fmt::format("peer#{} never connects (no `connect` step): a peer "
+                                         "without a connection tests nothing",
+                                         peer));
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<CaseError> validate_case(const Case& c, const CaseLines* lines) {
+  assert(!check_case(c) && "validate_case: the case is not well formed (see check_case)");
+  // Lines are looked up only when there is an error: most cases are valid.
+  const auto no_line = [](size_t, int) { return 0; };
+  if (validation_errors(c, no_line).empty()) return {};
+  CaseLines canonical;
+  if (lines == nullptr) {
+    const auto parsed = parse_case(write_case(c), &canonical);
+    assert(std::holds_alternative<Case>(parsed));
+    (void)parsed;
+    lines = &canonical;
+  }
+  assert(lines->peers.size() == c.scenario.peers.size());
+  return validation_errors(c, [lines](size_t peer, int step) {
+    return step < 0 ? lines->peers[peer] : lines->steps[peer][static_cast<size_t>(step)];
+  });
+}
 
 std::optional<std::string> check_case(const Case& c) {
   if (!valid_name(c.kit_version)) return "kit version: not a name";
@@ -578,15 +726,18 @@ std::string write_case(const Case& c) {
   return out + "end-case\n";
 }
 
-std::variant<Case, CaseError> parse_case(std::string_view text) {
+std::variant<Case, CaseError> parse_case(std::string_view text, CaseLines* lines) {
+  CaseLines found;
   try {
-    return Parser(text).parse();
+    Case c = Parser(text, lines ? &found : nullptr).parse();
+    if (lines) *lines = std::move(found);
+    return c;
   } catch (const Malformed& m) {
     return m.error;
   }
 }
 
-std::variant<Case, CaseError> read_case_file(const std::string& path) {
+std::variant<Case, CaseError> read_case_file(const std::string& path, CaseLines* lines) {
   const auto cannot = [&](int err) {
     return CaseError{0, fmt::format("cannot read {}: {}", path, std::strerror(err))};
   };
@@ -611,7 +762,7 @@ std::variant<Case, CaseError> read_case_file(const std::string& path) {
     }
   }
   ::close(fd);
-  return parse_case(text);
+  return parse_case(text, lines);
 }
 
 }  // namespace edgecase

@@ -156,6 +156,7 @@ class Judge {
       case RunEnd::How::idle:
       case RunEnd::How::time_limit:
       case RunEnd::How::oracle:
+      case RunEnd::How::kit_limit:
         return;
     }
   }
@@ -197,9 +198,9 @@ class Judge {
     e.fd = i.fd;
     e.bytes = *queued;
     e.interest = i.events;
-    e.detail = fmt::format("{} connection(s) wait in the accept queue of listener fd {} "
-                           "({}), and the handler sleeps in epoll_wait: no new edge will come",
-                           *queued, i.fd, epoll_events_name(i.events));
+    // The fd, mask and count are the evidence's fields (Violation::format prints them).
+    e.detail = "the listener's accept queue is not empty and the handler sleeps in epoll_wait: "
+               "no new edge will come";
     report(oracle::kLostAccept, std::move(e));
   }
 
@@ -221,9 +222,7 @@ class Judge {
     e.bytes = *unread;
     e.interest = i.events;
     e.peer = peer_of(i.fd);
-    e.detail = fmt::format("fd {}{} ({}) holds {} unread bytes, and the handler sleeps in "
-                           "epoll_wait: the edge was spent without reading to EAGAIN",
-                           i.fd, peer_name(e.peer), epoll_events_name(i.events), *unread);
+    e.detail = "the handler sleeps in epoll_wait: the edge was spent without reading to EAGAIN";
     report(oracle::kLostReadEvent, std::move(e));
   }
 

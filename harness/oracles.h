@@ -25,6 +25,7 @@ struct RunEnd {
     step_budget,  // stopped at the step budget
     time_limit,   // stopped at the time limit
     oracle,       // the Observer stopped it (busy-loop)
+    kit_limit,    // the kit's wall-time limit (the run is not judged: runner.cc)
   };
   How how = How::idle;
   std::string call;   // the call it was stopped in

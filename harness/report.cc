@@ -14,13 +14,28 @@ namespace edgecase {
 
 std::string_view backend_name(Backend b) { return b == Backend::sim ? "sim" : "live"; }
 
+namespace {
+
+// Evidence::bytes in the unit its oracle counts (docs/ORACLES.md's evidence column).
+std::string count_text(std::string_view oracle_name, uint64_t n) {
+  if (oracle_name == oracle::kLostAccept)
+    return fmt::format("{} connection{} queued", n, n == 1 ? "" : "s");
+  if (oracle_name == oracle::kLostReadEvent || oracle_name == oracle::kDisarmedForever)
+    return fmt::format("{} unread bytes", n);
+  if (oracle_name == oracle::kStuckOutput || oracle_name == oracle::kReplyLostAfterHalfClose)
+    return fmt::format("{} bytes still expected", n);
+  return fmt::format("bytes {}", n);
+}
+
+}  // namespace
+
 std::string Violation::format() const {
   const Evidence& e = evidence;
   std::string s = fmt::format("{}:", oracle);
   if (e.fd >= 0) s += fmt::format(" fd {}", e.fd);
   if (e.interest) s += fmt::format(" ({})", epoll_events_name(*e.interest));
   if (e.peer != 0) s += fmt::format(" peer#{}", e.peer);
-  if (e.bytes) s += fmt::format(" bytes {}", *e.bytes);
+  if (e.bytes) s += " " + count_text(oracle, *e.bytes);
   if (e.offset) s += fmt::format(" offset {}", *e.offset);
   s += fmt::format(" at {}", sim::Trace::stamp(e.at));
   if (!e.detail.empty()) s += ": " + e.detail;
@@ -40,16 +55,23 @@ std::vector<std::string> Report::oracles() const {
 }
 
 std::string Report::format() const {
-  std::string s = fmt::format("handler {} on {}: {}\n", handler, backend_name(backend),
-                              clean() ? "PASS" : fmt::format("{} violation(s)", violations.size()));
+  // The verdict names the party at fault: the case, the handler, or the kit's limit.
+  std::string verdict = "PASS";
+  if (!case_errors.empty()) verdict = "CASE ERROR (the case cannot run as written)";
+  else if (!violations.empty()) verdict = fmt::format("{} violation(s)", violations.size());
+  else if (!kit_limit.empty()) verdict = "UNDECIDED (a limit of the kit ended the run)";
+  std::string s = fmt::format("handler {} on {}: {}\n", handler, backend_name(backend), verdict);
   s += fault_plan + "\n";
   s += fmt::format("ending: {} ({} handler calls)\n", ending, steps);
+  for (const std::string& e : case_errors) s += "  case error: " + e + "\n";
   for (const Violation& v : violations) s += "  " + v.format() + "\n";
   for (const std::string& u : undecided) s += "  undecided: " + u + "\n";
   if (!peers.empty()) s += "peers:\n";
   for (const std::string& p : peers) s += "  " + p + "\n";
   if (!last_calls.empty()) s += "last calls:\n";
   for (const std::string& c : last_calls) s += "  " + c + "\n";
+  // Unindented, so that what follows the label can be saved as a case file as it is.
+  if (!case_text.empty()) s += "case file (replays this run):\n" + case_text;
   return s;
 }
 
@@ -152,6 +174,8 @@ std::string report_to_wire(const Report& r) {
   put_list(out, "peers", r.peers);
   put(out, "case", r.case_text);
   put_list(out, "undecided", r.undecided);
+  put_list(out, "case-errors", r.case_errors);
+  put(out, "kit-limit", r.kit_limit);
   put(out, "steps", std::to_string(r.steps));
   put(out, "end", std::to_string(r.end));
   return out;
@@ -182,6 +206,8 @@ std::optional<Report> report_from_wire(std::string_view wire) {
   r.peers = rd.list("peers");
   r.case_text = rd.take("case");
   r.undecided = rd.list("undecided");
+  r.case_errors = rd.list("case-errors");
+  r.kit_limit = rd.take("kit-limit");
   r.steps = rd.number("steps");
   r.end = rd.integer("end");
   if (!rd.ok || !rd.in.empty()) return std::nullopt;

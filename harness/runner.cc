@@ -1,7 +1,10 @@
 // The runner (include/edgecase/runner.h): one case, one backend, the oracles, a report.
 #include "edgecase/runner.h"
 
+#include <cassert>
 #include <cerrno>
+#include <chrono>
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -25,6 +28,11 @@ namespace edgecase {
 
 namespace {
 
+Nanos elapsed_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
 RunEnd run_end(const sim::World::Result& r) {
   RunEnd e;
   switch (r.outcome) {
@@ -47,6 +55,7 @@ RunEnd run_end(const sim::World::Result& r) {
     case Stop::Reason::step_budget: e.how = RunEnd::How::step_budget; break;
     case Stop::Reason::time_limit: e.how = RunEnd::How::time_limit; break;
     case Stop::Reason::oracle: e.how = RunEnd::How::oracle; break;
+    case Stop::Reason::wall_time: e.how = RunEnd::How::kit_limit; break;
   }
   return e;
 }
@@ -71,17 +80,47 @@ const ProtocolChecker& checker_for(const Case& c, const RunOptions& o) {
   return *p;
 }
 
-// What both backends share once the handler has stopped: the oracles and the report.
+// "60.000 s": a kit limit's figure.
+std::string seconds_text(Nanos t) {
+  return fmt::format("{}.{:03} s", t / (1000 * kNanosPerMilli), t / kNanosPerMilli % 1000);
+}
+
+// Whether the kit's wall-time limit ended the run, and the report's words for it ("" if not).
+std::string wall_time_text(const sim::World::Result& result, Nanos limit, Nanos elapsed) {
+  if (!result.stop || limit <= 0) return {};
+  const Stop::Reason why = result.stop->reason;
+  // Live, the wall-time limit is the live run's time limit when it is the smaller one.
+  if (why != Stop::Reason::wall_time && why != Stop::Reason::time_limit) return {};
+  if (why == Stop::Reason::time_limit && elapsed < limit) return {};
+  return fmt::format("the wall-time limit ({}) ended the run after {}", seconds_text(limit),
+                     seconds_text(elapsed));
+}
+
+// What both backends share once the handler has stopped: the oracles and the report. A run a
+// kit limit ended, or whose case could not run as written, is not judged by the final-state
+// oracles: what they would find is the kit's or the case's doing, not the handler's.
 Report judge_run(const Case& c, Backend backend, const sim::World::Result& result,
-                 RunView& view, const std::vector<const Peer*>& peers) {
+                 RunView& view, const std::vector<const Peer*>& peers,
+                 const std::string& kit_limit) {
   Report r;
   r.backend = backend;
   r.handler = c.scenario.handler;
   r.fault_plan = c.faults.describe();
   r.ending = ending_text(result);
   r.violations = view.calls.violations();
-  std::vector<Violation> end = judge(view, r.undecided);
-  r.violations.insert(r.violations.end(), end.begin(), end.end());
+  for (const Peer* p : peers)
+    if (peer_failure_is_case_error(p->failure()))
+      r.case_errors.push_back(fmt::format("peer#{} failed for a reason of its own: {}",
+                                          p->index(), p->failure()));
+  r.kit_limit = kit_limit;
+  if (!kit_limit.empty()) {
+    r.ending = kit_limit + " (" + r.ending + ")";
+    r.undecided.push_back(kit_limit + ": the final-state oracles were not run");
+  }
+  if (r.case_errors.empty() && r.kit_limit.empty()) {
+    std::vector<Violation> end = judge(view, r.undecided);
+    r.violations.insert(r.violations.end(), end.begin(), end.end());
+  }
   for (const Peer* p : peers) r.peers.push_back(p->status());
   r.case_text = write_case(c);
   r.steps = view.calls.calls();
@@ -102,13 +141,18 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   so.trace = o.trace;
   so.step_budget = o.step_budget;
   so.check = check.get();
+  so.wall_time_limit = o.wall_time_limit;
+  const auto started = std::chrono::steady_clock::now();  // the kit's limit only
   SimRun run(c, so);
   sim::World& w = run.world();
   Observer calls(w.handler_kernel(), w.server(), w.server(), [&w] { return w.now(); });
   const sim::World::Result result = run.run([&](Kernel&) { handler(calls); });
   RunView view{Backend::sim, w.server(), w.server(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), w.now(), *check};
-  Report r = judge_run(c, Backend::sim, result, view, run.peers());
+  const bool wall = result.stop && result.stop->reason == Stop::Reason::wall_time;
+  Report r = judge_run(c, Backend::sim, result, view, run.peers(),
+                       wall ? wall_time_text(result, o.wall_time_limit, elapsed_since(started))
+                            : std::string());
   const auto& tail = w.trace().tail();
   r.last_calls.assign(tail.begin(), tail.end());
   return r;
@@ -132,13 +176,16 @@ class LiveTail {
 
 Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   const std::unique_ptr<ProtocolCheck> check = checker_for(c, o).start();
+  ignore_sigpipe();  // a peer's reset must give the handler EPIPE, not kill the process
   // The same peers as the simulation runs: the scripts with the fault plan's changes.
   SimRunOptions so;
   so.trace = false;
   const SimRun scripts_of(c, so);
   LiveRunOptions lo;
   lo.settle = o.live_settle;
-  lo.time_limit = o.live_time_limit;
+  // Live time is wall time: the kit's wall-time limit, when smaller, is the run's time limit.
+  lo.time_limit = o.wall_time_limit > 0 ? std::min(o.live_time_limit, o.wall_time_limit)
+                                        : o.live_time_limit;
   lo.step_budget = o.step_budget;
   lo.check = check.get();
   LiveRun run(c, scripts_of.scripts(), lo);
@@ -148,7 +195,9 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   const sim::World::Result result = run.run([&](Kernel&) { handler(calls); });
   RunView view{Backend::live, run.real(), run.real(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), run.now(), *check};
-  Report r = judge_run(c, Backend::live, result, view, run.peers());
+  const bool wall = o.wall_time_limit > 0 && o.wall_time_limit <= o.live_time_limit;
+  Report r = judge_run(c, Backend::live, result, view, run.peers(),
+                       wall ? wall_time_text(result, o.wall_time_limit, run.now()) : std::string());
   r.last_calls = tail.lines();
   return r;
 }
@@ -159,15 +208,59 @@ Report run_direct(const Handler& handler, const Case& c, const RunOptions& o) {
 
 }  // namespace
 
+namespace {
+
+// The report of a case validate_case rejects: not run, the errors as case errors.
+std::optional<Report> invalid_case_report(const Case& c, const RunOptions& o) {
+  if (check_case(c)) return std::nullopt;  // the caller reports what cannot even be written
+  const std::vector<CaseError> errors = validate_case(c);
+  if (errors.empty()) return std::nullopt;
+  Report r;
+  r.backend = o.backend;
+  r.handler = c.scenario.handler;
+  r.fault_plan = c.faults.describe();
+  r.ending = "not run: the case cannot run as written";
+  for (const CaseError& e : errors) r.case_errors.push_back(e.message);
+  r.case_text = write_case(c);
+  return r;
+}
+
+bool contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool peer_failure_is_case_error(std::string_view failure) {
+  if (failure.empty()) return false;
+  // The peer's own side could not do what the script asks: its host's resources (socket:
+  // EMFILE, ENFILE, ENOBUFS), its own socket options, a step where the script has no socket.
+  for (std::string_view own : {": socket: ", "no socket", "unknown step", "setsockopt",
+                               "getsockopt", "getpeername", "rcvbuf:", ": close: "})
+    if (contains(failure, own)) return true;
+  // What the server (or the network between) did to the connection: refused (nothing
+  // listens), reset, aborted, closed early (end of file, EPIPE), a shutdown on a connection
+  // the server already reset (ENOTCONN), a handshake that timed out.
+  for (std::string_view server : {"ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE",
+                                  "ENOTCONN", "ETIMEDOUT", "end of file"})
+    if (contains(failure, server)) return false;
+  // Anything else (EADDRNOTAVAIL, EISCONN, EINVAL, ...) is a step the peer could not make
+  // where the script put it.
+  return true;
+}
+
+void ignore_sigpipe() {
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  const int r = ::sigaction(SIGPIPE, &ignore, nullptr);
+  assert(r == 0);  // SIGPIPE is a valid, catchable signal: sigaction cannot fail
+  (void)r;
+}
+
 // --- isolated runs ----------------------------------------------------------------------------
 
 namespace {
 
-// How long the parent waits for an isolated child before killing it: a sim run is bounded by
-// its step budget, a live one by its time limit; this only catches a handler that blocks in
-// something the kit does not control (a real syscall outside the Kernel).
-constexpr int kIsolatedSimTimeoutMs = 120'000;
-constexpr int kIsolatedLiveSlackMs = 10'000;
 // The child's stderr kept for the crash report (AddressSanitizer's report is a few KiB).
 constexpr size_t kMaxChildStderr = 256 * 1024;
 
@@ -203,11 +296,16 @@ Report crash_report(const Case& c, const RunOptions& o, int status, const std::s
   Violation v;
   v.oracle = std::string(oracle::kHandlerCrashed);
   if (timed_out) {
-    r.ending = "killed: the isolated run did not finish in time";
-    v.oracle = std::string(oracle::kHandlerBlocked);
-    v.evidence.detail = "the handler's process was still running at the isolation timeout "
-                        "(blocked outside the kit's calls?)";
-  } else if (WIFSIGNALED(status)) {
+    // The kit's limit, not the handler's verdict: a handler blocked outside the kit's calls
+    // and a case too big for the limit look the same from here.
+    r.kit_limit = fmt::format("the isolation timeout ({}) ended the run: the child process was "
+                              "killed",
+                              seconds_text(o.isolation_timeout));
+    r.ending = r.kit_limit;
+    r.undecided.push_back(r.kit_limit + "; no oracle was run");
+    return r;
+  }
+  if (WIFSIGNALED(status)) {
     r.ending = fmt::format("crashed: {}", strsignal(WTERMSIG(status)));
     v.evidence.detail = r.ending;
   } else {
@@ -255,6 +353,7 @@ std::optional<std::pair<std::string, std::string>> take_frame(std::string& buf) 
 // The child's loop: read a case, run it, answer with the report (or the error), until the
 // parent closes the socket.
 [[noreturn]] void worker_main(int sock, const Handler& fixed, const RunOptions& o) {
+  ignore_sigpipe();
   std::string in;
   char buf[65536];
   for (;;) {
@@ -321,26 +420,25 @@ std::unique_ptr<IsolatedRunner::Worker> start_worker(const Handler& h, const Run
 Report IsolatedRunner::run(const Case& c) {
   checker_for(c, options_);  // a bad protocol is the caller's error, not the child's crash
   if (auto why = check_case(c)) throw std::invalid_argument("isolated run: " + *why);
+  if (std::optional<Report> invalid = invalid_case_report(c, options_)) return *invalid;
   if (!worker_) {
     worker_ = start_worker(handler_, options_);
     ++started_;
   }
   Worker& w = *worker_;
-  const int timeout_ms = options_.backend == Backend::sim
-                             ? kIsolatedSimTimeoutMs
-                             : static_cast<int>(options_.live_time_limit / kNanosPerMilli) +
-                                   kIsolatedLiveSlackMs;
+  // Wall-clock, the kit's own limit (docs/DETERMINISM.md): a child that never answers.
+  const auto started = std::chrono::steady_clock::now();
   std::string errors;
   bool dead = !send_all(w.sock, frame("case", write_case(c)));
   std::optional<std::pair<std::string, std::string>> reply;
   bool timed_out = false;
   pollfd p[2] = {{w.sock, POLLIN, 0}, {w.err, POLLIN, 0}};
-  int waited_ms = 0;
   constexpr int kSliceMs = 100;
   while (!dead && !(reply = take_frame(w.in))) {
     const int n = ::poll(p, 2, kSliceMs);
     if (n < 0 && errno != EINTR) dead = true;
-    if (n == 0 && (waited_ms += kSliceMs) >= timeout_ms) {
+    if (n == 0 && options_.isolation_timeout > 0 &&
+        elapsed_since(started) >= options_.isolation_timeout) {
       timed_out = dead = true;
       break;
     }
@@ -415,6 +513,7 @@ std::unique_ptr<IsolatedRunner::Worker> start_worker(const Handler& h, const Run
 }  // namespace
 
 Report run_case(const Handler& handler, const Case& c, const RunOptions& options) {
+  if (std::optional<Report> invalid = invalid_case_report(c, options)) return *invalid;
   if (!options.isolate) return run_direct(handler, c, options);
   IsolatedRunner one(options, handler);
   return one.run(c);

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <deque>
+#include <fmt/format.h>
 #include <memory>
 #include <utility>
 
@@ -303,7 +305,21 @@ HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16
     }
     return handler ? run_case(handler, c, o) : run_case(c, o);
   };
+  // Wall-clock, the hunt's own limit (docs/DETERMINISM.md): it decides only when to stop.
+  const auto started = std::chrono::steady_clock::now();
+  const auto spent = [&] {
+    const auto t = std::chrono::steady_clock::now() - started;
+    return options.time_budget > 0 &&
+           std::chrono::duration_cast<std::chrono::nanoseconds>(t).count() >= options.time_budget;
+  };
   for (uint64_t seed = options.first_seed; seed - options.first_seed < options.seeds; ++seed) {
+    if (spent()) {
+      result.out_of_time = fmt::format("the time budget ({} ms) ran out after {} generated cases "
+                                       "of {}",
+                                       options.time_budget / kNanosPerMilli, result.generated,
+                                       options.seeds);
+      break;
+    }
     const Case generated = generate_case(handler_name, protocol, port, seed);
     const Report report = run(generated, options.run);
     ++result.generated;
@@ -317,6 +333,7 @@ HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16
         f.smallest = shrink_case(
             generated,
             [&](const Case& cand) {
+              if (spent()) return false;  // keeps the smallest case so far
               Report r = run(cand, options.run);
               if (!r.found(oracle)) return false;
               last = std::move(r);

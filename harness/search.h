@@ -48,6 +48,11 @@ struct HuntOptions {
   // Oracles worth a finding: others are counted in HuntResult::seen but neither shrunk nor
   // reported, and the hunt stops once every target was found. Empty: every oracle.
   std::vector<std::string> targets;
+  // The kit's limit on the whole hunt, in wall-clock time (0: none): no case is generated and
+  // no shrink run is made once it is spent; HuntResult::out_of_time then says so. Only ever
+  // stops the hunt: the runs it makes are the same as without it.
+  Nanos time_budget = kDefaultTimeBudget;
+  static constexpr Nanos kDefaultTimeBudget = 600'000 * kNanosPerMilli;
 };
 
 struct Finding {
@@ -69,6 +74,9 @@ struct HuntResult {
   // Every oracle any generated case made fire, with the number of cases, in the order first
   // seen (targets or not).
   std::vector<std::pair<std::string, uint64_t>> seen;
+  // Not empty when the time budget ended the hunt early, e.g. "the time budget (600.000 s) ran
+  // out after 312 generated cases": the hunt is undecided past that point, not clean.
+  std::string out_of_time;
   // A finding for `oracle`, or nullptr.
   const Finding* find(std::string_view oracle) const;
 };

@@ -9,6 +9,9 @@
 
 namespace edgecase {
 
+// Cases are validated against the world's time limit (validate_case).
+static_assert(RunLimits::kTimeLimit == sim::WorldOptions::kDefaultTimeLimit);
+
 using sim::Stream;
 
 // A peer as an actor of the world: runs when its timer is due or its socket has an edge.
@@ -42,6 +45,7 @@ SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(option
   wo.faults = c.faults;
   wo.step_budget = options.step_budget;
   wo.time_limit = options.time_limit;
+  wo.wall_time_limit = options.wall_time_limit;
   wo.trace = options.trace;
   world_ = std::make_unique<sim::World>(wo);
   if (options.keep_trace) world_->trace().keep_all(true);

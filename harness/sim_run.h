@@ -21,6 +21,7 @@ struct SimRunOptions {
   uint64_t step_budget = sim::WorldOptions::kDefaultStepBudget;
   Nanos time_limit = sim::WorldOptions::kDefaultTimeLimit;
   ProtocolCheck* check = nullptr;  // fed every chunk the peers receive (not owned)
+  Nanos wall_time_limit = 0;  // the kit's limit (RunOptions::wall_time_limit); 0: none
 };
 
 class SimRun {

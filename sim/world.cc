@@ -18,6 +18,7 @@ std::string_view stop_reason_name(Stop::Reason r) {
     case Stop::Reason::step_budget: return "step-budget";
     case Stop::Reason::time_limit: return "time-limit";
     case Stop::Reason::oracle: return "oracle";
+    case Stop::Reason::wall_time: return "wall-time-limit";
   }
   return "?";
 }
@@ -200,7 +201,19 @@ void World::stop(Stop::Reason r, const char* call, int fd) {
   throw Stop{r, call, fd, now()};
 }
 
+// The kit's wall-time limit: reads the clock every kWallCheckPeriod calls and events, and only
+// ever to stop the run (nothing else depends on it).
+void World::check_wall_time(const char* call, int fd) {
+  if (options_.wall_time_limit <= 0 || --until_wall_check_ > 0) return;
+  until_wall_check_ = kWallCheckPeriod;
+  const auto elapsed = std::chrono::steady_clock::now() - started_;
+  if (std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count() >
+      options_.wall_time_limit)
+    stop(Stop::Reason::wall_time, call, fd);
+}
+
 void World::on_call(const char* call, int fd) {
+  check_wall_time(call, fd);
   if (++steps_ > options_.step_budget) stop(Stop::Reason::step_budget, call, fd);
   const Nanos t = now() + kCallCost;
   if (t > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
@@ -252,6 +265,7 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
     if (!queue_.empty() && (!until || queue_.next_time() <= *until)) {
       auto [at, e] = queue_.pop();
       if (at > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
+      check_wall_time(call, fd);
       set_clock(at);
       run_event(e);
       continue;

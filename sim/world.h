@@ -16,10 +16,12 @@
 // throwing edgecase::Stop (not a std::exception, so the handler's own catch cannot swallow
 // it), run() returns, and the world stays intact for the oracles.
 //
-// Everything observable is a function of (options, seed, handler): no wall-clock time, no
-// pointer values, no hashing order, no standard library distributions.
+// Everything observable is a function of (options, seed, handler): no wall-clock time (but the
+// kit's wall-time limit, which only ever stops a run), no pointer values, no hashing order, no
+// standard library distributions.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +48,7 @@ struct Stop {
     step_budget,  // the handler made more calls than the budget allows
     time_limit,   // virtual time passed the limit
     oracle,       // an oracle watching the calls ended the run (busy-loop: no progress)
+    wall_time,    // the kit's wall-time limit passed (WorldOptions::wall_time_limit)
   };
   Reason reason;
   std::string call;  // the call that was stopped, e.g. "epoll_wait"
@@ -79,6 +82,10 @@ struct WorldOptions {
   bool network = true;   // false: segments are delivered within the sending call (loopback)
   uint64_t step_budget = kDefaultStepBudget;
   Nanos time_limit = kDefaultTimeLimit;
+  // The kit's limit in wall-clock time from the world's construction (0: none). The only clock
+  // the world reads, and only to stop: a run that ends within it is the same run without it
+  // (docs/DETERMINISM.md).
+  Nanos wall_time_limit = 0;
   bool trace = true;     // false: no trace lines are formatted (benchmarks)
   // Timed waits expiring in a row with nothing happening before the run counts as quiescent;
   // 0 never stops on that ground (tests that wait for "nothing happens" on purpose).
@@ -204,6 +211,12 @@ class World final : public Scheduler, public Network::Host {
   bool peers_event_pending_ = false;
   std::vector<std::pair<uint32_t, Nanos>> starts_;  // (actor, delay) until the handler waits
   uint64_t steps_ = 0;
+  // The wall-time limit's clock: read at the first handler call or event, then once every
+  // kWallCheckPeriod of them.
+  static constexpr uint64_t kWallCheckPeriod = 1024;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  uint64_t until_wall_check_ = 1;  // the first call or event checks
+  void check_wall_time(const char* call, int fd);
   uint64_t events_run_ = 0;  // events run since the last idle timeout (quiescence)
   int idle_timeouts_ = 0;
   bool waited_ = false;      // the handler has reached a blocking point

@@ -204,6 +204,8 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
     ho.run.isolate = true;  // the buggy servers overflow buffers: a crash is a finding
     ho.run.trace = true;
     const HuntResult hunt_result = edgecase::hunt(server, protocol_of(server), port, ho);
+    if (!hunt_result.out_of_time.empty())
+      note(fmt::format("{}: {}", server, hunt_result.out_of_time));
     std::vector<std::string> explained;
     for (const SeedBug& b : kSeedBugs) {
       if (b.server != server) continue;
@@ -258,8 +260,12 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
       lo.run.live_time_limit = DemoOptions::kLiveTimeLimit;
       live = edgecase::hunt(fixed, protocol_of(server), port, lo);
     }
+    for (const HuntResult* h : {&sim, &live})
+      if (!h->out_of_time.empty()) note(fmt::format("{}: {}", fixed, h->out_of_time));
     Row r{fixed, "fixed version", "", "", "", ""};
-    const bool clean = sim.findings.empty() && live.findings.empty();
+    // A hunt its time budget cut short is undecided, not clean.
+    const bool clean = sim.findings.empty() && live.findings.empty() &&
+                       sim.out_of_time.empty() && live.out_of_time.empty();
     r.found = clean ? "clean" : "FOUND";
     r.smallest = fmt::format("{} generated cases passed", sim.clean_runs);
     r.live = o.live ? fmt::format("{} of {} passed", live.clean_runs, live.runs) : "skipped";

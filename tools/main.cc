@@ -1,11 +1,19 @@
 // The edgecase command. Exit codes: 0 clean, 1 a bug (or a disagreement) was found, 2 usage or
-// input error.
+// input error (and, for run, a case that cannot run as written; 3: undecided, a kit limit ended
+// the run). replay: 0 reproduced as recorded, 1 not, 2 bad input (tools/world_cmds.cc).
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <cstdio>
 #include <fmt/format.h>
 #include <string>
+#include <unistd.h>
+#include <vector>
 
 #include "edgecase/case_file.h"
+#include "edgecase/runner.h"
 #include "tools/demo.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
@@ -17,6 +25,8 @@ constexpr int kExitUsage = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The tool drives live sockets (run --backend live, demo): a peer's reset must never kill it.
+  edgecase::ignore_sigpipe();
   CLI::App app{"edgecase: a deterministic test-and-simulation kit for epoll code"};
   app.set_version_flag("--version", "edgecase " + std::string(edgecase::build_kit_version()));
   app.require_subcommand(1);
@@ -47,6 +57,17 @@ int main(int argc, char** argv) {
   edgecase::tools::WorldCommands world;
   world.add_to(app);
 
+  // CLI11 would say only "A subcommand is required" for a misspelt command.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      fmt::print(stderr, "edgecase: unknown command `{}` (commands: {}; see edgecase --help)\n",
+                 argv[1], fmt::join(names, ", "));
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -61,6 +82,14 @@ int main(int argc, char** argv) {
   }
   if (int code = world.dispatch(); code >= 0) return code;
   if (demo->parsed()) {
+    // The output directory is checked before the demo's minutes of hunting, not after.
+    std::error_code ec;
+    std::filesystem::create_directories(demo_options.out_dir, ec);
+    if (ec || ::access(demo_options.out_dir.c_str(), W_OK) != 0) {
+      fmt::print(stderr, "edgecase demo: --out {}: cannot write there ({})\n",
+                 demo_options.out_dir, ec ? ec.message() : std::strerror(errno));
+      return kExitUsage;
+    }
     try {
       return edgecase::tools::run_demo(demo_options, stdout);
     } catch (const std::exception& e) {

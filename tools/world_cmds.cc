@@ -1,9 +1,13 @@
 #include "tools/world_cmds.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <variant>
 
@@ -16,9 +20,15 @@ namespace edgecase::tools {
 
 namespace {
 
+// `run` judges: 0 pass, 1 a violation, 2 bad input or a case that cannot run as written, 3
+// undecided (a limit of the kit's ended the run). `replay` compares: 0 reproduced as recorded,
+// 1 not reproduced, 2 bad input. The rest: 0 done, 2 bad input.
 constexpr int kExitClean = 0;
 constexpr int kExitFound = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitUndecided = 3;
+constexpr int kReproduced = 0;
+constexpr int kNotReproduced = 1;
 // The fault probability `--faults all` gives every fault.
 constexpr uint32_t kAllFaultsPerMille = 200;
 
@@ -26,10 +36,18 @@ struct InputError {
   std::string message;
 };
 
+// Reads and validates a case file: a file that does not parse, or a case that cannot run as
+// written (validate_case), is an input error naming the line.
 Case load(const std::string& path) {
-  auto parsed = read_case_file(path);
+  CaseLines lines;
+  auto parsed = read_case_file(path, &lines);
   if (auto* err = std::get_if<CaseError>(&parsed)) throw InputError{path + ": " + err->message};
   Case c = std::get<Case>(std::move(parsed));
+  if (const std::vector<CaseError> errors = validate_case(c, &lines); !errors.empty()) {
+    std::string text = path + ": the case cannot run as written:";
+    for (const CaseError& e : errors) text += "\n  " + path + ": " + e.message;
+    throw InputError{text};
+  }
   if (c.kit_version != build_kit_version())
     fmt::print(stderr, "note: {} was written by edgecase {}, this is {}\n", path, c.kit_version,
                build_kit_version());
@@ -44,9 +62,19 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-void write_lines(const std::string& path, const std::vector<std::string>& lines) {
+// Opens `path` for writing before anything runs: a path that cannot be written is an input
+// error, not a failure after the run.
+std::ofstream open_for_writing(const std::string& path, std::string_view what) {
   std::ofstream out(path);
+  if (!out) throw InputError{fmt::format("{}: cannot write the {} ({})", path, what,
+                                         std::strerror(errno))};
+  return out;
+}
+
+void write_lines(std::ofstream& out, const std::string& path,
+                 const std::vector<std::string>& lines) {
   for (const std::string& l : lines) out << l << '\n';
+  out.flush();
   if (!out) throw InputError{path + ": cannot write the trace file"};
 }
 
@@ -71,53 +99,81 @@ std::vector<std::string> recorded_violations(const std::string& path) {
   return out;
 }
 
-int do_run(const WorldCommands& o) {
-  const Case c = load(o.case_path);
-  const Report r = run_case(c, run_options(o));
-  fmt::print("{}", r.format());
-  if (!o.trace_path.empty()) {
-    if (o.backend == "live") throw InputError{"--trace is for the simulation (live runs vary)"};
-    if (r.found(oracle::kHandlerCrashed))
-      throw InputError{"the handler crashed: no trace can be written in this process"};
-    SimRun run(c, SimRunOptions{.keep_trace = true});
-    run.run();
-    write_lines(o.trace_path, run.world().trace().all());
-    fmt::print("trace: {} lines, hash {:016x}, written to {}\n", run.world().trace().count(),
-               run.world().trace().hash(), o.trace_path);
-  }
-  return r.clean() ? kExitClean : kExitFound;
+// run's verdict as an exit code: the party at fault.
+int run_exit(const Report& r) {
+  if (!r.case_errors.empty()) return kExitUsage;
+  if (!r.violations.empty()) return kExitFound;
+  if (!r.kit_limit.empty()) return kExitUndecided;
+  return kExitClean;
 }
 
-// Replays the case: judges it again (in a child process, so a crash is a finding), checks that
-// it finds what the file records, and checks that the trace is the same as a saved one or as
-// a second run's.
+int do_run(const WorldCommands& o) {
+  // Every input is checked before the case runs.
+  if (!o.trace_path.empty() && o.backend == "live")
+    throw InputError{"--trace is for the simulation (a live run's trace varies): drop "
+                     "--trace or use --backend sim"};
+  const Case c = load(o.case_path);
+  std::optional<std::ofstream> trace_out;
+  if (!o.trace_path.empty()) trace_out = open_for_writing(o.trace_path, "trace file");
+  const Report r = run_case(c, run_options(o));
+  fmt::print("{}", r.format());
+  if (trace_out) {
+    if (r.found(oracle::kHandlerCrashed)) {
+      fmt::print(stderr, "edgecase: the handler crashed: no trace can be written in this "
+                         "process ({} is left empty)\n",
+                 o.trace_path);
+    } else {
+      SimRun run(c, SimRunOptions{.keep_trace = true});
+      run.run();
+      write_lines(*trace_out, o.trace_path, run.world().trace().all());
+      fmt::print("trace: {} lines, hash {:016x}, written to {}\n", run.world().trace().count(),
+                 run.world().trace().hash(), o.trace_path);
+    }
+  }
+  return run_exit(r);
+}
+
+// Replays the case and says whether it reproduces what the file records: the violations of
+// its "# violation:" lines (none recorded: a clean run), and the trace of a saved trace file or
+// of a second run. Exit 0 reproduced, 1 not (the differences printed), 2 bad input.
 int do_replay(const WorldCommands& o) {
   const Case c = load(o.case_path);
+  // Read before the run: a missing trace file is bad input, not a difference.
+  const std::optional<std::vector<std::string>> saved =
+      o.trace_path.empty() ? std::nullopt : std::optional(read_lines(o.trace_path));
   RunOptions ro;
   ro.isolate = o.isolate;
   const Report r = run_case(c, ro);
   fmt::print("{}", r.format());
-  bool same = true;
-  if (const std::vector<std::string> recorded = recorded_violations(o.case_path); !recorded.empty()) {
-    const std::vector<std::string> now = r.oracles();
-    same = recorded == now;
-    fmt::print("replay: {} the recorded violations ({})\n",
-               same ? "reproduces" : "DOES NOT reproduce", fmt::join(recorded, ", "));
+  if (!r.case_errors.empty()) throw InputError{o.case_path + ": the case cannot run as written"};
+  if (!r.kit_limit.empty()) {
+    fmt::print("replay: DOES NOT reproduce: {}\n", r.kit_limit);
+    return kNotReproduced;
   }
+  const std::vector<std::string> recorded = recorded_violations(o.case_path);
+  const std::vector<std::string> found = r.oracles();
+  const bool same = recorded == found;
+  const auto names = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string("none") : fmt::format("{}", fmt::join(v, ", "));
+  };
+  if (same)
+    fmt::print("replay: reproduces the recorded violations ({})\n", names(recorded));
+  else
+    fmt::print("replay: DOES NOT reproduce the recorded violations (recorded: {}; found: {})\n",
+               names(recorded), names(found));
   if (r.found(oracle::kHandlerCrashed)) {
     fmt::print("replay: the handler crashed, so the trace cannot be compared in this process\n");
-    return kExitFound;
+    return same ? kReproduced : kNotReproduced;
   }
-  const std::vector<std::string> expected =
-      o.trace_path.empty() ? trace_of(c) : read_lines(o.trace_path);
   const std::vector<std::string> actual = trace_of(c);
+  const std::vector<std::string> expected = saved ? *saved : trace_of(c);
   if (auto diff = compare_traces(expected, actual)) {
     fmt::print("replay: {}\n", diff->message());
-    return kExitFound;
+    return kNotReproduced;
   }
   fmt::print("replay: identical trace ({} lines{})\n", actual.size(),
-             o.trace_path.empty() ? ", run twice" : ", against " + o.trace_path);
-  return r.clean() && same ? kExitClean : kExitFound;
+             saved ? ", against " + o.trace_path : std::string(", run twice"));
+  return same ? kReproduced : kNotReproduced;
 }
 
 FaultPlan plan_named(const std::string& name, uint64_t seed) {
@@ -134,6 +190,9 @@ int do_case(const WorldCommands& o) {
   shape.max_message = o.max_message;
   const Case c = echo_case(o.seed, plan_named(o.faults, o.seed), shape);
   if (auto why = check_case(c)) throw InputError{"cannot write this case: " + *why};
+  // A case no run could hold (more bytes than RunLimits allow) is not worth a file.
+  if (const std::vector<CaseError> errors = validate_case(c); !errors.empty())
+    throw InputError{"this case cannot run as written: " + errors.front().message};
   const std::string text = write_case(c);
   if (o.out_path.empty() || o.out_path == "-") {
     fmt::print("{}", text);
@@ -146,11 +205,40 @@ int do_case(const WorldCommands& o) {
 }
 
 int do_hashes(const WorldCommands& o) {
-  for (uint64_t seed = o.seed; seed < o.seed + o.seeds; ++seed) {
+  if (o.seed > UINT64_MAX - o.seeds)
+    throw InputError{fmt::format("--first {} --seeds {} goes past the last seed ({})", o.seed,
+                                 o.seeds, UINT64_MAX)};
+  for (uint64_t seed = o.seed; seed - o.seed < o.seeds; ++seed) {
     const TraceSummary t = trace_summary(echo_case(seed, plan_named(o.faults, seed)));
     fmt::print("{} {:016x} {}\n", seed, t.hash, t.lines);
   }
   return kExitClean;
+}
+
+// A seed: decimal digits, or 0x and hex digits, that fit 64 bits. No sign, no wrapping (CLI11
+// would read "-1" as 2^64 - 1) and no capping of a longer number.
+std::string seed_error(const std::string& text) {
+  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  const std::string_view digits = std::string_view(text).substr(hex ? 2 : 0);
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v,
+                                         hex ? 16 : 10);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+    return fmt::format("`{}` is not a seed: decimal digits (or 0x and hex digits) from 0 to {}",
+                       text, UINT64_MAX);
+  return {};
+}
+
+void seed_option(CLI::App* app, const char* name, uint64_t& seed, const char* help) {
+  app->add_option_function<std::string>(
+         name,
+         [&seed](const std::string& text) {
+           const bool hex = text.size() > 2 && (text[1] == 'x' || text[1] == 'X');
+           std::from_chars(text.data() + (hex ? 2 : 0), text.data() + text.size(), seed,
+                           hex ? 16 : 10);
+         },
+         help)
+      ->check(CLI::Validator(seed_error, "SEED"));
 }
 
 }  // namespace
@@ -158,7 +246,8 @@ int do_hashes(const WorldCommands& o) {
 void WorldCommands::add_to(CLI::App& app) {
   run = app.add_subcommand(
       "run", "Run a case file against its handler, judge it with every oracle and print the "
-             "report (exit 1 when a violation was found)");
+             "report. Exit 0 pass, 1 a violation, 2 bad input or a case that cannot run as "
+             "written, 3 undecided (a limit of the kit's ended the run)");
   run->add_option("case", case_path, "The case file")->required();
   run->add_option("--trace", trace_path, "Write the whole trace to this file (sim)");
   run->add_option("--backend", backend, "sim (the simulated world) or live (loopback sockets)")
@@ -167,16 +256,17 @@ void WorldCommands::add_to(CLI::App& app) {
                 "Run the handler in this process instead of a child (a crash ends the tool)");
 
   replay = app.add_subcommand(
-      "replay", "Run a case file again: print its report, check it finds the violations the "
-                "file records (# violation: lines), and check that its trace is identical to a "
-                "saved trace or to a second run (exit 1 on a violation or a difference)");
+      "replay", "Run a case file again and check it reproduces what the file records: the "
+                "violations of its # violation: lines (none: a clean run) and a trace identical "
+                "to a saved trace or to a second run. Exit 0 reproduced as recorded, 1 not "
+                "reproduced (the differences printed), 2 bad input");
   replay->add_flag("!--in-process", isolate,
                    "Run the handler in this process instead of a child");
   replay->add_option("case", case_path, "The case file")->required();
   replay->add_option("--trace", trace_path, "A trace written by `edgecase run --trace`");
 
   make_case = app.add_subcommand("case", "Write an echo case file drawn from a seed");
-  make_case->add_option("--seed", seed, "The seed of the scenario and the run");
+  seed_option(make_case, "--seed", seed, "The seed of the scenario and the run");
   make_case->add_option("--peers", peers, "Number of peers")->check(CLI::Range(1, 64));
   make_case->add_option("--messages", messages, "Messages over all peers")
       ->check(CLI::Range(0, 4096));
@@ -189,7 +279,7 @@ void WorldCommands::add_to(CLI::App& app) {
   hashes = app.add_subcommand(
       "hashes", "Print the trace hash of the standard 4-peer echo case for a range of seeds "
                 "(compare the output of two builds)");
-  hashes->add_option("--first", seed, "First seed");
+  seed_option(hashes, "--first", seed, "First seed");
   hashes->add_option("--seeds", seeds, "Number of seeds")->check(CLI::Range(1, 1'000'000));
   hashes->add_option("--faults", faults, "none, all or swarm")
       ->check(CLI::IsMember({"none", "all", "swarm"}));

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "edgecase/scenario.h"
 
@@ -79,11 +80,42 @@ std::optional<std::string> check_case(const Case& c);
 // other case would not read back as `c`.
 std::string write_case(const Case& c);
 
-// Parses a case file's text.
-std::variant<Case, CaseError> parse_case(std::string_view text);
+// Where the parts of a case were in the text it was read from (1-based lines), for messages
+// about a case that reads well but cannot run (validate_case).
+struct CaseLines {
+  std::vector<int> peers;               // peers[i]: the `peer start` line of peer#i+1
+  std::vector<std::vector<int>> steps;  // steps[i][j]: the line of peer#i+1's step j+1
+};
+
+// Parses a case file's text; fills `lines` (when given) for a case it accepts.
+std::variant<Case, CaseError> parse_case(std::string_view text, CaseLines* lines = nullptr);
 
 // Reads and parses the file at `path`; a file that cannot be read, or is longer than
 // CaseLimits::kMaxFileBytes, is an error at line 0.
-std::variant<Case, CaseError> read_case_file(const std::string& path);
+std::variant<Case, CaseError> read_case_file(const std::string& path, CaseLines* lines = nullptr);
+
+// What one run can hold. A well-formed case beyond these cannot run as written: its run would
+// end at a limit of the kit's instead of at the handler's verdict.
+struct RunLimits {
+  // The simulated world's time limit (sim::WorldOptions::kDefaultTimeLimit, asserted equal in
+  // sim_run.cc): a peer's start, its sleeps and its slow reads must fit in it.
+  static constexpr Nanos kTimeLimit = 60'000 * kNanosPerMilli;
+  // Bytes the peers send, all together (and bytes they expect, likewise). A server reading and
+  // writing 16 KiB per call (the reference echo server) moves 256 MiB in about 33,000 calls, a
+  // sixth of the step budget (200,000 calls), which leaves room for its waits and for short
+  // writes; and the simulation moves it in seconds, far inside the wall-time limit
+  // (RunOptions::kDefaultWallTimeLimit).
+  static constexpr uint64_t kMaxRunBytes = uint64_t{256} << 20;
+};
+
+// Why a well-formed case cannot run as written, one error per peer at most (plus one for the
+// bytes), each naming the line of `lines` (or of write_case(c) when null): a step that needs a
+// connection where the script has none (before any `connect`, after its own `close`/`reset`, a
+// `send` after `shutdown-write`, a read after `read-eof`), a `connect` on a connected socket, a
+// peer that never connects, a start, sleeps and slow reads past RunLimits::kTimeLimit, more
+// bytes than RunLimits::kMaxRunBytes. Empty: it can run. run_case returns a report with these
+// as its case_errors instead of running; `edgecase run` rejects the file with exit 2.
+// Requires check_case(c) to be nullopt.
+std::vector<CaseError> validate_case(const Case& c, const CaseLines* lines = nullptr);
 
 }  // namespace edgecase

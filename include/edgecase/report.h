@@ -71,17 +71,27 @@ struct Report {
   std::vector<std::string> last_calls;  // the trace's tail, oldest first
   std::vector<std::string> peers;       // each peer's status line at the end
   std::string case_text;  // the case file that replays this run (write_case)
-  // Live only: checks that could not decide and why (a live run never guesses); empty when
-  // every check decided.
+  // Checks that could not decide and why (a live run never guesses; a run a kit limit ended
+  // is not judged); empty when every check decided.
   std::vector<std::string> undecided;
+  // Why the case could not run as written: validate_case's errors (then it did not run), or a
+  // peer that failed for a reason of its own (peer_failure_is_case_error). The handler is not
+  // judged then: only the violations single calls showed as they returned are kept.
+  std::vector<std::string> case_errors;
+  // The kit's limit that ended the run, with its figure, e.g. "wall-time limit 60.000 s
+  // reached after 60.001 s"; empty when none did. The run is undecided: the final-state oracles
+  // did not run (RunOptions::wall_time_limit, isolation_timeout).
+  std::string kit_limit;
   uint64_t steps = 0;  // handler calls
   Nanos end = 0;       // virtual time at the end (live: elapsed)
 
-  bool clean() const { return violations.empty(); }
+  // PASS: no violation, the case ran as written, and no kit limit ended it.
+  bool clean() const { return violations.empty() && case_errors.empty() && kit_limit.empty(); }
   bool found(std::string_view oracle_name) const;
   // Oracle names found, each once, in the order first found.
   std::vector<std::string> oracles() const;
-  // The full human-readable report: header, violations with evidence, peers, last calls.
+  // The full human-readable report: header, violations with evidence, peers, last calls, and
+  // last the case file that replays the run, after the line "case file (replays this run):".
   std::string format() const;
 };
 

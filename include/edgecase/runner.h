@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "edgecase/case_file.h"
 #include "edgecase/kernel.h"
@@ -32,6 +33,16 @@ struct RunOptions {
   // Live quiescence: nothing moved (no peer progress, no handler call but waits) for this long.
   static constexpr Nanos kDefaultLiveSettle = 50 * kNanosPerMilli;
 
+  // The kit's own limits, in wall-clock time (docs/DETERMINISM.md: they never change a run that
+  // finishes within them). A case still running after `wall_time_limit` is stopped (sim and
+  // live); an isolated child that has not answered after `isolation_timeout` is killed. Either
+  // way the report is undecided (Report::kit_limit says which limit and the figure) and no
+  // final-state oracle runs: the kit's limit is not the handler's bug. 0: no limit. Keep the
+  // isolation timeout above the wall-time limit (the default: 10 s above), or the parent kills
+  // a child the wall-time limit would have stopped with a report.
+  static constexpr Nanos kDefaultWallTimeLimit = 60'000 * kNanosPerMilli;
+  static constexpr Nanos kDefaultIsolationTimeout = kDefaultWallTimeLimit + 10'000 * kNanosPerMilli;
+
   Backend backend = Backend::sim;
   // Run in a forked child process, so that a crash or an AddressSanitizer report becomes a
   // handler-crashed violation instead of ending the caller. Use it for untrusted handlers.
@@ -39,6 +50,8 @@ struct RunOptions {
   uint64_t step_budget = kDefaultStepBudget;
   Nanos live_time_limit = kDefaultLiveTimeLimit;
   Nanos live_settle = kDefaultLiveSettle;
+  Nanos wall_time_limit = kDefaultWallTimeLimit;
+  Nanos isolation_timeout = kDefaultIsolationTimeout;
   // Keep the trace's tail for the report (sim; off is several times faster).
   bool trace = true;
   // Where the scenario's protocol is looked up by name (not owned; must outlive the call; an
@@ -49,7 +62,23 @@ struct RunOptions {
   const ProtocolChecker* checker = nullptr;
 };
 
-// Runs `handler` against case `c`.
+// Sets the process's SIGPIPE disposition to SIG_IGN (idempotent; never restored). A live run
+// drives real sockets in this process: the handler's write() to a connection its peer reset
+// would otherwise raise SIGPIPE and kill the kit with it, instead of returning EPIPE as the
+// simulation does. run_case calls it before every live run, the isolated child when it starts,
+// and the kit's entry points (edgecase, the test and benchmark mains) first thing. It is the
+// only process-wide state the runner changes (docs/LIVE.md).
+void ignore_sigpipe();
+
+// Whether a peer's failure text (Peer::failure()) is the case's own problem rather than the
+// server's doing: the peers' host could not create a socket (EMFILE, ENFILE), a step could not
+// run where the script put it (no socket, a connect on a connected socket, EADDRNOTAVAIL), a
+// socket option was refused. The server's doing, judged by the oracles: a refused, reset or
+// aborted connection, an end of file or EPIPE before the script was done (docs/ORACLES.md).
+bool peer_failure_is_case_error(std::string_view failure);
+
+// Runs `handler` against case `c`. A case that validate_case rejects is not run: the report
+// holds the errors in case_errors.
 Report run_case(const Handler& handler, const Case& c, const RunOptions& options = {});
 // Runs the handler the case names (handlers/registry); std::invalid_argument if unknown.
 Report run_case(const Case& c, const RunOptions& options = {});

@@ -94,14 +94,14 @@ void hunt_for(std::string_view handler, const std::vector<std::string>& targets)
   WARN(handler << ": " << r.generated << " generated cases, " << r.runs << " runs, "
                << seconds_since(t0) << " s; seen:" << seen_text(r));
   for (const std::string& target : targets) {
-    INFO(handler << ": hunting " << target << "; seen:" << seen_text(r));
+    INFO(handler << ": hunting " << target << "; seen:" << seen_text(r) << " " << r.out_of_time);
     const Finding* f = r.find(target);
     REQUIRE(f != nullptr);
     WARN(handler << " " << target << ": found by seed " << f->seed << " (generated case "
                  << f->generated << "), " << f->shrink_runs << " shrink runs, "
                  << size_text(f->first_size) << " -> " << size_text(case_size(f->smallest))
                  << "\n"
-                 << f->report.format() << f->report.case_text);
+                 << f->report.format());  // ends with the case file
     CHECK(f->report.found(target));
     CHECK(case_size(f->smallest) <= f->first_size);
   }
@@ -121,7 +121,8 @@ void fixed_clean(std::string_view handler, uint64_t cases, const RunOptions& run
   for (const Finding& f : r.findings)
     FAIL_CHECK(handler << ": " << f.oracle << " on generated seed " << f.seed << ", shrunk in "
                        << f.shrink_runs << " runs to\n"
-                       << f.report.format() << f.report.case_text);
+                       << f.report.format());  // ends with the case file
+  INFO(r.out_of_time);  // the hunt's time budget (HuntOptions) ran out: undecided
   CHECK(r.clean_runs == cases);
 }
 
@@ -361,7 +362,7 @@ TEST_CASE("seeds: explore", "[.explore]") {
     WARN("  " << f.oracle << " first at seed " << f.seed << " (case " << f.generated
               << "), shrink runs " << f.shrink_runs << ": " << size_text(f.first_size) << " -> "
               << size_text(case_size(f.smallest)));
-    if (env("SHOW")) WARN(f.report.format() << "\n" << f.report.case_text);
+    if (env("SHOW")) WARN(f.report.format());
   }
 }
 

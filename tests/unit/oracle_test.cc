@@ -347,6 +347,37 @@ TEST_CASE("oracles: lost-accept names the ET listener and its queued connections
   CHECK(v[0].evidence.interest == uint32_t{EPOLLIN | EPOLLET | EPOLLERR | EPOLLHUP});
 }
 
+// Issue 9 item 12: each fact once, in its unit.
+TEST_CASE("oracles: the formatted lost-accept and lost-read-event say each fact once",
+          "[oracle][report]") {
+  Bugs accept_once;
+  accept_once.accept_once = true;
+  const Report a =
+      run(server(accept_once), make_case({echo_script(10), echo_script(10), echo_script(10)}));
+  const auto accept = of(a, oracle::kLostAccept);
+  REQUIRE(accept.size() == 1);
+  const std::string at = accept[0].format();
+  INFO(at);
+  // Queued connections, not bytes.
+  CHECK(at.find("bytes") == std::string::npos);
+  CHECK(at.find("1 connection queued") != std::string::npos);
+  CHECK(at.find("fd 4") == at.rfind("fd 4"));
+
+  Bugs read_once;
+  read_once.read_once = true;
+  const Report r = run(server(read_once), make_case({echo_script(10'000)}));
+  const auto read = of(r, oracle::kLostReadEvent);
+  REQUIRE(read.size() == 1);
+  const std::string rt = read[0].format();
+  INFO(rt);
+  CHECK(rt.find("5904 unread bytes") != std::string::npos);
+  // fd, peer, mask and byte count appear once each on the line.
+  CHECK(rt.find("fd 5") == rt.rfind("fd 5"));
+  CHECK(rt.find("peer#1") == rt.rfind("peer#1"));
+  CHECK(rt.find("EPOLLET") == rt.rfind("EPOLLET"));
+  CHECK(rt.find("5904") == rt.rfind("5904"));
+}
+
 TEST_CASE("oracles: disarmed-forever names the ONESHOT fd never re-armed",
           "[oracle][disarmed-forever]") {
   Bugs b;
