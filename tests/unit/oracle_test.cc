@@ -543,7 +543,8 @@ TEST_CASE("oracles: busy-loop names re-registering loops on live sockets too",
     Bugs b;
     b.remod_after_eof = true;
     b.small_sndbuf = true;
-    const Report r = edgecase::run_case(server(b), make_case({pausing_half_closer(100'000, kLivePause)}), o);
+    const Case c = make_case({pausing_half_closer(100'000, kLivePause)});
+    const Report r = edgecase::run_case(server(b), c, o);
     INFO(r.format());
     check_busy_loop_in_window(r);
   }
@@ -800,8 +801,8 @@ TEST_CASE("oracles: class 16 over generated cases: how many name use-after-close
         re |= v.evidence.detail.find("opened since") != std::string::npos;
       reused += re;
     }
-    WARN(s.name << ": of " << seeds << " cases, use-after-close in " << named << " (a reused number in "
-                << reused << "), stream-corrupt in " << corrupt);
+    WARN(s.name << ": of " << seeds << " cases, use-after-close in " << named
+                << " (a reused number in " << reused << "), stream-corrupt in " << corrupt);
   }
 }
 
