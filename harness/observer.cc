@@ -72,8 +72,8 @@ std::optional<size_t> Observer::stale_event(int fd, const FdState& st) const {
 }
 
 // A call names `fd`: the opening window of another number ends, and naming an event's fd (the
-// same file as at the return) means the handler got to that event. A close does not: the
-// handler of event i closing j has not handled j's event.
+// same file as at the return) means the handler got to that event. Ending the file does not
+// (close, shutdown, EPOLL_CTL_DEL): the handler of event i evicting j has not handled j's event.
 void Observer::touched(int fd, bool closing) {
   if (!in_batch_) return;
   const auto it = fds_.find(fd);
@@ -133,7 +133,7 @@ template <class Call>
 auto Observer::fd_call(const char* call, int fd, Call&& c) {
   ++calls_;
   const FdCheck before = check(fd);
-  touched(fd, std::string_view(call) == "close");
+  touched(fd, std::string_view(call) == "close" || std::string_view(call) == "shutdown");
   const auto r = c();
   const int err = errno;
   if (r < 0 || before != FdCheck::ok) judge_fd_call(call, fd, before, r < 0, err);
@@ -385,7 +385,7 @@ int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
   // ADD of a number reopened in this batch registers the new file: never a stale event's.
   if (target == FdCheck::reused_in_batch && op == EPOLL_CTL_ADD) target = FdCheck::ok;
   const FdCheck ep = check(epfd);
-  touched(fd, false);
+  touched(fd, op == EPOLL_CTL_DEL);
   const bool changes = registration_changed(epfd, op, fd, event);
   const int r = inner_.epoll_ctl(epfd, op, fd, event);
   const int err = errno;

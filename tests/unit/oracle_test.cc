@@ -645,7 +645,7 @@ TEST_CASE("oracles: use-after-close names the fd closed earlier in the batch",
   CHECK(v[0].evidence.detail.find("read(6)") == 0);
 }
 
-// Two readable eventfds a and b come back in one batch; the handler of a's event closes b, opens
+// Two readable eventfds a and b come back in one batch; the handler of a's event evicts b, opens
 // an eventfd c (which gets b's number: the lowest free), sets it up and registers it, answers
 // a, then comes to b's event.
 enum class Stale : uint8_t {
@@ -678,6 +678,7 @@ void stale_batch_handler(Kernel& k, Stale how) {
     if (how != Stale::act && closed.count(fd) != 0) continue;
     k.read(fd, &v, sizeof v);
     if (fd != a) continue;
+    k.epoll_ctl(ep, EPOLL_CTL_DEL, b, nullptr);  // evicting b: DEL, then close
     k.close(b);
     closed.insert(b);
     c = k.eventfd(how == Stale::next_batch ? 1 : 0, EFD_NONBLOCK);  // next_batch: readable
