@@ -244,7 +244,7 @@ class PeerWriter {
 // (seed ^ kBatchSalt), so the cases of the other seeds are the ones they always were.
 constexpr uint64_t kBatchSalt = 0x6261'7463'6800'0016ULL;  // "batch", class 16
 // One generated case in kBatchOneIn has the batch shape.
-constexpr uint64_t kBatchOneIn = 4;
+constexpr uint64_t kBatchOneIn = 8;
 // Peers of a batch case: enough for several events in one batch, and more than a server that
 // caps its connections at two keeps.
 constexpr uint64_t kBatchMinPeers = 3;

@@ -205,7 +205,8 @@ TEST_CASE("search: the generator reaches the shapes the bugs need", "[seeds][sea
   CHECK(reconnect);
   CHECK(small_window);
   CHECK(long_line);
-  CHECK(batch >= 50);  // one case in four
+  INFO(batch << " batch-shaped cases");
+  CHECK(batch >= 30);  // one seed in 8: about 50 of these 400 cases
 }
 
 TEST_CASE("search: the shrinker keeps what makes the predicate hold, and no more",

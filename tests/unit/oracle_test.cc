@@ -737,12 +737,17 @@ TEST_CASE("oracles: use-after-close for a stale event after reuse, on live socke
 
 // --- class 16 over generated cases ---------------------------------------------------------------
 
-// Generated cases the hunt may run before it must have named use-after-close.
+// Generated cases the hunt may run before it must have named use-after-close: the servers that
+// evict while reading (the class as bug-classes.md states it) within 100, those that evict to
+// accept (a rarer schedule: the listener's event and j's in one batch, the listener's first)
+// within 1,000. docs/ORACLES.md has how many cases name it.
 constexpr uint64_t kClass16HuntSeeds = 100;
+constexpr uint64_t kClass16RareHuntSeeds = 1000;
 
 struct Class16 {
   const char* name;
   Bugs bugs;
+  uint64_t hunt_seeds;  // generated cases the hunt may run
 };
 
 std::vector<Class16> class16_servers() {
@@ -751,11 +756,13 @@ std::vector<Class16> class16_servers() {
     Bugs on_read;
     on_read.lt = lt;
     on_read.evict_on_read = true;
-    out.push_back({lt ? "LT, evicts while reading" : "ET, evicts while reading", on_read});
+    out.push_back(
+        {lt ? "LT, evicts while reading" : "ET, evicts while reading", on_read, kClass16HuntSeeds});
     Bugs on_accept;
     on_accept.lt = lt;
     on_accept.evict_on_accept = true;
-    out.push_back({lt ? "LT, evicts to accept" : "ET, evicts to accept", on_accept});
+    out.push_back(
+        {lt ? "LT, evicts to accept" : "ET, evicts to accept", on_accept, kClass16RareHuntSeeds});
   }
   return out;
 }
@@ -804,7 +811,7 @@ TEST_CASE("oracles: the batch shape lands several connections in one epoll_wait 
     several += largest >= 2;
   }
   INFO(several << " of " << shaped << " batch-shaped cases had a batch of two or more");
-  CHECK(shaped >= kClass16HuntSeeds / 8);
+  CHECK(shaped >= kClass16HuntSeeds / 16);  // one case in 8 has the shape
   CHECK(several * 4 >= shaped * 3);
 }
 
@@ -812,7 +819,7 @@ TEST_CASE("oracles: the hunt names use-after-close for servers that evict j whil
           "[oracle][use-after-close][hunt]") {
   for (const Class16& s : class16_servers()) {
     const edgecase::HuntResult r = edgecase::hunt("test", "echo", Scenario::kDefaultPort,
-                                                  class16_hunt(kClass16HuntSeeds), server(s.bugs));
+                                                  class16_hunt(s.hunt_seeds), server(s.bugs));
     std::string seen;
     for (const auto& [name, n] : r.seen) seen += " " + name + " x" + std::to_string(n);
     INFO(s.name << ": " << r.generated << " cases; seen:" << seen);
