@@ -823,9 +823,7 @@ TEST_CASE("oracles: the hunt names use-after-close for servers that evict j whil
     std::string seen;
     for (const auto& [name, n] : r.seen) seen += " " + name + " x" + std::to_string(n);
     INFO(s.name << ": " << r.generated << " cases; seen:" << seen);
-    const edgecase::Finding* f = r.find(oracle::kUseAfterClose);
-    CHECK(f != nullptr);
-    if (f != nullptr && std::getenv("SHOW") != nullptr) WARN(s.name << ": seed " << f->seed);
+    CHECK(r.find(oracle::kUseAfterClose) != nullptr);
   }
 }
 
