@@ -1,6 +1,7 @@
 #include "harness/generate.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -234,6 +235,79 @@ class PeerWriter {
   uint64_t planned_ = 0;
 };
 
+// --- the batch shape ----------------------------------------------------------------------------
+// Several peers with one script, all starting at 0: their SYNs, then their first requests (each
+// sent when its connect completes, which is when the SYN-ACK arrives), land in the same
+// instant, and so do the FINs or resets that end them. The handler wakes on the first arrival
+// and the rest pile up while it works: its next epoll_wait returns several connections at once
+// (bug class 16: the handler of event i closes j, then acts on j's event). The draw is its own
+// (seed ^ kBatchSalt), so the cases of the other seeds are the ones they always were.
+constexpr uint64_t kBatchSalt = 0x6261'7463'6800'0016ULL;  // "batch", class 16
+// One generated case in kBatchOneIn has the batch shape.
+constexpr uint64_t kBatchOneIn = 8;
+// Peers of a batch case: enough for several events in one batch, and more than a server that
+// caps its connections at two keeps.
+constexpr uint64_t kBatchMinPeers = 3;
+constexpr uint64_t kBatchMaxPeers = kMaxPeers;
+// Conversations per batch peer (a second one brings a SYN among the others' requests: a new
+// connection may get the number of one closed in the same batch).
+constexpr uint64_t kBatchMaxConversations = 2;
+// Messages per conversation of a batch peer.
+constexpr uint64_t kBatchMaxMessages = 3;
+
+// How each conversation of a batch peer ends: a close after the replies, a shutdown_write
+// after the requests (data and FIN together), or (the last one only) a reset after the
+// requests.
+enum class BatchEnd : uint8_t { close, half_close, reset };
+
+// One script for every peer of a batch case.
+std::vector<Step> batch_script(sim::Rng& rng, bool lines, uint64_t budget) {
+  PeerWriter w(rng, lines, budget);
+  const uint64_t conversations = rng.between(1, kBatchMaxConversations);
+  for (uint64_t c = 0; c < conversations; ++c) {
+    auto end = static_cast<BatchEnd>(rng.below(3));
+    // A reset conversation's replies are never read, and the checkers compare a peer's whole
+    // stream over its connections (Peer::sent, Peer::received): a reset ends the script.
+    if (end == BatchEnd::reset && c + 1 < conversations) end = BatchEnd::close;
+    std::vector<uint64_t> sizes;
+    const uint64_t messages = rng.between(1, kBatchMaxMessages);
+    for (uint64_t m = 0; m < messages && w.room(); ++m) sizes.push_back(w.plan(w.draw_message()));
+    w.op(Op::connect);
+    switch (end) {
+      case BatchEnd::close:
+        for (uint64_t n : sizes) {
+          w.send(n);
+          w.expect(n);
+        }
+        w.op(Op::close);
+        break;
+      case BatchEnd::half_close:
+        for (uint64_t n : sizes) w.send(n);
+        w.op(Op::shutdown_write);
+        for (uint64_t n : sizes) w.expect(n);
+        w.op(Op::read_eof);
+        w.op(Op::close);
+        break;
+      case BatchEnd::reset:
+        for (uint64_t n : sizes) w.send(n);
+        w.op(Op::reset);
+        break;
+    }
+  }
+  return w.take();
+}
+
+// The batch shape, or nullopt for the seeds that do not draw it.
+std::optional<std::vector<PeerScript>> batch_peers(uint64_t seed, bool lines,
+                                                   bool slow_readers) {
+  sim::Rng rng(seed ^ kBatchSalt);
+  if (!rng.chance(1, kBatchOneIn)) return std::nullopt;
+  const uint64_t peers = rng.between(kBatchMinPeers, kBatchMaxPeers);
+  const std::vector<Step> steps =
+      batch_script(rng, lines, slow_readers ? kSlowReaderPeerBytes : kMaxPeerBytes);
+  return std::vector<PeerScript>(peers, PeerScript{0, steps});
+}
+
 PeerScript generate_peer(sim::Rng& rng, bool lines, bool together, bool slow_readers) {
   PeerScript p;
   p.start = together ? 0 : static_cast<Nanos>(rng.between(0, kMaxSpread));
@@ -276,6 +350,13 @@ Case generate_case(std::string_view handler, std::string_view protocol, uint16_t
   c.scenario.protocol = std::string(protocol);
   c.scenario.port = port;
   const bool lines = protocol != "echo";
+  if (auto batch = batch_peers(seed, lines, c.faults.on(FaultKind::slow_reader))) {
+    c.scenario.peers = std::move(*batch);
+    // The delay fault would spread the arrivals the shape lines up (sim/network.cc:
+    // delivery_time draws each segment's delay); the other faults act per peer or per call.
+    c.faults[FaultKind::delay] = Fault{};
+    return c;
+  }
   const uint64_t peers = rng.between(1, kMaxPeers);
   const bool together = rng.chance(1, 2);
   for (uint64_t i = 0; i < peers; ++i) c.scenario.peers.push_back(

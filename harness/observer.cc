@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <netinet/in.h>
 #include <utility>
 
@@ -53,8 +55,33 @@ void Observer::violation(std::string_view oracle, Evidence e) {
 
 Observer::FdCheck Observer::check(int fd) const {
   if (in_batch_ && closed_in_batch_.count(fd) != 0) return FdCheck::closed_in_batch;
-  if (fds_.find(fd) == fds_.end()) return FdCheck::never_obtained;
+  const auto it = fds_.find(fd);
+  if (it == fds_.end()) return FdCheck::never_obtained;
+  if (in_batch_ && stale_event(fd, it->second)) return FdCheck::reused_in_batch;
   return FdCheck::ok;
+}
+
+// The event of this batch, not yet passed, that epoll_wait returned for an earlier file under
+// the number `fd` (closed since and reopened, in this batch): a call on fd now acts on it for
+// the new file. Not while fd is still being opened (its set-up calls are its own).
+std::optional<size_t> Observer::stale_event(int fd, const FdState& st) const {
+  if (fd == opening_fd_ || !st.open) return std::nullopt;
+  for (size_t e = passed_; e < batch_.size(); ++e)
+    if (batch_[e].fd == fd && batch_[e].generation != st.generation) return e;
+  return std::nullopt;
+}
+
+// A call names `fd`: the opening window of another number ends, and naming an event's fd (the
+// same file as at the return) means the handler got to that event. Ending the file does not
+// (close, shutdown, EPOLL_CTL_DEL): the handler of event i evicting j has not handled j's event.
+void Observer::touched(int fd, bool closing) {
+  if (!in_batch_) return;
+  const auto it = fds_.find(fd);
+  const bool epoll = it != fds_.end() && it->second.kind == FdState::Kind::epoll;
+  if (fd != opening_fd_ && !epoll) opening_fd_ = -1;
+  if (closing || it == fds_.end() || !it->second.open) return;
+  for (size_t e = passed_; e < batch_.size(); ++e)
+    if (batch_[e].fd == fd && batch_[e].generation == it->second.generation) passed_ = e + 1;
 }
 
 void Observer::judge_fd_call(const char* call, int fd, FdCheck before, bool failed, int err) {
@@ -68,6 +95,23 @@ void Observer::judge_fd_call(const char* call, int fd, FdCheck before, bool fail
     e.detail = fmt::format("{}({}) after the handler closed fd {} earlier in the same epoll_wait "
                            "batch{}",
                            call, fd, fd, failed ? " (" + errno_name(err) + ")" : "");
+    violation(oracle::kUseAfterClose, std::move(e));
+    return;
+  }
+  if (before == FdCheck::reused_in_batch) {
+    const ErrnoGuard g;
+    // The stale event is acted on now: one report per event, not per call of its handling.
+    const auto it = fds_.find(fd);
+    if (it != fds_.end())
+      if (const auto stale = stale_event(fd, it->second)) passed_ = *stale + 1;
+    Evidence e;
+    e.fd = fd;
+    e.at = clock_();
+    e.detail = fmt::format("{}({}) for an event epoll_wait returned for fd {} before the handler "
+                           "closed it; the number now names a file opened since ({}) in the "
+                           "same epoll_wait batch{}",
+                           call, fd, fd, it != fds_.end() ? it->second.origin : "?",
+                           failed ? " (" + errno_name(err) + ")" : "");
     violation(oracle::kUseAfterClose, std::move(e));
     return;
   }
@@ -89,6 +133,7 @@ template <class Call>
 auto Observer::fd_call(const char* call, int fd, Call&& c) {
   ++calls_;
   const FdCheck before = check(fd);
+  touched(fd, std::string_view(call) == "close" || std::string_view(call) == "shutdown");
   const auto r = c();
   const int err = errno;
   if (r < 0 || before != FdCheck::ok) judge_fd_call(call, fd, before, r < 0, err);
@@ -103,8 +148,10 @@ void Observer::opened(int fd, FdState::Kind kind, const char* origin, uint16_t p
   s.origin = origin;
   s.peer_port = peer_port;
   s.opened_at = clock_();
+  s.generation = ++generations_;
   fds_[fd] = std::move(s);
   closed_in_batch_.erase(fd);
+  opening_fd_ = fd;
 }
 
 void Observer::closed(int fd) {
@@ -146,8 +193,10 @@ void Observer::duplicated(int oldfd, int newfd, const char* origin) {
   s.origin = origin;
   s.opened_at = clock_();
   s.closed_at = 0;
+  s.generation = ++generations_;
   fds_[newfd] = std::move(s);
   closed_in_batch_.erase(newfd);
+  opening_fd_ = newfd;
 }
 
 uint16_t Observer::peer_port_of(int fd) {
@@ -191,6 +240,9 @@ void Observer::wait_begins(int epfd) {
   progress_ = false;
   in_batch_ = false;
   closed_in_batch_.clear();
+  batch_.clear();
+  passed_ = 0;
+  opening_fd_ = -1;
 }
 
 void Observer::busy_loop(int epfd) {
@@ -218,6 +270,7 @@ void Observer::busy_loop(int epfd) {
 void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, int timeout,
                              int err) {
   in_batch_ = true;
+  resolve_batch(epfd, events, r);
   interrupted_waits_ = r < 0 && err == EINTR && timeout != 0 ? interrupted_waits_ + 1 : 0;
   wait_counts_ = r > 0 || (r == 0 && timeout == 0);
   if (!wait_counts_) {
@@ -229,6 +282,34 @@ void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, 
   last_wait_timeout_ = timeout;
   std::copy_n(events, std::min<int>(r, static_cast<int>(kEventsShown)), last_events_);
   if (!ghosts_.empty()) check_ghosts(epfd, events, r);
+}
+
+// Which fd each returned event is for: the one live registration of this epfd with the
+// event's data (the handler chose data: an fd, a pointer, an index). A ONESHOT item that
+// fired is disarmed (ep_send_events clears its events), so a MOD with the same mask re-arms it.
+void Observer::resolve_batch(int epfd, const struct epoll_event* events, int n) {
+  batch_.assign(static_cast<size_t>(std::max(n, 0)), BatchEvent{});
+  if (n <= 0) return;
+  by_data_.clear();
+  for (int i = 0; i < n; ++i)
+    by_data_.emplace_back(static_cast<uint64_t>(events[i].data.u64), static_cast<size_t>(i));
+  std::sort(by_data_.begin(), by_data_.end());
+  constexpr int kAmbiguous = -2;  // two registrations carry the event's data
+  for (auto& [key, reg] : requested_) {
+    if (key.second != epfd) continue;
+    auto at = std::lower_bound(by_data_.begin(), by_data_.end(),
+                               std::pair<uint64_t, size_t>{reg.data, 0});
+    for (; at != by_data_.end() && at->first == reg.data; ++at) {
+      if ((reg.events & EPOLLONESHOT) != 0) reg.disarmed = true;
+      BatchEvent& b = batch_[at->second];
+      b.fd = b.fd == BatchEvent::kUnresolved ? key.first : kAmbiguous;
+    }
+  }
+  for (BatchEvent& b : batch_) {
+    const auto it = b.fd >= 0 ? fds_.find(b.fd) : fds_.end();
+    if (it != fds_.end()) b.generation = it->second.generation;
+    else b.fd = BatchEvent::kUnresolved;
+  }
 }
 
 // An event whose data is a ghost's and no live registration's: the handler is told about an
@@ -273,6 +354,18 @@ int Observer::epoll_create(int size) {
   return r;
 }
 
+// Progress for the busy-loop oracle is a changed interest: ADD and DEL always change it; a
+// MOD only when it gives another mask or data, or re-arms a ONESHOT item that fired. A MOD of
+// the same mask (ep_modify) may queue the item again, which is how such a loop keeps waking.
+bool Observer::registration_changed(int epfd, int op, int fd,
+                                    const struct epoll_event* event) const {
+  if (op != EPOLL_CTL_MOD || event == nullptr) return true;
+  const auto it = requested_.find({fd, epfd});
+  if (it == requested_.end()) return true;
+  const Registration& was = it->second;
+  return was.disarmed || was.events != event->events || was.data != event->data.u64;
+}
+
 void Observer::ctl_failed(int epfd, int op, int fd, const struct epoll_event* event, int err) {
   last_error_ = fmt::format("epoll_ctl({}): {}", fd, errno_name(err));
   const ErrnoGuard g;
@@ -288,14 +381,18 @@ void Observer::ctl_failed(int epfd, int op, int fd, const struct epoll_event* ev
 
 int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
   ++calls_;
-  const FdCheck target = check(fd);
+  FdCheck target = check(fd);
+  // ADD of a number reopened in this batch registers the new file: never a stale event's.
+  if (target == FdCheck::reused_in_batch && op == EPOLL_CTL_ADD) target = FdCheck::ok;
   const FdCheck ep = check(epfd);
+  touched(fd, op == EPOLL_CTL_DEL);
+  const bool changes = registration_changed(epfd, op, fd, event);
   const int r = inner_.epoll_ctl(epfd, op, fd, event);
   const int err = errno;
   if (r == 0) {
-    progress_ = true;
+    if (changes) progress_ = true;
     if (op == EPOLL_CTL_DEL) requested_.erase({fd, epfd});
-    else if (event) requested_[{fd, epfd}] = Registration{event->events, event->data.u64};
+    else if (event) requested_[{fd, epfd}] = Registration{event->events, event->data.u64, false};
   }
   // A failed ctl on an fd closed earlier in the batch is both: the call failed (ctl-error) and
   // why (use-after-close).
@@ -304,6 +401,8 @@ int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
   if (target == FdCheck::closed_in_batch || ep == FdCheck::closed_in_batch) {
     const int which = target == FdCheck::closed_in_batch ? fd : epfd;
     judge_fd_call("epoll_ctl", which, FdCheck::closed_in_batch, r < 0, err);
+  } else if (target == FdCheck::reused_in_batch) {
+    judge_fd_call("epoll_ctl", fd, target, r < 0, err);
   } else if (!ctl_error && target == FdCheck::never_obtained) {
     judge_fd_call("epoll_ctl", fd, target, r < 0, err);
   } else if (!ctl_error && (ep == FdCheck::never_obtained || r < 0)) {

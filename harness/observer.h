@@ -53,6 +53,9 @@ class Observer final : public Kernel {
     uint64_t bytes_written = 0;
     Nanos opened_at = 0;
     Nanos closed_at = 0;
+    // Which open of this number it is (1, 2, ... over the run): a stale event names the number
+    // and the generation it had when epoll_wait returned it.
+    uint64_t generation = 0;
   };
   // By fd number: the latest file the handler held under that number.
   const std::map<int, FdState>& fds() const { return fds_; }
@@ -112,10 +115,20 @@ class Observer final : public Kernel {
 
  private:
   // What a call's fd was before the call: the verdict is recorded after it returns.
-  enum class FdCheck : uint8_t { ok, never_obtained, closed_in_batch };
+  enum class FdCheck : uint8_t { ok, never_obtained, closed_in_batch, reused_in_batch };
   struct Registration {
     uint32_t events = 0;
     uint64_t data = 0;
+    // EPOLLONESHOT, and epoll_wait returned an event for it since the last ADD or MOD: the
+    // kernel disarmed the item, and a MOD with the same mask re-arms it.
+    bool disarmed = false;
+  };
+  // An event of the current batch as the Observer resolved it at the return: the fd whose
+  // live registration (in this epfd) carries the event's data, and that fd's generation.
+  struct BatchEvent {
+    static constexpr int kUnresolved = -1;  // no registration, or several, carry that data
+    int fd = kUnresolved;
+    uint64_t generation = 0;
   };
   // An item left in an interest set by close() because a dup kept the file open.
   struct Ghost {
@@ -129,6 +142,10 @@ class Observer final : public Kernel {
   template <class Call>
   auto fd_call(const char* call, int fd, Call&& c);
   FdCheck check(int fd) const;
+  std::optional<size_t> stale_event(int fd, const FdState& st) const;
+  void touched(int fd, bool closing);
+  bool registration_changed(int epfd, int op, int fd, const struct epoll_event* event) const;
+  void resolve_batch(int epfd, const struct epoll_event* events, int n);
   void judge_fd_call(const char* call, int fd, FdCheck before, bool failed, int err);
   void ctl_failed(int epfd, int op, int fd, const struct epoll_event* event, int err);
   void opened(int fd, FdState::Kind kind, const char* origin, uint16_t peer_port = 0);
@@ -162,6 +179,16 @@ class Observer final : public Kernel {
   // The batch: from an epoll_wait return to the next epoll_wait call.
   bool in_batch_ = false;
   std::set<int> closed_in_batch_;
+  // The batch's events, resolved at the return (see docs/ORACLES.md, use-after-close). The
+  // handler is taken to be past event e once it names e's fd, still the same file, in a call
+  // other than close: `passed_` is one past the highest such e.
+  std::vector<BatchEvent> batch_;
+  std::vector<std::pair<uint64_t, size_t>> by_data_;  // scratch: (data, index), sorted
+  size_t passed_ = 0;
+  // The number most recently opened in this batch, until the handler names another fd that is
+  // not an epoll fd: its set-up calls (fcntl, setsockopt, ADD, an eager read) are its own.
+  int opening_fd_ = -1;
+  uint64_t generations_ = 0;
 
   // Busy loop: the latest wait counts (events, or a zero-timeout poll), whether anything
   // moved since, and how many counted waits in a row saw nothing move.
