@@ -146,6 +146,7 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   RunView view{Backend::live, run.real(), run.real(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), run.now(), checker};
   Report r = judge_run(c, Backend::live, result, view, run.peers());
+  for (std::string& u : run.unapplied_faults()) r.undecided.push_back(std::move(u));
   r.last_calls = tail.lines();
   return r;
 }
