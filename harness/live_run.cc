@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <exception>
 #include <limits>
 #include <fcntl.h>
@@ -92,7 +94,9 @@ struct LiveRun::Impl {
   void check_quiescent(const char* call, int fd);
   // The handler is about to wait: the first time, the peers' start delays begin.
   void mark_waited() {
-    if (!first_wait) first_wait = now();
+    if (first_wait) return;
+    first_wait = now();
+    lower_fd_limit();
   }
   // Whether `fd` is the handler's (else the handler gets EBADF: peers' sockets and the test
   // process's own fds are not its to touch, as on the simulated server host).
@@ -150,6 +154,19 @@ struct LiveRun::Impl {
   sim::Rng fault_rng;
   std::optional<int> sndbuf;             // SO_SNDBUF asked for on accepted sockets
   InterruptTimer* interrupter = nullptr;  // while run() runs, when the eintr fault can fire
+  // The fd-limit fault, as the world applies it when the handler first waits: RLIMIT_NOFILE
+  // lowered to what the handler holds plus 1 to kFdHeadroomMax. The real limit is the
+  // process's, shared with the peers' sockets and the test itself, so it is applied to the
+  // handler's own fds here: a call that would allocate past it fails with EMFILE before it
+  // does anything else, as in the kernel (get_unused_fd_flags comes first in accept4, socket,
+  // pipe2, ...; an accept4 that fails so leaves the connection queued).
+  static constexpr uint64_t kFdHeadroomMax = 4;  // the world's kFdLimitMaxHeadroom
+  std::optional<size_t> fd_allowance;
+  void lower_fd_limit();
+  // Fds the handler holds (its RealKernel's, still open).
+  size_t handler_fds() const;
+  // True, with errno EMFILE, when `needed` more fds would pass the lowered limit.
+  bool emfile(size_t needed) const;
 };
 
 // What the handler is given: RealKernel, with the blocking points driving the peers.
@@ -159,10 +176,12 @@ class LiveKernel final : public Kernel {
 
   int epoll_create1(int flags) override {
     r_.on_call("epoll_create1", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.epoll_create1(flags);
   }
   int epoll_create(int size) override {
     r_.on_call("epoll_create", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.epoll_create(size);
   }
   int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override {
@@ -181,6 +200,7 @@ class LiveKernel final : public Kernel {
   }
   int socket(int domain, int type, int protocol) override {
     r_.on_call("socket", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.socket(domain, type, protocol);
   }
   int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
@@ -192,6 +212,7 @@ class LiveKernel final : public Kernel {
   int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override {
     r_.on_call("accept4", sockfd, true);
     if (!r_.handler_fd(sockfd)) return ebadf();
+    if (r_.emfile(1)) return -1;
     const int fl = status_flags(sockfd);
     const int fd = static_cast<int>(blocking("accept4", sockfd, POLLIN, fl, [&] {
       return toggled(sockfd, fl, [&] { return k_.accept4(sockfd, addr, addrlen, flags); });
@@ -216,6 +237,7 @@ class LiveKernel final : public Kernel {
   }
   int socketpair(int domain, int type, int protocol, int sv[2]) override {
     r_.on_call("socketpair", -1, true);
+    if (r_.emfile(2)) return -1;
     return k_.socketpair(domain, type, protocol, sv);
   }
   int setsockopt(int sockfd, int level, int optname, const void* optval,
@@ -270,6 +292,7 @@ class LiveKernel final : public Kernel {
   int dup(int oldfd) override {
     r_.on_call("dup", oldfd, true);
     if (!r_.handler_fd(oldfd)) return ebadf();
+    if (r_.emfile(1)) return -1;
     return k_.dup(oldfd);
   }
   int dup2(int oldfd, int newfd) override {
@@ -281,19 +304,23 @@ class LiveKernel final : public Kernel {
       errno = EBUSY;
       return -1;
     }
+    if (newfd != oldfd && !r_.handler_fd(newfd) && r_.emfile(1)) return -1;
     return k_.dup2(oldfd, newfd);
   }
   int pipe2(int pipefd[2], int flags) override {
     r_.on_call("pipe2", -1, true);
+    if (r_.emfile(2)) return -1;
     return k_.pipe2(pipefd, flags);
   }
   int eventfd(unsigned int initval, int flags) override {
     r_.on_call("eventfd", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.eventfd(initval, flags);
   }
   int fcntl(int fd, int cmd, long arg = 0) override {
     r_.on_call("fcntl", fd, true);
     if (!r_.handler_fd(fd)) return ebadf();
+    if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r_.emfile(1)) return -1;
     return k_.fcntl(fd, cmd, arg);
   }
   int ioctl(int fd, unsigned long request, int* arg) override {
@@ -609,6 +636,30 @@ void LiveRun::Impl::set_sndbuf(int fd) const {
   errno = e;
 }
 
+void LiveRun::Impl::lower_fd_limit() {
+  if (!can_fire(the_case.faults, FaultKind::fd_limit)) return;
+  if (!fault_rng.chance(the_case.faults[FaultKind::fd_limit].per_mille, Fault::kPerMille)) return;
+  fd_allowance = handler_fds() + fault_rng.between(1, kFdHeadroomMax);
+}
+
+size_t LiveRun::Impl::handler_fds() const {
+  const int e = errno;
+  size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* ent = ::readdir(d))
+      if (ent->d_name[0] != '.' && real.owns(std::atoi(ent->d_name))) ++n;
+    ::closedir(d);
+  }
+  errno = e;
+  return n;
+}
+
+bool LiveRun::Impl::emfile(size_t needed) const {
+  if (!fd_allowance || passive() || handler_fds() + needed <= *fd_allowance) return false;
+  errno = EMFILE;
+  return true;
+}
+
 bool LiveRun::Impl::maybe_interrupt() {
   if (interrupter == nullptr) return false;
   const Fault& f = the_case.faults[FaultKind::eintr];
@@ -785,7 +836,6 @@ std::vector<std::string> LiveRun::unapplied_faults() const {
       {FaultKind::coalesce, "segments delivered as one"},
       {FaultKind::delay, "a segment delivered late"},
       {FaultKind::accept_abort, "accept4 -1 ECONNABORTED"},
-      {FaultKind::fd_limit, "RLIMIT_NOFILE lowered: accept4 -1 EMFILE"},
   };
   std::vector<std::string> out;
   for (const Unapplied& u : kUnapplied)

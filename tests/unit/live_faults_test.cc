@@ -308,6 +308,25 @@ TEST_CASE("live faults: the signal's disposition and mask are restored after the
   CHECK(sigismember(&pending, sig) == 0);
 }
 
+// --- fd-limit ---------------------------------------------------------------------------------
+
+TEST_CASE("live faults: fd-limit makes the handler's accept4 fail with EMFILE",
+          "[live][live-faults]") {
+  // More peers than the lowered limit leaves room for (at most 4 more fds); each stays
+  // connected a while, so the level-triggered listener stays readable and accept4 keeps
+  // failing: the loop spins.
+  std::vector<PeerScript> peers;
+  for (int i = 0; i < 8; ++i)
+    peers.push_back(PeerScript{0, {st(Op::connect), st(Op::send, 10), st(Op::expect, 10),
+                                   st(Op::sleep, 0, 50 * kNanosPerMilli), st(Op::close)}});
+  const Case c = make_case(peers, only(FaultKind::fd_limit));
+  std::string last;
+  const bool found = found_live(echo(Bug::none), c, oracle::kBusyLoop, &last);
+  INFO(last);
+  CHECK(found);
+  CHECK(last.find("EMFILE") != std::string::npos);
+}
+
 // --- what a live run cannot apply --------------------------------------------------------------
 
 TEST_CASE("live faults: faults a live run cannot apply are listed as undecided",
