@@ -155,12 +155,13 @@ struct LiveRun::Impl {
   std::optional<int> sndbuf;             // SO_SNDBUF asked for on accepted sockets
   InterruptTimer* interrupter = nullptr;  // while run() runs, when the eintr fault can fire
   // The fd-limit fault, as the world applies it when the handler first waits: RLIMIT_NOFILE
-  // lowered to what the handler holds plus 1 to kFdHeadroomMax. The real limit is the
-  // process's, shared with the peers' sockets and the test itself, so it is applied to the
-  // handler's own fds here: a call that would allocate past it fails with EMFILE before it
-  // does anything else, as in the kernel (get_unused_fd_flags comes first in accept4, socket,
-  // pipe2, ...; an accept4 that fails so leaves the connection queued).
-  static constexpr uint64_t kFdHeadroomMax = 4;  // the world's kFdLimitMaxHeadroom
+  // lowered to what the handler holds plus kFdHeadroom, the harshest the world draws (1 to
+  // its kFdLimitMaxHeadroom, 4), so that a bug the world found with any headroom shows. The
+  // real limit is the process's, shared with the peers' sockets and the test itself, so it is
+  // applied to the handler's own fds here: a call that would allocate past it fails with
+  // EMFILE before it does anything else, as in the kernel (get_unused_fd_flags comes first in
+  // accept4, socket, pipe2, ...; an accept4 that fails so leaves the connection queued).
+  static constexpr size_t kFdHeadroom = 1;
   std::optional<size_t> fd_allowance;
   void lower_fd_limit();
   // Fds the handler holds (its RealKernel's, still open).
@@ -604,16 +605,20 @@ int LiveKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrle
 LiveRun::Impl::Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o)
     : the_case(c), options(o), scripts(std::move(s)), fault_rng(c.seed ^ kLiveSalt) {
   // Short writes: a nonblocking write is cut where the socket's send buffer is full
-  // (tcp_sendmsg -> sk_stream_wait_memory returns -EAGAIN after copying what fit). The
-  // smallest send buffer with the smallest peer receive window fills with a few KiB, and the
-  // handler's write runs while its peers (in this thread) cannot read.
-  if (can_fire(c.faults, FaultKind::short_write)) {
+  // (tcp_sendmsg -> sk_stream_wait_memory returns -EAGAIN after copying what fit). On
+  // loopback a segment leaves the send queue as soon as the receiver queues it, so what bounds
+  // a write is the peer's receive window plus the send buffer: the smallest of both fill with a
+  // few KiB, and the handler's write runs while its peers (in this thread) cannot read.
+  const bool short_write = can_fire(c.faults, FaultKind::short_write);
+  const bool small_buffers = can_fire(c.faults, FaultKind::small_buffers);
+  if (short_write) {
     sndbuf = LiveRun::kMinSndbufRequest;
-    for (PeerScript& p : scripts) shrink_rcvbuf(p);
-  } else if (can_fire(c.faults, FaultKind::small_buffers)) {
+  } else if (small_buffers) {
     // The simulation's tcp_wmem[1] range; SO_SNDBUF asks for half (the kernel doubles it).
     sndbuf = static_cast<int>(fault_rng.between(SimRun::kSmallWmemMin, SimRun::kSmallWmemMax) / 2);
   }
+  if (short_write || small_buffers)
+    for (PeerScript& p : scripts) shrink_rcvbuf(p);
   sockaddr_in placeholder{};
   placeholder.sin_family = AF_INET;
   placeholder.sin_port = htons(c.scenario.port);
@@ -639,7 +644,7 @@ void LiveRun::Impl::set_sndbuf(int fd) const {
 void LiveRun::Impl::lower_fd_limit() {
   if (!can_fire(the_case.faults, FaultKind::fd_limit)) return;
   if (!fault_rng.chance(the_case.faults[FaultKind::fd_limit].per_mille, Fault::kPerMille)) return;
-  fd_allowance = handler_fds() + fault_rng.between(1, kFdHeadroomMax);
+  fd_allowance = handler_fds() + kFdHeadroom;
 }
 
 size_t LiveRun::Impl::handler_fds() const {

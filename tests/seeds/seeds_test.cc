@@ -422,7 +422,8 @@ TEST_CASE("seeds: live reproduction of the hunt's findings", "[.live-repro]") {
       if (const int a = reproduce_live(f.smallest, f.oracle, &seen); a > 0) {
         how = fmt::format("yes (shrunk case, attempt {})", a);
       } else {
-        const Case original = generate_case(server, protocol_of(server), port_of(server), f.seed);
+        const Case original =
+            generate_case(server, protocol_of(server), port_of(server), f.seed);
         std::string seen_original;
         if (const int b = reproduce_live(original, f.oracle, &seen_original); b > 0)
           how = fmt::format("yes (generated case, attempt {})", b);

@@ -47,6 +47,8 @@ constexpr int kBacklog = 16;
 constexpr uint64_t kReply = 3000;
 // A reply more than the two buffers hold at once (about 7 KiB): the write ends in EAGAIN.
 constexpr uint64_t kBigReply = 16 * 1024;
+// A spinning handler's budget: small, so the test is quick (live calls take microseconds).
+constexpr uint64_t kSpinBudget = 20'000;
 // Runs per planted bug: a live run is a few milliseconds; one is expected to suffice.
 constexpr int kAttempts = 3;
 
@@ -244,7 +246,7 @@ TEST_CASE("live faults: the handler's accepted sockets get the plan's send buffe
   CHECK(sndbuf_of_accepted(FaultPlan::none()) > 16 * 1024);
 }
 
-// --- EINTR ----------------------------------------------------------------------------------------
+// --- EINTR -------------------------------------------------------------------------------------
 
 TEST_CASE("live faults: eintr interrupts the real epoll_wait (a timer signal)",
           "[live][live-faults]") {
@@ -346,4 +348,58 @@ TEST_CASE("live faults: faults a live run cannot apply are listed as undecided",
   CHECK(!has_line(r.undecided, "fault delay"));
   CHECK(!has_line(r.undecided, "fault eintr"));
   CHECK(r.undecided.size() == 2);
+}
+
+// --- spins ---------------------------------------------------------------------------------------
+
+TEST_CASE("live faults: a loop spinning after its peers are done runs into busy-loop",
+          "[live][live-faults]") {
+  // Level-triggered, EPOLLOUT kept registered with nothing to write, the same mask MODded
+  // again after every event; the connection is kept after EOF. The peer is done at once, and
+  // the run must go on (its waits return events: that is not quiet) until the busy-loop oracle
+  // names it: within its window of waits once an unchanged MOD is no progress (issue 9, item
+  // 6), at the step budget until then.
+  const auto spinner = [](Kernel& k) {
+    const int ep = k.epoll_create1(0);
+    const int lfd = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(Scenario::kDefaultPort);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    k.bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    k.listen(lfd, kBacklog);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = lfd;
+    k.epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    epoll_event evs[kMaxEvents];
+    for (;;) {
+      const int n = k.epoll_wait(ep, evs, kMaxEvents, -1);
+      for (int i = 0; i < n; ++i) {
+        const int fd = evs[i].data.fd;
+        if (fd == lfd) {
+          const int c = k.accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+          if (c < 0) continue;
+          ev.events = EPOLLIN | EPOLLOUT;
+          ev.data.fd = c;
+          k.epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+          continue;
+        }
+        char buf[256];
+        while (k.read(fd, buf, sizeof buf) > 0) {
+        }
+        ev.events = EPOLLIN | EPOLLOUT;
+        ev.data.fd = fd;
+        k.epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+      }
+    }
+  };
+  const Case c = make_case({PeerScript{0, {st(Op::connect), st(Op::close)}}}, FaultPlan::none());
+  RunOptions o;
+  o.backend = edgecase::Backend::live;
+  o.step_budget = kSpinBudget;
+  const Report r = edgecase::run_case(spinner, c, o);
+  INFO(r.format());
+  CHECK(r.found(oracle::kBusyLoop));
+  CHECK(r.ending.find("quiescent") == std::string::npos);
 }
