@@ -63,7 +63,8 @@ class LiveRun {
   static int interrupt_signal();
 
   // `scripts`: the peers' scripts as the fault plan changed them (SimRun::scripts() of the
-  // same case), so both backends run the same peers.
+  // same case), so both backends run the same peers. With short-write or small-buffers, a
+  // peer with no rcvbuf step before its connect gets one (kMinRcvbufRequest): scripts() says.
   LiveRun(const Case& c, std::vector<PeerScript> scripts, LiveRunOptions options = {});
   ~LiveRun();  // closes every fd the run created (the handler's and the peers')
 
