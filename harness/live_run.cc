@@ -9,8 +9,8 @@
 #include <cstring>
 #include <dirent.h>
 #include <exception>
-#include <limits>
 #include <fcntl.h>
+#include <limits>
 #include <netinet/in.h>
 #include <optional>
 #include <poll.h>
