@@ -5,9 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <exception>
 #include <fcntl.h>
 #include <limits>
@@ -647,17 +645,7 @@ void LiveRun::Impl::lower_fd_limit() {
   fd_allowance = handler_fds() + kFdHeadroom;
 }
 
-size_t LiveRun::Impl::handler_fds() const {
-  const int e = errno;
-  size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (const dirent* ent = ::readdir(d))
-      if (ent->d_name[0] != '.' && real.owns(std::atoi(ent->d_name))) ++n;
-    ::closedir(d);
-  }
-  errno = e;
-  return n;
-}
+size_t LiveRun::Impl::handler_fds() const { return real.owned_count(); }
 
 bool LiveRun::Impl::emfile(size_t needed) const {
   if (!fd_allowance || passive() || handler_fds() + needed <= *fd_allowance) return false;
