@@ -47,6 +47,8 @@ constexpr int kBacklog = 16;
 constexpr uint64_t kReply = 3000;
 // A reply more than the two buffers hold at once (about 7 KiB): the write ends in EAGAIN.
 constexpr uint64_t kBigReply = 16 * 1024;
+// How long the fd-limit test's peers stay connected.
+constexpr edgecase::Nanos kParked = 150 * kNanosPerMilli;
 // A spinning handler's budget: small, so the test is quick (live calls take microseconds).
 constexpr uint64_t kSpinBudget = 20'000;
 // Runs per planted bug: a live run is a few milliseconds; one is expected to suffice.
@@ -314,13 +316,13 @@ TEST_CASE("live faults: the signal's disposition and mask are restored after the
 
 TEST_CASE("live faults: fd-limit makes the handler's accept4 fail with EMFILE",
           "[live][live-faults]") {
-  // More peers than the lowered limit leaves room for (at most 4 more fds); each stays
-  // connected a while, so the level-triggered listener stays readable and accept4 keeps
-  // failing: the loop spins.
+  // More peers than the lowered limit leaves room for (one more fd); each stays connected a
+  // while (kParked: the oracle's 1,000 waits take about 20 ms under ASan), so the
+  // level-triggered listener stays readable and accept4 keeps failing: the loop spins.
   std::vector<PeerScript> peers;
   for (int i = 0; i < 8; ++i)
     peers.push_back(PeerScript{0, {st(Op::connect), st(Op::send, 10), st(Op::expect, 10),
-                                   st(Op::sleep, 0, 50 * kNanosPerMilli), st(Op::close)}});
+                                   st(Op::sleep, 0, kParked), st(Op::close)}});
   const Case c = make_case(peers, only(FaultKind::fd_limit));
   std::string last;
   const bool found = found_live(echo(Bug::none), c, oracle::kBusyLoop, &last);
