@@ -146,9 +146,10 @@ std::string live_check(const Finding& f, bool isolate) {
   o.live_time_limit = DemoOptions::kLiveTimeLimit;
   const Report live = run_case(f.smallest, o);
   if (live.found(f.oracle)) return "yes";
-  if (!live.undecided.empty()) return "undecided: " + live.undecided.front();
+  // Before the undecided lines: those include one per sim-only fault, said shorter here.
   const std::string faults = sim_only_faults(f.smallest);
   if (!faults.empty()) return "no (uses " + faults + ": sim only)";
+  if (!live.undecided.empty()) return "undecided: " + live.undecided.front();
   return live.clean() ? "no (clean live)" : "no (" + fmt::format("{}", fmt::join(live.oracles(), ",")) + ")";
 }
 
