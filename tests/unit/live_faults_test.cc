@@ -47,6 +47,8 @@ constexpr int kBacklog = 16;
 constexpr uint64_t kReply = 3000;
 // A reply more than the two buffers hold at once (about 7 KiB): the write ends in EAGAIN.
 constexpr uint64_t kBigReply = 16 * 1024;
+// The EINTR test's peer pause between its two messages.
+constexpr edgecase::Nanos kPause = 50 * kNanosPerMilli;
 // How long the fd-limit test's peers stay connected.
 constexpr edgecase::Nanos kParked = 150 * kNanosPerMilli;
 // A spinning handler's budget: small, so the test is quick (live calls take microseconds).
@@ -252,10 +254,12 @@ TEST_CASE("live faults: the handler's accepted sockets get the plan's send buffe
 
 TEST_CASE("live faults: eintr interrupts the real epoll_wait (a timer signal)",
           "[live][live-faults]") {
-  // The peer pauses between its two messages: the handler waits, and the signal comes.
+  // The peer pauses between its two messages: the handler waits, and the signal comes (within
+  // 1 ms of the wait starting; kPause leaves room for a loaded machine, where a timer signal
+  // was seen 10 ms late under ASan).
   const PeerScript two{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
-                           st(Op::sleep, 0, 5 * kNanosPerMilli), st(Op::send, 100),
-                           st(Op::expect, 100), st(Op::close)}};
+                           st(Op::sleep, 0, kPause), st(Op::send, 100), st(Op::expect, 100),
+                           st(Op::close)}};
   const Case c = make_case({two}, only(FaultKind::eintr));
   std::string last;
   SECTION("a loop that treats EINTR as fatal exits") {
