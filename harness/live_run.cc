@@ -4,14 +4,20 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
+#include <limits>
 #include <netinet/in.h>
 #include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
+
+#include "harness/live_interrupt.h"
+#include "harness/sim_run.h"
+#include "sim/random.h"
 
 namespace edgecase {
 
@@ -30,6 +36,26 @@ short poll_events(uint32_t epoll_events) {
 timespec to_timespec(Nanos ns) {
   ns = std::max<Nanos>(ns, 0);
   return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// Whether fault `k` of the plan can fire: on, and not silenced (the shrinker turns a fault off
+// by setting it to 0 per mille).
+bool can_fire(const FaultPlan& p, FaultKind k) { return p.on(k) && p[k].per_mille > 0; }
+
+// The live faults' draws come from a generator of their own, seeded with the case's seed and
+// this salt ("live" in ASCII), so that a case draws the same signal delays on every run.
+constexpr uint64_t kLiveSalt = 0x6c69'7665ULL;
+
+// Gives the script the smallest receive buffer before its first connect, unless it sets one
+// there already (the small-buffers fault did).
+void shrink_rcvbuf(PeerScript& s) {
+  for (auto it = s.steps.begin(); it != s.steps.end(); ++it) {
+    if (it->op == Step::Op::rcvbuf) return;
+    if (it->op == Step::Op::connect) {
+      s.steps.insert(it, Step{Step::Op::rcvbuf, LiveRun::kMinRcvbufRequest, 0, ""});
+      return;
+    }
+  }
 }
 
 // poll(2) for at most `ns` nanoseconds (a slow reader's pause is microseconds); errno kept.
@@ -66,7 +92,9 @@ struct LiveRun::Impl {
   void check_quiescent(const char* call, int fd);
   // The handler is about to wait: the first time, the peers' start delays begin.
   void mark_waited() {
-    if (!first_wait) first_wait = now();
+    if (first_wait) return;
+    first_wait = now();
+    lower_fd_limit();
   }
   // Whether `fd` is the handler's (else the handler gets EBADF: peers' sockets and the test
   // process's own fds are not its to touch, as on the simulated server host).
@@ -114,6 +142,30 @@ struct LiveRun::Impl {
   std::vector<pollfd> pfds;       // scratch for drive()
   std::vector<size_t> pfd_peer;   // pfds[i] belongs to peers[pfd_peer[i]]
   std::vector<bool> due;          // scratch for drive(): the peers to run
+
+  // --- faults on live sockets (docs/LIVE.md) -------------------------------------------------
+  // Sets the plan's send buffer on a socket the handler accepted (errno kept).
+  void set_sndbuf(int fd) const;
+  // A blocking epoll_wait begins: arms the signal when the eintr fault fires (as the world
+  // draws it for each wait, with a delay of up to World::kMaxSignalDelay). True if armed.
+  bool maybe_interrupt();
+  sim::Rng fault_rng;
+  std::optional<int> sndbuf;             // SO_SNDBUF asked for on accepted sockets
+  InterruptTimer* interrupter = nullptr;  // while run() runs, when the eintr fault can fire
+  // The fd-limit fault, as the world applies it when the handler first waits: RLIMIT_NOFILE
+  // lowered to what the handler holds plus kFdHeadroom, the harshest the world draws (1 to
+  // its kFdLimitMaxHeadroom, 4), so that a bug the world found with any headroom shows. The
+  // real limit is the process's, shared with the peers' sockets and the test itself, so it is
+  // applied to the handler's own fds here: a call that would allocate past it fails with
+  // EMFILE before it does anything else, as in the kernel (get_unused_fd_flags comes first in
+  // accept4, socket, pipe2, ...; an accept4 that fails so leaves the connection queued).
+  static constexpr size_t kFdHeadroom = 1;
+  std::optional<size_t> fd_allowance;
+  void lower_fd_limit();
+  // Fds the handler holds (its RealKernel's, still open).
+  size_t handler_fds() const;
+  // True, with errno EMFILE, when `needed` more fds would pass the lowered limit.
+  bool emfile(size_t needed) const;
 };
 
 // What the handler is given: RealKernel, with the blocking points driving the peers.
@@ -123,10 +175,12 @@ class LiveKernel final : public Kernel {
 
   int epoll_create1(int flags) override {
     r_.on_call("epoll_create1", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.epoll_create1(flags);
   }
   int epoll_create(int size) override {
     r_.on_call("epoll_create", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.epoll_create(size);
   }
   int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override {
@@ -145,6 +199,7 @@ class LiveKernel final : public Kernel {
   }
   int socket(int domain, int type, int protocol) override {
     r_.on_call("socket", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.socket(domain, type, protocol);
   }
   int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
@@ -156,10 +211,13 @@ class LiveKernel final : public Kernel {
   int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override {
     r_.on_call("accept4", sockfd, true);
     if (!r_.handler_fd(sockfd)) return ebadf();
+    if (r_.emfile(1)) return -1;
     const int fl = status_flags(sockfd);
-    return static_cast<int>(blocking("accept4", sockfd, POLLIN, fl, [&] {
+    const int fd = static_cast<int>(blocking("accept4", sockfd, POLLIN, fl, [&] {
       return toggled(sockfd, fl, [&] { return k_.accept4(sockfd, addr, addrlen, flags); });
     }));
+    r_.set_sndbuf(fd);  // before the handler can write to it
+    return fd;
   }
   int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
   int shutdown(int sockfd, int how) override {
@@ -178,6 +236,7 @@ class LiveKernel final : public Kernel {
   }
   int socketpair(int domain, int type, int protocol, int sv[2]) override {
     r_.on_call("socketpair", -1, true);
+    if (r_.emfile(2)) return -1;
     return k_.socketpair(domain, type, protocol, sv);
   }
   int setsockopt(int sockfd, int level, int optname, const void* optval,
@@ -232,6 +291,7 @@ class LiveKernel final : public Kernel {
   int dup(int oldfd) override {
     r_.on_call("dup", oldfd, true);
     if (!r_.handler_fd(oldfd)) return ebadf();
+    if (r_.emfile(1)) return -1;
     return k_.dup(oldfd);
   }
   int dup2(int oldfd, int newfd) override {
@@ -243,19 +303,23 @@ class LiveKernel final : public Kernel {
       errno = EBUSY;
       return -1;
     }
+    if (newfd != oldfd && !r_.handler_fd(newfd) && r_.emfile(1)) return -1;
     return k_.dup2(oldfd, newfd);
   }
   int pipe2(int pipefd[2], int flags) override {
     r_.on_call("pipe2", -1, true);
+    if (r_.emfile(2)) return -1;
     return k_.pipe2(pipefd, flags);
   }
   int eventfd(unsigned int initval, int flags) override {
     r_.on_call("eventfd", -1, true);
+    if (r_.emfile(1)) return -1;
     return k_.eventfd(initval, flags);
   }
   int fcntl(int fd, int cmd, long arg = 0) override {
     r_.on_call("fcntl", fd, true);
     if (!r_.handler_fd(fd)) return ebadf();
+    if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r_.emfile(1)) return -1;
     return k_.fcntl(fd, cmd, arg);
   }
   int ioctl(int fd, unsigned long request, int* arg) override {
@@ -431,16 +495,23 @@ int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, 
   if (!r_.handler_fd(epfd)) return ebadf();
   // The real wait, for at most `ns`: epoll_pwait2 (nanoseconds: a slow reader's pause is
   // microseconds), or epoll_pwait in whole milliseconds (rounded up) where it is missing.
+  // While the eintr fault's signal is armed, the wait's mask lets it in (and only there).
+  sigset_t unblocked;
   auto real_wait = [&](Nanos ns) {
+    const sigset_t* mask = pwait ? sigmask : nullptr;
+    if (r_.interrupter != nullptr && r_.interrupter->armed()) {
+      unblocked = r_.interrupter->wait_mask(mask);
+      mask = &unblocked;
+    }
     if (ns > 0 && has_pwait2_) {
       const timespec ts = to_timespec(ns);
-      const int n = ::epoll_pwait2(epfd, events, maxevents, &ts, pwait ? sigmask : nullptr);
+      const int n = ::epoll_pwait2(epfd, events, maxevents, &ts, mask);
       if (n >= 0 || errno != ENOSYS) return n;
       has_pwait2_ = false;
     }
     const int ms = static_cast<int>((ns + kNanosPerMilli - 1) / kNanosPerMilli);
-    return pwait ? k_.epoll_pwait(epfd, events, maxevents, ms, sigmask)
-                 : k_.epoll_wait(epfd, events, maxevents, ms);
+    return mask != nullptr || pwait ? k_.epoll_pwait(epfd, events, maxevents, ms, mask)
+                                    : k_.epoll_wait(epfd, events, maxevents, ms);
   };
   if (r_.passive()) return real_wait(0);
   if (timeout == 0) {
@@ -449,22 +520,40 @@ int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, 
   }
   const Nanos begin = r_.now();
   r_.last_tick = begin;
-  const std::optional<Nanos> deadline =
-      timeout > 0 ? std::optional<Nanos>(begin + Nanos{timeout} * kNanosPerMilli) : std::nullopt;
+  // The eintr fault: the signal is disarmed however the wait ends (events, timeout, a Stop).
+  struct Disarm {
+    InterruptTimer* t;
+    ~Disarm() {
+      if (t != nullptr) t->disarm();
+    }
+  } disarm{r_.maybe_interrupt() ? r_.interrupter : nullptr};
+  // No deadline (timeout -1): never reached.
+  const Nanos deadline = timeout > 0 ? begin + Nanos{timeout} * kNanosPerMilli
+                                     : std::numeric_limits<Nanos>::max();
   // Before the first wait the peers have not started: look once without waiting.
   bool look = !r_.first_wait;
   for (;;) {
     Nanos slice = 0;
     if (!look) slice = r_.slice(r_.drive());
     look = false;
-    if (deadline) slice = std::max<Nanos>(0, std::min(slice, *deadline - r_.now()));
+    if (timeout > 0) slice = std::max<Nanos>(0, std::min(slice, deadline - r_.now()));
     const int n = real_wait(slice);
+    if (n < 0 && errno == EINTR && disarm.t != nullptr) {
+      // The fault's signal: the handler waited, quietly, until it came. The quiet time counts
+      // toward quiescence, or an eintr rate of 1000 would keep a finished run going to the
+      // time limit.
+      r_.mark_waited();
+      r_.check_time("epoll_wait", epfd);
+      r_.check_quiescent("epoll_wait", epfd);
+      errno = EINTR;
+      return n;
+    }
     if (n != 0) {
       if (n > 0) r_.idle = 0;
       return n;
     }
     r_.mark_waited();
-    if (deadline && r_.now() >= *deadline) return 0;
+    if (timeout > 0 && r_.now() >= deadline) return 0;
     r_.check_time("epoll_wait", epfd);
     r_.check_quiescent("epoll_wait", epfd);
   }
@@ -512,7 +601,22 @@ int LiveKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrle
 // --- LiveRun::Impl -----------------------------------------------------------------------------------
 
 LiveRun::Impl::Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o)
-    : the_case(c), options(o), scripts(std::move(s)) {
+    : the_case(c), options(o), scripts(std::move(s)), fault_rng(c.seed ^ kLiveSalt) {
+  // Short writes: a nonblocking write is cut where the socket's send buffer is full
+  // (tcp_sendmsg -> sk_stream_wait_memory returns -EAGAIN after copying what fit). On
+  // loopback a segment leaves the send queue as soon as the receiver queues it, so what bounds
+  // a write is the peer's receive window plus the send buffer: the smallest of both fill with a
+  // few KiB, and the handler's write runs while its peers (in this thread) cannot read.
+  const bool short_write = can_fire(c.faults, FaultKind::short_write);
+  const bool small_buffers = can_fire(c.faults, FaultKind::small_buffers);
+  if (short_write) {
+    sndbuf = LiveRun::kMinSndbufRequest;
+  } else if (small_buffers) {
+    // The simulation's tcp_wmem[1] range; SO_SNDBUF asks for half (the kernel doubles it).
+    sndbuf = static_cast<int>(fault_rng.between(SimRun::kSmallWmemMin, SimRun::kSmallWmemMax) / 2);
+  }
+  if (short_write || small_buffers)
+    for (PeerScript& p : scripts) shrink_rcvbuf(p);
   sockaddr_in placeholder{};
   placeholder.sin_family = AF_INET;
   placeholder.sin_port = htons(c.scenario.port);
@@ -527,6 +631,35 @@ LiveRun::Impl::Impl(const Case& c, std::vector<PeerScript> s, LiveRunOptions o)
   started.assign(peers.size(), false);
   waits.assign(peers.size(), PeerWait{});
   kernel = std::make_unique<LiveKernel>(*this);
+}
+
+void LiveRun::Impl::set_sndbuf(int fd) const {
+  if (!sndbuf || fd < 0) return;
+  const int e = errno;
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &*sndbuf, sizeof *sndbuf);
+  errno = e;
+}
+
+void LiveRun::Impl::lower_fd_limit() {
+  if (!can_fire(the_case.faults, FaultKind::fd_limit)) return;
+  if (!fault_rng.chance(the_case.faults[FaultKind::fd_limit].per_mille, Fault::kPerMille)) return;
+  fd_allowance = handler_fds() + kFdHeadroom;
+}
+
+size_t LiveRun::Impl::handler_fds() const { return real.owned_count(); }
+
+bool LiveRun::Impl::emfile(size_t needed) const {
+  if (!fd_allowance || passive() || handler_fds() + needed <= *fd_allowance) return false;
+  errno = EMFILE;
+  return true;
+}
+
+bool LiveRun::Impl::maybe_interrupt() {
+  if (interrupter == nullptr) return false;
+  const Fault& f = the_case.faults[FaultKind::eintr];
+  if (!fault_rng.chance(f.per_mille, Fault::kPerMille)) return false;
+  interrupter->arm(static_cast<Nanos>(fault_rng.between(0, sim::World::kMaxSignalDelay)));
+  return true;
 }
 
 void LiveRun::Impl::on_call(const char* call, int fd, bool moves) {
@@ -685,6 +818,29 @@ LiveRun::LiveRun(const Case& c, std::vector<PeerScript> scripts, LiveRunOptions 
 
 LiveRun::~LiveRun() = default;
 
+int LiveRun::interrupt_signal() { return InterruptTimer::signal_number(); }
+
+std::vector<std::string> LiveRun::unapplied_faults() const {
+  // What each fault would have done, as the sentence names it.
+  struct Unapplied {
+    FaultKind kind;
+    const char* what;
+  };
+  static constexpr Unapplied kUnapplied[] = {
+      {FaultKind::split, "a segment cut in several"},
+      {FaultKind::coalesce, "segments delivered as one"},
+      {FaultKind::delay, "a segment delivered late"},
+      {FaultKind::accept_abort, "accept4 -1 ECONNABORTED"},
+  };
+  std::vector<std::string> out;
+  for (const Unapplied& u : kUnapplied)
+    if (can_fire(impl_->the_case.faults, u.kind))
+      out.push_back(std::string("fault ") + std::string(fault_name(u.kind)) + " (" + u.what +
+                    ") is not applied on live sockets: a finding that needs it may not "
+                    "reproduce");
+  return out;
+}
+
 Kernel& LiveRun::handler_kernel() { return *impl_->kernel; }
 RealKernel& LiveRun::real() { return impl_->real; }
 Nanos LiveRun::now() const { return impl_->now(); }
@@ -696,7 +852,12 @@ sim::World::Result LiveRun::run(const std::function<void(Kernel&)>& handler) {
   Impl& r = *impl_;
   r.start = std::chrono::steady_clock::now();
   r.last_progress = r.progress();
+  // The eintr fault's timer, aimed at this thread, for as long as the handler runs.
+  std::optional<InterruptTimer> interrupter;
+  if (can_fire(r.the_case.faults, FaultKind::eintr)) r.interrupter = &interrupter.emplace();
   const sim::World::Result result = sim::World::run_caught(handler, handler_kernel());
+  r.interrupter = nullptr;
+  interrupter.reset();
   r.stopped = true;
   r.mark_waited();  // a handler that never waited still has clients knocking
   r.settle_peers(result.stop && result.stop->reason == Stop::Reason::quiescent);

@@ -15,12 +15,17 @@
 // for port 0 on the same address), and the peers connect to the port it got, so that runs in
 // parallel processes never collide and no TIME_WAIT blocks the next run.
 //
-// Not on live: network faults (split, coalesce, delay), EINTR, accept-abort, fd-limit, short
-// writes (the peers' script faults, small peer buffers and slow readers do apply).
+// Faults on live (docs/LIVE.md): the peers' script faults (small peer buffers, slow readers,
+// half-close, reset) arrive applied in the scripts; short-write and small-buffers set a small
+// SO_SNDBUF on every socket the handler accepts (short-write also gives each peer the smallest
+// receive buffer), so the handler's writes really come back short; eintr interrupts the
+// handler's real epoll_wait with a timer signal (harness/live_interrupt.h). The network faults
+// (split, coalesce, delay), accept-abort and fd-limit are not applied: unapplied_faults().
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "edgecase/case_file.h"
@@ -46,8 +51,21 @@ struct LiveRunOptions {
 
 class LiveRun {
  public:
+  // The send buffer Linux gives a socket asked for the smallest: SOCK_MIN_SNDBUF, 2 *
+  // (2048 + SKB_DATA_ALIGN(sizeof(struct sk_buff))) on x86_64 (sock_setsockopt clamps to it).
+  static constexpr int kMinSndbuf = 4608;
+  // What a socket asks for to get it (the kernel doubles the request, then clamps).
+  static constexpr int kMinSndbufRequest = 1;
+  // A peer's smallest receive buffer, asked for before it connects: SOCK_MIN_RCVBUF (2,304
+  // bytes) once doubled and clamped. With it a reply of a few KiB no longer fits what the
+  // handler's write may queue, so the write is cut short.
+  static constexpr uint64_t kMinRcvbufRequest = 1;
+  // The signal the eintr fault sends to the running thread (InterruptTimer).
+  static int interrupt_signal();
+
   // `scripts`: the peers' scripts as the fault plan changed them (SimRun::scripts() of the
-  // same case), so both backends run the same peers.
+  // same case), so both backends run the same peers. With short-write or small-buffers, a
+  // peer with no rcvbuf step before its connect gets one (kMinRcvbufRequest): scripts() says.
   LiveRun(const Case& c, std::vector<PeerScript> scripts, LiveRunOptions options = {});
   ~LiveRun();  // closes every fd the run created (the handler's and the peers')
 
@@ -58,6 +76,9 @@ class LiveRun {
   // Runs `handler` (which must call handler_kernel(), usually through an Observer wrapping it)
   // until it returns, throws, or is stopped; then lets the peers settle (bounded by `settle`).
   sim::World::Result run(const std::function<void(Kernel&)>& handler);
+  // One sentence per fault of the plan that can fire (on, above 0 per mille) and that live
+  // sockets cannot apply, for Report::undecided.
+  std::vector<std::string> unapplied_faults() const;
   // Nanoseconds since the run began (steady clock).
   Nanos now() const;
   // peer#i is peers()[i - 1].

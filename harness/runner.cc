@@ -198,6 +198,7 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   const bool wall = o.wall_time_limit > 0 && o.wall_time_limit <= o.live_time_limit;
   Report r = judge_run(c, Backend::live, result, view, run.peers(),
                        wall ? wall_time_text(result, o.wall_time_limit, run.now()) : std::string());
+  for (std::string& u : run.unapplied_faults()) r.undecided.push_back(std::move(u));
   r.last_calls = tail.lines();
   return r;
 }

@@ -69,6 +69,11 @@ bool RealKernel::owns(int fd) const {
   return fd >= 0 && static_cast<size_t>(fd) < owned_.size() && owned_[fd];
 }
 
+size_t RealKernel::owned_count() const {
+  std::lock_guard lock(mu_);
+  return static_cast<size_t>(std::count(owned_.begin(), owned_.end(), true));
+}
+
 void RealKernel::adopt(int fd) {
   if (fd < 0) return;
   ErrnoGuard guard;  // resize may allocate; keep the syscall's errno intact regardless

@@ -99,6 +99,8 @@ class RealKernel final : public Kernel, public Inspect {
 
   // True if `fd` was handed out by this kernel and not closed through it since.
   bool owns(int fd) const;
+  // How many fds owns() is true for.
+  size_t owned_count() const;
 
  private:
   void adopt(int fd);   // no-op if fd < 0

@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "handlers/handlers.h"
 #include "harness/search.h"
@@ -381,6 +384,83 @@ TEST_CASE("seeds: explore", "[.explore]") {
               << size_text(case_size(f.smallest)));
     if (env("SHOW")) WARN(f.report.format());
   }
+}
+
+}  // namespace edgecase
+
+// --- live reproduction (docs/LIVE.md) ---------------------------------------------------------
+// A measurement, not a test: `[SEEDS=300] seeds_tests "[.live-repro]"` hunts each seed server
+// on the simulation as the demo does, then runs each finding's shrunk case on live sockets (at
+// most kLiveAttempts runs), and the generated case it was shrunk from when the shrunk one does
+// not reproduce; prints which findings reproduce live (the same oracle named) per server and
+// overall.
+namespace edgecase {
+namespace {
+
+constexpr int kLiveAttempts = 3;
+constexpr uint64_t kReproSeeds = 300;  // the demo's default
+
+// The attempt (1-based) whose live run named `oracle`, or 0; `seen` gets the last run's oracles
+// and undecided lines.
+int reproduce_live(const Case& c, const std::string& oracle, std::string* seen) {
+  RunOptions o;
+  o.backend = Backend::live;
+  o.isolate = true;
+  o.trace = false;
+  o.live_time_limit = kLiveTimeLimit;
+  for (int i = 1; i <= kLiveAttempts; ++i) {
+    const Report r = run_case(c, o);
+    if (r.found(oracle)) return i;
+    *seen = r.clean() ? "clean" : "";
+    for (const std::string& name : r.oracles()) *seen += (seen->empty() ? "" : ",") + name;
+    for (const std::string& u : r.undecided) *seen += "; undecided: " + u;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("seeds: live reproduction of the hunt's findings", "[.live-repro]") {
+  const char* env_seeds = std::getenv("SEEDS");
+  const uint64_t seeds = env_seeds ? std::strtoull(env_seeds, nullptr, 10) : kReproSeeds;
+  uint64_t all = 0;
+  uint64_t all_live = 0;
+  for (std::string_view server : {"seed000", "seed001", "seed002", "seed003"}) {
+    HuntOptions o;
+    o.seeds = seeds;
+    o.max_shrink_runs = kShrinkRuns;
+    o.run.isolate = true;
+    o.run.trace = false;
+    o.run.step_budget = kBuggyStepBudget;
+    const HuntResult h = hunt(server, protocol_of(server), port_of(server), o);
+    uint64_t live = 0;
+    for (const Finding& f : h.findings) {
+      std::string seen;
+      std::string how;
+      if (const int a = reproduce_live(f.smallest, f.oracle, &seen); a > 0) {
+        how = fmt::format("yes (shrunk case, attempt {})", a);
+      } else {
+        const Case original =
+            generate_case(server, protocol_of(server), port_of(server), f.seed);
+        std::string seen_original;
+        if (const int b = reproduce_live(original, f.oracle, &seen_original); b > 0)
+          how = fmt::format("yes (generated case, attempt {})", b);
+        else
+          how = "NO: shrunk: " + seen + " | generated: " + seen_original;
+      }
+      if (how.substr(0, 3) == "yes") ++live;
+      std::printf("%s  %-28s seed %-5llu %s\n", std::string(server).c_str(), f.oracle.c_str(),
+                  static_cast<unsigned long long>(f.seed), how.c_str());
+      if (how.substr(0, 3) != "yes") std::printf("    case:\n%s", write_case(f.smallest).c_str());
+    }
+    std::printf("%s: %llu of %zu findings reproduce live\n", std::string(server).c_str(),
+                static_cast<unsigned long long>(live), h.findings.size());
+    all += h.findings.size();
+    all_live += live;
+  }
+  std::printf("seed servers: %llu of %llu findings reproduce live (%.0f%%)\n",
+              static_cast<unsigned long long>(all_live), static_cast<unsigned long long>(all),
+              all ? 100.0 * static_cast<double>(all_live) / static_cast<double>(all) : 0.0);
 }
 
 }  // namespace edgecase

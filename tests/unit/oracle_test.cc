@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <fcntl.h>
@@ -309,6 +310,151 @@ edgecase::Handler server(Bugs b) {
 }
 
 }  // namespace
+
+// --- live reproduction (docs/LIVE.md) ---------------------------------------------------------
+// A measurement, not a test: `unit_tests "[.live-repro]"` runs each planted bug above on the
+// simulation and on live sockets (at most kLiveAttempts runs) and prints which ones live
+// sockets reproduce (the same oracle named).
+
+namespace {
+
+constexpr int kLiveAttempts = 3;
+
+struct Planted {
+  std::string name;
+  edgecase::Handler handler;
+  Case c;
+  std::string_view oracle;
+  uint64_t step_budget = RunOptions::kDefaultStepBudget;
+};
+
+std::vector<Planted> planted_bugs() {
+  const auto with = [](auto set) {
+    Bugs b;
+    set(b);
+    return server(b);
+  };
+  const auto only = [](FaultKind k) {
+    FaultPlan f = FaultPlan::none();
+    f[k] = Fault{true, Fault::kPerMille};
+    return f;
+  };
+  const PeerScript parked{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
+                              st(Op::sleep, 0, 50 * kNanosPerMilli), st(Op::close)}};
+  std::vector<PeerScript> eight;
+  for (int i = 0; i < 8; ++i)
+    eight.push_back(PeerScript{0, {st(Op::connect), st(Op::send, 10), st(Op::expect, 10),
+                                   st(Op::sleep, 0, 50 * kNanosPerMilli), st(Op::close)}});
+  const PeerScript twice{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
+                             st(Op::sleep, 0, kNanosPerMilli), st(Op::send, 100),
+                             st(Op::expect, 100), st(Op::close)}};
+  const PeerScript two{0, {st(Op::connect), st(Op::send, 100), st(Op::expect, 100),
+                           st(Op::sleep, 0, 5 * kNanosPerMilli), st(Op::send, 100),
+                           st(Op::expect, 100), st(Op::close)}};
+  const auto spin = [](Kernel& k) {
+    const int fd = k.eventfd(0, EFD_NONBLOCK);
+    uint64_t v = 0;
+    for (;;) k.read(fd, &v, sizeof v);
+  };
+  const auto stray = [](Kernel& k) {
+    const int fd = k.eventfd(0, EFD_NONBLOCK);
+    const uint64_t one = 1;
+    k.write(fd, &one, sizeof one);
+    k.write(1, &one, sizeof one);
+    epoll_event ev{};
+    k.epoll_wait(k.epoll_create1(0), &ev, 1, -1);
+  };
+  std::vector<Planted> out;
+  out.push_back({"one read per ET event", with([](Bugs& b) { b.read_once = true; }),
+                 make_case({echo_script(10'000)}), oracle::kLostReadEvent});
+  out.push_back({"one accept per ET event", with([](Bugs& b) { b.accept_once = true; }),
+                 make_case({echo_script(10), echo_script(10), echo_script(10)}),
+                 oracle::kLostAccept});
+  out.push_back({"ONESHOT never re-armed", with([](Bugs& b) { b.oneshot_no_rearm = true; }),
+                 make_case({PeerScript{0, {st(Op::connect), st(Op::send, 100),
+                                           st(Op::sleep, 0, kNanosPerMilli), st(Op::send, 50),
+                                           st(Op::expect, 150), st(Op::close)}}}),
+                 oracle::kDisarmedForever});
+  out.push_back({"short write, EPOLLOUT never armed", with([](Bugs& b) { b.no_epollout = true; }),
+                 make_case({PeerScript{0, {st(Op::rcvbuf, 2048), st(Op::connect),
+                                           st(Op::slow_read, 512, 100'000), st(Op::send, 100'000),
+                                           st(Op::expect, 100'000), st(Op::close)}}},
+                           only(FaultKind::small_buffers)),
+                 oracle::kStuckOutput});
+  out.push_back({"LT EPOLLOUT left registered", with([](Bugs& b) { b.lt_out_forever = true; }),
+                 make_case({parked}), oracle::kBusyLoop});
+  out.push_back({"LT listener at EMFILE", with([](Bugs& b) { b.lt = true; }),
+                 make_case(eight, only(FaultKind::fd_limit)), oracle::kBusyLoop});
+  out.push_back({"spin on an eventfd", spin, make_case({echo_script(10)}), oracle::kBusyLoop,
+                 5000});
+  out.push_back({"short write restarted at 0", with([](Bugs& b) { b.restart_write = true; }),
+                 make_case({echo_script(3000)}, only(FaultKind::short_write)),
+                 oracle::kStreamCorrupt});
+  out.push_back({"closes before replying", with([](Bugs& b) { b.drop_reply = true; }),
+                 make_case({echo_script(700)}), oracle::kStreamCorrupt});
+  out.push_back({"closes at EOF, reply pending",
+                 with([](Bugs& b) { b.close_on_half_close = b.no_reply = true; }),
+                 make_case({PeerScript{0, {st(Op::connect), st(Op::send, 5000),
+                                           st(Op::shutdown_write), st(Op::expect, 5000),
+                                           st(Op::close)}}}),
+                 oracle::kReplyLostAfterHalfClose});
+  out.push_back({"closed while a dup keeps it registered",
+                 with([](Bugs& b) { b.dup_then_close = true; }), make_case({twice}),
+                 oracle::kEventForClosedFd});
+  out.push_back({"closes another fd of the batch", with([](Bugs& b) { b.close_other = true; }),
+                 make_case({echo_script(100), echo_script(100)}), oracle::kUseAfterClose});
+  out.push_back({"ADD twice", with([](Bugs& b) { b.add_twice = true; }),
+                 make_case({echo_script(100)}), oracle::kCtlError});
+  out.push_back({"data.ptr set, data.fd read", with([](Bugs& b) { b.ptr_as_fd = true; }),
+                 make_case({echo_script(100)}), oracle::kBadFd});
+  out.push_back({"fd never obtained", stray, make_case({}), oracle::kBadFd});
+  out.push_back({"EINTR ends the loop", with([](Bugs& b) { b.exit_on_eintr = true; }),
+                 make_case({two}, only(FaultKind::eintr)), oracle::kHandlerExited});
+  out.push_back({"returns after one connection",
+                 with([](Bugs& b) { b.return_after_first = true; }),
+                 make_case({echo_script(100), echo_script(100, 2 * kNanosPerMilli)}),
+                 oracle::kHandlerExited});
+  out.push_back({"blocking accept4 in the loop", with([](Bugs& b) { b.blocking_accept = true; }),
+                 make_case({echo_script(100)}), oracle::kHandlerBlocked});
+  out.push_back({"throws after one connection", with([](Bugs& b) { b.throw_after_first = true; }),
+                 make_case({echo_script(100)}), oracle::kHandlerThrew});
+  out.push_back({"DEL without close", with([](Bugs& b) { b.never_close = true; }),
+                 make_case({echo_script(100), echo_script(100)}), oracle::kFdLeak});
+  out.push_back({"reply never produced", with([](Bugs& b) { b.no_reply = true; }),
+                 make_case({echo_script(100)}), oracle::kStall});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("oracles: live reproduction of the planted bugs", "[.live-repro]") {
+  int sim_found = 0;
+  int live_found = 0;
+  for (const Planted& p : planted_bugs()) {
+    RunOptions o;
+    o.trace = false;
+    o.step_budget = p.step_budget;
+    const bool in_sim = edgecase::run_case(p.handler, p.c, o).found(p.oracle);
+    sim_found += in_sim ? 1 : 0;
+    o.backend = edgecase::Backend::live;
+    int attempt = 0;
+    std::string seen;
+    for (int i = 1; i <= kLiveAttempts && attempt == 0; ++i) {
+      const Report r = edgecase::run_case(p.handler, p.c, o);
+      if (r.found(p.oracle)) attempt = i;
+      seen = r.clean() ? "clean" : "";
+      for (const std::string& n : r.oracles()) seen += (seen.empty() ? "" : ",") + n;
+      for (const std::string& u : r.undecided) seen += "; undecided: " + u;
+    }
+    if (in_sim && attempt > 0) ++live_found;
+    std::printf("%-40s %-28s sim %-3s live %s\n", p.name.c_str(), std::string(p.oracle).c_str(),
+                in_sim ? "yes" : "NO",
+                attempt > 0 ? ("yes (attempt " + std::to_string(attempt) + ")").c_str()
+                            : ("NO: " + seen).c_str());
+  }
+  std::printf("planted bugs: %d of %d simulation findings reproduce live (%.0f%%)\n", live_found,
+              sim_found, sim_found ? 100.0 * live_found / sim_found : 0.0);
+}
 
 // --- the correct handler -----------------------------------------------------------------------
 

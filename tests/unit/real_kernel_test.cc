@@ -527,3 +527,17 @@ TEST_CASE("a failed close still forgets the fd", "[real]") {
   CHECK(errno == EBADF);
   CHECK_FALSE(k.owns(fd));
 }
+
+TEST_CASE("owned_count counts the fds owns() is true for", "[real]") {
+  RealKernel k;
+  CHECK(k.owned_count() == 0);
+  int p[2];
+  REQUIRE(k.pipe2(p, O_CLOEXEC) == 0);
+  const int e = k.eventfd(0, EFD_CLOEXEC);
+  REQUIRE(e >= 0);
+  CHECK(k.owned_count() == 3);
+  REQUIRE(k.close(p[0]) == 0);
+  CHECK(k.owned_count() == 2);
+  CHECK(k.close(p[0]) == -1);  // not open: nothing changes
+  CHECK(k.owned_count() == 2);
+}
