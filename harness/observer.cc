@@ -167,7 +167,7 @@ void Observer::closed(int fd) {
   constexpr int kHighest = std::numeric_limits<int>::max();
   requested_.erase(requested_.lower_bound({fd, kLowest}), requested_.upper_bound({fd, kHighest}));
   if (in_batch_) closed_in_batch_.insert(fd);
-  progress_ = true;
+  made_progress();
   if (dup_made_) find_ghosts(fd);
 }
 
@@ -210,7 +210,7 @@ uint16_t Observer::peer_port_of(int fd) {
 
 void Observer::wrote(int fd, ssize_t r, size_t len, int err) {
   auto it = fds_.find(fd);
-  if (r > 0) progress_ = true;
+  if (r > 0) made_progress();
   if (it == fds_.end()) return;
   if (r > 0) it->second.bytes_written += static_cast<uint64_t>(r);
   if (r >= 0 && static_cast<size_t>(r) < len) it->second.output_pending = true;
@@ -220,7 +220,7 @@ void Observer::wrote(int fd, ssize_t r, size_t len, int err) {
 
 void Observer::read_done(int fd, ssize_t r) {
   if (r <= 0) return;
-  progress_ = true;
+  made_progress();
   auto it = fds_.find(fd);
   if (it != fds_.end()) it->second.bytes_read += static_cast<uint64_t>(r);
 }
@@ -390,7 +390,7 @@ int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
   const int r = inner_.epoll_ctl(epfd, op, fd, event);
   const int err = errno;
   if (r == 0) {
-    if (changes) progress_ = true;
+    if (changes) progress_ = true;  // progress, but no work done (outgrown_text)
     if (op == EPOLL_CTL_DEL) requested_.erase({fd, epfd});
     else if (event) requested_[{fd, epfd}] = Registration{event->events, event->data.u64, false};
   }
@@ -460,7 +460,7 @@ int Observer::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int
   const int r =
       fd_call("accept4", sockfd, [&] { return inner_.accept4(sockfd, addr, addrlen, flags); });
   if (r >= 0) {
-    progress_ = true;
+    made_progress();
     const uint16_t port = peer_port_of(r);
     if (port != 0) accepted_ports_.insert(port);
     opened(r, FdState::Kind::connection, "accept4", port);

@@ -69,6 +69,10 @@ class Observer final : public Kernel {
   // (-1 EINTR): a handler the fault plan keeps interrupting spends its steps here, which is
   // not a spin of its own.
   uint64_t interrupted_waits() const { return interrupted_waits_; }
+  // Calls that moved a byte, accepted or closed, over the whole run: with calls(), whether a
+  // run the step budget ended was a handler at work or a spin. (A changed registration is
+  // progress for the busy-loop window but not work: a ONESHOT re-arm spin changes it forever.)
+  uint64_t productive_calls() const { return productive_calls_; }
   // Violations found call by call, in order.
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t calls() const { return calls_; }
@@ -158,6 +162,10 @@ class Observer final : public Kernel {
   void wait_returned(int epfd, const struct epoll_event* events, int r, int timeout, int err);
   void check_ghosts(int epfd, const struct epoll_event* events, int n);
   [[noreturn]] void busy_loop(int epfd);
+  void made_progress() {
+    progress_ = true;
+    ++productive_calls_;
+  }
   uint16_t peer_port_of(int fd);
   void violation(std::string_view oracle, Evidence e);
 
@@ -196,6 +204,7 @@ class Observer final : public Kernel {
   bool progress_ = false;
   int idle_waits_ = 0;
   uint64_t interrupted_waits_ = 0;
+  uint64_t productive_calls_ = 0;
   int last_wait_n_ = 0;
   int last_wait_timeout_ = 0;
   struct epoll_event last_events_[kEventsShown] = {};

@@ -96,6 +96,38 @@ std::string wall_time_text(const sim::World::Result& result, Nanos limit, Nanos 
                      seconds_text(elapsed));
 }
 
+// A handler that did work (moved a byte, accepted, closed) in at least one call of this many
+// was at work, not spinning: the step budget
+// or the time limit that ended its run is the kit's limit, and the case simply needs more
+// (a spin moves a byte once in hundreds of wakeups, if at all; a working loop in two or three
+// calls: a wait, a read, a write).
+constexpr uint64_t kWorkingCallShare = 8;
+
+// Whether the step budget or the simulated time limit ended a run whose handler was still at
+// work, and the report's words for it ("" if not): the case outgrew the run's limits, which
+// says nothing about the handler.
+std::string outgrown_text(const sim::World::Result& result, const Observer& calls,
+                          uint64_t step_budget, Nanos time_limit) {
+  if (!result.stop) return {};
+  const uint64_t n = calls.calls();
+  if (n == 0 || calls.productive_calls() * kWorkingCallShare < n) return {};
+  const std::string work = fmt::format("while the handler was still at work ({} of its {} "
+                                       "calls moved bytes, accepted or closed)",
+                                       calls.productive_calls(), n);
+  switch (result.stop->reason) {
+    case Stop::Reason::step_budget:
+      return fmt::format("the step budget ({} calls) ran out {}: the case needs a larger "
+                         "RunOptions::step_budget",
+                         step_budget, work);
+    case Stop::Reason::time_limit:
+      if (time_limit <= 0) return {};  // live: its time limit is wall time (wall_time_text)
+      return fmt::format("the time limit ({} of virtual time) ran out {}: the case does not fit "
+                         "the world's time limit",
+                         seconds_text(time_limit), work);
+    default: return {};
+  }
+}
+
 // What both backends share once the handler has stopped: the oracles and the report. A run a
 // kit limit ended, or whose case could not run as written, is not judged by the final-state
 // oracles: what they would find is the kit's or the case's doing, not the handler's.
@@ -150,9 +182,10 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   RunView view{Backend::sim, w.server(), w.server(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), w.now(), *check};
   const bool wall = result.stop && result.stop->reason == Stop::Reason::wall_time;
-  Report r = judge_run(c, Backend::sim, result, view, run.peers(),
-                       wall ? wall_time_text(result, o.wall_time_limit, elapsed_since(started))
-                            : std::string());
+  const std::string kit_limit =
+      wall ? wall_time_text(result, o.wall_time_limit, elapsed_since(started))
+           : outgrown_text(result, calls, o.step_budget, so.time_limit);
+  Report r = judge_run(c, Backend::sim, result, view, run.peers(), kit_limit);
   const auto& tail = w.trace().tail();
   r.last_calls.assign(tail.begin(), tail.end());
   return r;
@@ -196,8 +229,9 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   RunView view{Backend::live, run.real(), run.real(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), run.now(), *check};
   const bool wall = o.wall_time_limit > 0 && o.wall_time_limit <= o.live_time_limit;
-  Report r = judge_run(c, Backend::live, result, view, run.peers(),
-                       wall ? wall_time_text(result, o.wall_time_limit, run.now()) : std::string());
+  std::string kit_limit = wall ? wall_time_text(result, o.wall_time_limit, run.now()) : "";
+  if (kit_limit.empty()) kit_limit = outgrown_text(result, calls, o.step_budget, 0);
+  Report r = judge_run(c, Backend::live, result, view, run.peers(), kit_limit);
   for (std::string& u : run.unapplied_faults()) r.undecided.push_back(std::move(u));
   r.last_calls = tail.lines();
   return r;

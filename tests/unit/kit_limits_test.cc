@@ -2,6 +2,7 @@
 // timeout ends is undecided, with the limit and the figure, and names no handler oracle.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "edgecase/runner.h"
@@ -52,6 +53,38 @@ TEST_CASE("kit limits: the wall-time limit never changes a run that finishes wit
   const Report b = run_case(long_case(), RunOptions{});
   CHECK(a.clean());
   CHECK(a.format() == b.format());
+}
+
+// A correct server moving many bytes is at work when the step budget runs out: the case
+// outgrew the budget, which is the kit's limit, not a busy loop of the handler's.
+TEST_CASE("kit limits: a step budget that runs out on a working handler is undecided",
+          "[runner][limits]") {
+  RunOptions o;
+  o.step_budget = 200;  // far fewer calls than 2 x 8 messages of up to 1 MiB need
+  for (const Backend b : {Backend::sim, Backend::live}) {
+    o.backend = b;
+    const Report r = run_case(long_case(), o);
+    require_undecided(r, "step budget (200 calls) ran out while the handler was still at work");
+    CHECK_FALSE(r.found(oracle::kBusyLoop));
+  }
+}
+
+// The same budget on a handler that spins without progress stays the handler's busy-loop.
+TEST_CASE("kit limits: a step budget that runs out on a spinning handler is a busy loop",
+          "[runner][limits]") {
+  RunOptions o;
+  o.step_budget = 200;
+  const Report r = run_case(
+      [](Kernel& k) {
+        int fds[2];
+        REQUIRE(k.pipe2(fds, O_NONBLOCK) == 0);
+        char c;
+        for (;;) (void)k.read(fds[0], &c, 1);  // EAGAIN forever, never waits
+      },
+      long_case(), o);
+  INFO(r.format());
+  CHECK(r.found(oracle::kBusyLoop));
+  CHECK(r.kit_limit.empty());
 }
 
 TEST_CASE("kit limits: the isolation timeout is undecided, not handler-blocked",
