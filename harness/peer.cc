@@ -45,6 +45,16 @@ std::string result_text(long r, int err) {
   return r < 0 ? fmt::format(FMT_COMPILE(" = -1 {}"), errno_name(err)) : fmt::format(FMT_COMPILE(" = {}"), r);
 }
 
+// result_text(r, err), appended to `out` (no temporary for a successful call).
+void append_result(fmt::memory_buffer& out, long r, int err) {
+  if (r < 0) {
+    const std::string e = errno_name(err);
+    fmt::format_to(fmt::appender(out), FMT_COMPILE(" = -1 {}"), e);
+  } else {
+    fmt::format_to(fmt::appender(out), FMT_COMPILE(" = {}"), r);
+  }
+}
+
 }  // namespace
 
 Peer::Peer(uint32_t index, PeerScript script, sockaddr_in server)
@@ -187,7 +197,13 @@ Peer::Next Peer::do_send(Kernel& k, const Step& s) {
       }
       progress_ += static_cast<uint64_t>(r);
     }
-    if (trace_) trace(fmt::format(FMT_COMPILE("{}: send {}{} ({}/{})"), name(), len, result_text(r, e), progress_, total));
+    if (trace_) {  // "peer#1: send 16384 = 16384 (16384/1048576)", in one buffer
+      fmt::memory_buffer line;
+      fmt::format_to(fmt::appender(line), FMT_COMPILE("peer#{}: send {}"), index_, len);
+      append_result(line, r, e);
+      fmt::format_to(fmt::appender(line), FMT_COMPILE(" ({}/{})"), progress_, total);
+      trace({line.data(), line.size()});
+    }
     if (r >= 0) continue;
     if (e == EAGAIN) return wait_io(EPOLLOUT);
     return fail(fmt::format("send: {} after {} of {} bytes", describe_errno(e), progress_, total));
@@ -218,7 +234,13 @@ Peer::ReadResult Peer::read_some(Kernel& k, size_t want) {
     received_ += chunk_.size();
     if (slow_bytes_ > 0) next_read_at_ = now_ + slow_pause_;
   }
-  if (trace_) trace(fmt::format(FMT_COMPILE("{}: recv{} ({})"), name(), result_text(r, e), progress_text()));
+  if (trace_) {  // "peer#1: recv = 16384 (16384/1048576)", in one buffer
+    fmt::memory_buffer line;
+    fmt::format_to(fmt::appender(line), FMT_COMPILE("peer#{}: recv"), index_);
+    append_result(line, r, e);
+    fmt::format_to(fmt::appender(line), FMT_COMPILE(" ({})"), progress_text());
+    trace({line.data(), line.size()});
+  }
   if (r > 0) return ReadResult::data;
   if (e == EAGAIN) {
     wait_io(EPOLLIN);
