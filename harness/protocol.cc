@@ -41,27 +41,8 @@ void SentStream::add_run(Run r) {
   size_ += r.size;
 }
 
-void SentStream::remember(std::string_view bytes) {
-  uint64_t at = size_;
-  if (bytes.size() > kRecentBytes) {  // only the last kRecentBytes can stay
-    at += bytes.size() - kRecentBytes;
-    bytes = bytes.substr(bytes.size() - kRecentBytes);
-  }
-  const uint64_t end = at + bytes.size();
-  if (recent_.size() < kRecentBytes && end > recent_.size())
-    recent_.resize(static_cast<size_t>(
-        std::min<uint64_t>(std::max<uint64_t>(end, 2 * recent_.size()), kRecentBytes)));
-  for (size_t done = 0; done < bytes.size();) {
-    const auto pos = static_cast<size_t>((at + done) % kRecentBytes);
-    const size_t len = std::min(bytes.size() - done, static_cast<size_t>(kRecentBytes) - pos);
-    std::memcpy(recent_.data() + pos, bytes.data() + done, len);
-    done += len;
-  }
-}
-
 void SentStream::append_pattern(uint32_t peer, std::string_view bytes) {
   if (bytes.empty()) return;
-  remember(bytes);
   add_run(Run{size_, bytes.size(), peer, false, 0});
 }
 
@@ -77,18 +58,17 @@ void SentStream::append_pattern(uint32_t peer, uint64_t n) {
 
 void SentStream::append_literal(std::string_view bytes) {
   if (bytes.empty()) return;
-  remember(bytes);
   add_run(Run{size_, bytes.size(), 0, true, literal_.size()});
   literal_.append(bytes);
 }
 
 std::string_view SentStream::recent(uint64_t offset, size_t n) const {
   assert(offset + n <= size_);
-  const uint64_t kept = std::min<uint64_t>(size_, recent_.size());
-  if (offset < size_ - kept) return {};
-  const auto pos = static_cast<size_t>(offset % kRecentBytes);
-  if (pos + n > recent_.size()) return {};
-  return {recent_.data() + pos, n};
+  if (n == 0) return {};
+  const Run& run = runs_[run_at(offset)];
+  const uint64_t within = offset - run.start;
+  if (!run.literal || within + n > run.size) return {};
+  return {literal_.data() + run.literal_at + within, n};
 }
 
 size_t SentStream::run_at(uint64_t offset) const {
@@ -180,7 +160,7 @@ class EchoCheck final : public ProtocolCheck {
                                            at, byte_text(bytes[i]), sent.size())};
       const auto len = static_cast<size_t>(
           std::min<uint64_t>({bytes.size() - i, kCompareChunk, sent.size() - at}));
-      // Recent bytes are compared in place; older ones are regenerated into `expected`.
+      // Literal bytes are compared in place; the pattern is regenerated into `expected`.
       std::string_view want = sent.recent(at, len);
       if (want.empty()) {
         sent.copy(at, expected, len);

@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
+#include <iterator>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -139,7 +141,7 @@ R TracingKernel::done(std::string call, R r) {
   if (r < 0)
     call += fmt::format(" = -1 {} ({})", errno_name(saved), std::strerror(saved));
   else
-    call += fmt::format(" = {}", r);
+    fmt::format_to(std::back_inserter(call), FMT_COMPILE(" = {}"), r);  // every read and write
   sink_(call);
   errno = saved;  // the caller sees the errno of the call, not of the tracing
   return r;
@@ -289,12 +291,12 @@ ssize_t TracingKernel::read(int fd, void* buf, size_t count) {
   ssize_t r = inner_.read(fd, buf, count);
   int saved = errno;
   std::string b = r > 0 ? quote_bytes(buf, static_cast<size_t>(r)) : (buf ? "\"\"" : "NULL");
-  std::string line = fmt::format("read({}, {}, {})", fd, b, count);
+  std::string line = fmt::format(FMT_COMPILE("read({}, {}, {})"), fd, b, count);
   errno = saved;
   return done(std::move(line), r);
 }
 ssize_t TracingKernel::write(int fd, const void* buf, size_t count) {
-  return done(fmt::format("write({}, {}, {})", fd, quote_bytes(buf, count), count),
+  return done(fmt::format(FMT_COMPILE("write({}, {}, {})"), fd, quote_bytes(buf, count), count),
               inner_.write(fd, buf, count));
 }
 ssize_t TracingKernel::readv(int fd, const struct iovec* iov, int iovcnt) {

@@ -8,6 +8,8 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
+#include <memory>
+#include <utility>
 #include <vector>
 
 namespace edgecase::sim {
@@ -22,37 +24,36 @@ class ByteQueue {
 
   void append(const std::byte* p, size_t n) {
     if (n == 0) return;
-    if (size_ + n > buf_.size()) grow(size_ + n);
-    const size_t tail = (head_ + size_) % buf_.size();
-    const size_t first = std::min(n, buf_.size() - tail);
-    std::memcpy(buf_.data() + tail, p, first);
-    std::memcpy(buf_.data(), p + first, n - first);
+    if (size_ + n > cap_) grow(size_ + n);
+    const size_t tail = (head_ + size_) % cap_;
+    const size_t first = std::min(n, cap_ - tail);
+    std::memcpy(buf_.get() + tail, p, first);
+    std::memcpy(buf_.get(), p + first, n - first);
     size_ += n;
   }
   // Queued bytes [offset, offset + n) into `out`.
   void copy_out(size_t offset, std::byte* out, size_t n) const {
     assert(offset + n <= size_);
     if (n == 0) return;
-    const size_t at = (head_ + offset) % buf_.size();
-    const size_t first = std::min(n, buf_.size() - at);
-    std::memcpy(out, buf_.data() + at, first);
-    std::memcpy(out + first, buf_.data(), n - first);
+    const size_t at = (head_ + offset) % cap_;
+    const size_t first = std::min(n, cap_ - at);
+    std::memcpy(out, buf_.get() + at, first);
+    std::memcpy(out + first, buf_.get(), n - first);
   }
   // Queued bytes [offset, offset + n) appended to `out` (no zero-filling first).
   void copy_out(size_t offset, size_t n, std::vector<std::byte>& out) const {
     assert(offset + n <= size_);
     if (n == 0) return;
-    const size_t at = (head_ + offset) % buf_.size();
-    const size_t first = std::min(n, buf_.size() - at);
+    const size_t at = (head_ + offset) % cap_;
+    const size_t first = std::min(n, cap_ - at);
     out.reserve(out.size() + n);
-    out.insert(out.end(), buf_.begin() + static_cast<std::ptrdiff_t>(at),
-               buf_.begin() + static_cast<std::ptrdiff_t>(at + first));
-    out.insert(out.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n - first));
+    out.insert(out.end(), buf_.get() + at, buf_.get() + at + first);
+    out.insert(out.end(), buf_.get(), buf_.get() + (n - first));
   }
   void consume(size_t n) {
     assert(n <= size_);
     size_ -= n;
-    head_ = size_ == 0 ? 0 : (head_ + n) % buf_.size();
+    head_ = size_ == 0 ? 0 : (head_ + n) % cap_;
   }
   void clear() {
     head_ = 0;  // keeps the capacity
@@ -61,13 +62,18 @@ class ByteQueue {
 
  private:
   void grow(size_t need) {
-    std::vector<std::byte> bigger(std::max({need, 2 * buf_.size(), kMinCapacity}));
-    copy_out(0, bigger.data(), size_);
-    buf_.swap(bigger);
+    // Not zero-filled: every byte is written before it is read, and a ring's pages are touched
+    // only as the stream reaches them.
+    const size_t cap = std::max({need, 2 * cap_, kMinCapacity});
+    std::unique_ptr<std::byte[]> bigger(new std::byte[cap]);
+    copy_out(0, bigger.get(), size_);
+    buf_ = std::move(bigger);
+    cap_ = cap;
     head_ = 0;
   }
 
-  std::vector<std::byte> buf_;
+  std::unique_ptr<std::byte[]> buf_;
+  size_t cap_ = 0;   // bytes allocated at buf_
   size_t head_ = 0;  // where the oldest queued byte is
   size_t size_ = 0;  // bytes queued
 };

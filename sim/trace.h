@@ -6,6 +6,7 @@
 // by its definition, so both compilers agree) and, on request, kept in full or written out.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -24,9 +25,19 @@ class Trace {
 
   // "[    1.250ms]": milliseconds with microsecond digits, right-aligned.
   static std::string stamp(Nanos at);
+  // The same, appended to `out`.
+  static void append_stamp(Nanos at, std::string& out);
 
   void line(Nanos at, std::string_view text) {
-    std::string s = stamp(at);
+    // The line dropping out of the tail lends its buffer: a long run allocates no string per
+    // line (it traces tens of thousands).
+    std::string s;
+    if (tail_.size() >= kTailLines) {
+      s = std::move(tail_.front());
+      tail_.pop_front();
+      s.clear();
+    }
+    append_stamp(at, s);
     s += ' ';
     s += text;
     for (unsigned char c : s) hash_ = (hash_ ^ c) * kFnvPrime;
@@ -34,7 +45,7 @@ class Trace {
     ++count_;
     if (keep_all_) all_.push_back(s);
     tail_.push_back(std::move(s));
-    if (tail_.size() > kTailLines) tail_.pop_front();
+    assert(tail_.size() <= kTailLines);
   }
 
   // Keep every line (for writing the trace out or comparing line by line).

@@ -24,16 +24,14 @@
 namespace edgecase {
 
 // The bytes one peer sent, in order, without keeping the stream: runs of the peer's pattern
-// (given back by pattern_fill from their offsets), literal `send` data (kept: at most what the
-// case file holds, since a script runs each step once), and a copy of the last kRecentBytes
-// sent, so that an echo of recent bytes, the usual case, is compared with a copy instead of
-// regenerating the pattern (the costliest part of a long stream's check).
+// (given back by pattern_fill from their offsets) and literal `send` data (kept: at most what
+// the case file holds, since a script runs each step once). No copy of the pattern is kept:
+// regenerating it (pattern_fill, 32 bytes per step where the CPU allows) costs less than
+// copying every byte sent into a window and reading it back.
 class SentStream {
  public:
   // The first and the last kRepeatSearchBytes before an offset are where find_earlier looks.
   static constexpr uint64_t kRepeatSearchBytes = uint64_t{1} << 20;
-  // The window of recent bytes kept (it grows to this as the stream does).
-  static constexpr uint64_t kRecentBytes = uint64_t{1} << 20;
 
   // `bytes` are the next bytes of peer `peer`'s pattern: pattern_byte(peer, o) at each stream
   // offset o from size() on, as the sender generated them.
@@ -46,8 +44,8 @@ class SentStream {
   uint64_t size() const { return size_; }
   // Bytes [offset, offset + n) into `out`; requires offset + n <= size().
   void copy(uint64_t offset, char* out, size_t n) const;
-  // Bytes [offset, offset + n) in place, when the recent window holds them contiguously;
-  // otherwise empty.
+  // Bytes [offset, offset + n) in place, when one literal run holds them; otherwise (pattern
+  // bytes, which are regenerated) empty.
   std::string_view recent(uint64_t offset, size_t n) const;
   char at(uint64_t offset) const;
   // Bytes [offset, offset + n) as a string (for quotes and tests; n is the caller's bound).
@@ -69,14 +67,10 @@ class SentStream {
   // The run holding stream offset `offset` (< size()).
   size_t run_at(uint64_t offset) const;
   void add_run(Run r);
-  // Copies `bytes`, sent at offset size(), into the recent window.
-  void remember(std::string_view bytes);
 
   std::vector<Run> runs_;
   std::string literal_;
   uint64_t size_ = 0;
-  // Byte o of the stream is recent_[o % kRecentBytes] for the last recent_.size() offsets.
-  std::string recent_;
 };
 
 // One peer's side of the run, as far as it got.

@@ -186,11 +186,19 @@ TEST_CASE("peer: pattern_byte is printable, never a newline, and not periodic", 
 TEST_CASE("peer: pattern_fill gives pattern_byte's bytes at any offset and length", "[peer]") {
   for (uint32_t peer : {1u, 2u, 77u}) {
     for (uint64_t offset : {0u, 1u, 7u, 8u, 13u, 4096u, 65533u}) {
-      for (size_t n : {0u, 1u, 5u, 8u, 9u, 16u, 31u, 1000u}) {
+      for (size_t n : {0u, 1u, 5u, 8u, 9u, 16u, 31u, 32u, 33u, 63u, 64u, 71u, 1000u, 4099u}) {
+        INFO("peer " << peer << " offset " << offset << " n " << n);
         std::string got(n, '\0');
         edgecase::pattern_fill(peer, offset, got.data(), n);
-        INFO("peer " << peer << " offset " << offset << " n " << n);
-        REQUIRE(got == pattern(peer, offset, n));
+        const std::string want = pattern(peer, offset, n);
+        REQUIRE(got == want);
+        // Every way the CPU has gives the same bytes.
+        using edgecase::PatternPath;
+        for (PatternPath path : {PatternPath::portable, PatternPath::avx2, PatternPath::avx512}) {
+          std::string via(n, '\0');
+          if (edgecase::pattern_fill_via(path, peer, offset, via.data(), n))
+            REQUIRE(via == want);
+        }
       }
     }
   }

@@ -106,9 +106,9 @@ TEST_CASE("sent streams: pattern runs and literal bytes, read back at any offset
   CHECK_FALSE(s.find_earlier(want.substr(16, 4), 19).has_value());
 }
 
-TEST_CASE("sent streams: the recent window and the regenerated pattern agree past 1 MiB",
+TEST_CASE("sent streams: literal bytes in place and the regenerated pattern past 1 MiB",
           "[runner][protocol]") {
-  constexpr uint64_t kWindow = SentStream::kRecentBytes;
+  constexpr uint64_t kWindow = uint64_t{1} << 20;
   SentStream s;
   std::string want;
   // Chunks of odd sizes, a literal among them, so the window wraps mid-chunk.
@@ -131,8 +131,11 @@ TEST_CASE("sent streams: the recent window and the regenerated pattern agree pas
     const std::string_view r = s.recent(at, 100);
     if (!r.empty()) CHECK(r == want.substr(at, 100));
   }
-  CHECK(s.recent(0, 10).empty());                      // long gone from the window
-  CHECK_FALSE(s.recent(s.size() - 10, 10).empty());    // the last bytes sent
+  CHECK(s.recent(0, 10).empty());  // pattern bytes are regenerated, never kept
+  s.append_pattern(4, uint64_t{3});
+  s.append_literal("last\n");
+  CHECK(s.recent(s.size() - 5, 5) == "last\n");       // literal bytes are kept in place
+  CHECK(s.recent(s.size() - 6, 6).empty());           // not in one literal run
 }
 
 TEST_CASE("line checkers: one accepted response line per request line", "[runner][protocol]") {
