@@ -13,9 +13,13 @@
 #include <optional>
 #include <poll.h>
 #include <string>
+#include <linux/sockios.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "harness/live_interrupt.h"
+#include "real/errno_guard.h"
 #include "harness/sim_run.h"
 #include "sim/random.h"
 
@@ -90,6 +94,11 @@ struct LiveRun::Impl {
   // Stop(quiescent) once nothing has moved for `settle` (`done_settle` when every peer is
   // done) and no peer has a timer pending or is still to start.
   void check_quiescent(const char* call, int fd);
+  // Whether the kernel still has bytes to deliver on a handler's TCP connection whose peer
+  // waits to read them. With tiny windows (the small-buffers and short-write faults) TCP
+  // sends them as the persist timer's zero-window probes allow (tcp_probe_timer, backing off
+  // from 200 ms): the run is not quiet, however long nothing seems to move.
+  bool bytes_in_flight_to_readers() const;
   // The handler is about to wait: the first time, the peers' start delays begin.
   void mark_waited() {
     if (first_wait) return;
@@ -690,8 +699,31 @@ void LiveRun::Impl::check_quiescent(const char* call, int fd) {
     all_done = all_done && peers[i]->done();
   }
   if (!all_done && idle < options.settle) return;
+  if (!all_done && bytes_in_flight_to_readers()) return;  // the time limit still bounds it
   stopped = true;
   throw Stop{Stop::Reason::quiescent, call, fd, t};
+}
+
+bool LiveRun::Impl::bytes_in_flight_to_readers() const {
+  const ErrnoGuard keep;
+  std::vector<uint16_t> reader_ports;  // local ports of the peers waiting for EPOLLIN
+  for (size_t i = 0; i < peers.size(); ++i)
+    if (started[i] && waits[i].kind == PeerWait::Kind::io && (waits[i].events & EPOLLIN) &&
+        peers[i]->fd() >= 0)
+      reader_ports.push_back(peers[i]->local_port());
+  if (reader_ports.empty()) return false;
+  for (const int fd : real.owned_fds()) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET)
+      continue;
+    if (std::find(reader_ports.begin(), reader_ports.end(), ntohs(a.sin_port)) ==
+        reader_ports.end())
+      continue;
+    int unsent = 0;  // SIOCOUTQ: written, not yet acknowledged by the peer's kernel
+    if (::ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) return true;
+  }
+  return false;
 }
 
 sockaddr_in LiveRun::Impl::server_address() {

@@ -74,6 +74,14 @@ size_t RealKernel::owned_count() const {
   return static_cast<size_t>(std::count(owned_.begin(), owned_.end(), true));
 }
 
+std::vector<int> RealKernel::owned_fds() const {
+  std::lock_guard lock(mu_);
+  std::vector<int> out;
+  for (size_t fd = 0; fd < owned_.size(); ++fd)
+    if (owned_[fd]) out.push_back(static_cast<int>(fd));
+  return out;
+}
+
 void RealKernel::adopt(int fd) {
   if (fd < 0) return;
   ErrnoGuard guard;  // resize may allocate; keep the syscall's errno intact regardless

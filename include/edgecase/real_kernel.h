@@ -101,6 +101,8 @@ class RealKernel final : public Kernel, public Inspect {
   bool owns(int fd) const;
   // How many fds owns() is true for.
   size_t owned_count() const;
+  // The fds owns() is true for, in increasing order.
+  std::vector<int> owned_fds() const;
 
  private:
   void adopt(int fd);   // no-op if fd < 0
