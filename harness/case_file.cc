@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -613,9 +614,9 @@ std::vector<CaseError> validation_errors(const Case& c, const LineOf& line_of) {
   for (size_t pi = 0; pi < c.scenario.peers.size(); ++pi) {
     const PeerScript& p = c.scenario.peers[pi];
     const uint32_t peer = static_cast<uint32_t>(pi + 1);
-    if (p.start > RunLimits::kTimeLimit) {
-      error(line_of(pi, -1), fmt::format("peer#{} starts at {} ns, past the run's time limit of "
-                                         "{} ns: it would never run",
+    if (p.start >= RunLimits::kTimeLimit) {
+      error(line_of(pi, -1), fmt::format("peer#{} starts at {} ns, at or past the run's time limit of "
+                                         "{} ns: it would never run (peers start after the server first waits)",
                                          peer, p.start, RunLimits::kTimeLimit));
       continue;
     }
@@ -637,7 +638,7 @@ std::vector<CaseError> validation_errors(const Case& c, const LineOf& line_of) {
       connects = connects || step.op == Step::Op::connect;
       if (step.op == Step::Op::slow_read) slow = &step;
       t += least_time(step, slow);
-      if (t > RunLimits::kTimeLimit) {
+      if (t >= RunLimits::kTimeLimit) {
         error(line, fmt::format("peer#{} needs more than the run's time limit of {} ns of "
                                 "virtual time by step {} (its start, sleeps and slow reads)",
                                 peer, RunLimits::kTimeLimit, si + 1));
@@ -741,8 +742,19 @@ std::variant<Case, CaseError> read_case_file(const std::string& path, CaseLines*
   const auto cannot = [&](int err) {
     return CaseError{0, fmt::format("cannot read {}: {}", path, std::strerror(err))};
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below anyway).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return cannot(errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return CaseError{0, fmt::format("cannot read {}: not a regular file", path)};
+  }
+  if (static_cast<uint64_t>(st.st_size) > L::kMaxFileBytes) {  // refused before reading it
+    ::close(fd);
+    return CaseError{0, fmt::format("cannot read {}: longer than {} bytes", path,
+                                    L::kMaxFileBytes)};
+  }
   std::string text;
   std::array<char, 1 << 16> buf;  // the file is read in pieces of this size
   for (;;) {

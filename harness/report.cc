@@ -54,6 +54,29 @@ std::vector<std::string> Report::oracles() const {
   return out;
 }
 
+namespace {
+
+// A case file is printable ASCII, comments too.
+std::string printable_comment(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    out += (u >= 0x20 && u < 0x7f) ? std::string(1, ch) : fmt::format("\\x{:02x}", u);
+  }
+  return out;
+}
+
+// The case text with a `# violation:` comment per violation after its first line, so that
+// `edgecase replay` of the saved text checks that it reproduces them (none: a clean run).
+std::string recorded_case_text(const Report& r) {
+  const size_t body = r.case_text.find('\n') + 1;
+  std::string out = r.case_text.substr(0, body);
+  for (const Violation& v : r.violations) out += "# violation: " + printable_comment(v.format()) + "\n";
+  return out + r.case_text.substr(body);
+}
+
+}  // namespace
+
 std::string Report::format() const {
   // The verdict names the party at fault: the case, the handler, or the kit's limit.
   std::string verdict = "PASS";
@@ -71,7 +94,7 @@ std::string Report::format() const {
   if (!last_calls.empty()) s += "last calls:\n";
   for (const std::string& c : last_calls) s += "  " + c + "\n";
   // Unindented, so that what follows the label can be saved as a case file as it is.
-  if (!case_text.empty()) s += "case file (replays this run):\n" + case_text;
+  if (!case_text.empty()) s += "case file (replays this run):\n" + recorded_case_text(*this);
   return s;
 }
 

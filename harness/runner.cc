@@ -97,35 +97,33 @@ std::string wall_time_text(const sim::World::Result& result, Nanos limit, Nanos 
 }
 
 // A handler that did work (moved a byte, accepted, closed) in at least one call of this many
-// was at work, not spinning: the step budget
-// or the time limit that ended its run is the kit's limit, and the case simply needs more
-// (a spin moves a byte once in hundreds of wakeups, if at all; a working loop in two or three
-// calls: a wait, a read, a write).
+// was at work, not spinning, when the step budget ended its run: the budget is the kit's
+// limit, and the case needs more (a spin moves a byte once in hundreds of wakeups, if at all;
+// a working loop in two or three calls: a wait, a read, a write).
 constexpr uint64_t kWorkingCallShare = 8;
 
-// Whether the step budget or the simulated time limit ended a run whose handler was still at
-// work, and the report's words for it ("" if not): the case outgrew the run's limits, which
-// says nothing about the handler.
+// Whether the simulated time limit, or the step budget with the handler still at work, ended
+// the run, and the report's words for it ("" if not): the case outgrew the run's limits,
+// which says nothing about the handler.
 std::string outgrown_text(const sim::World::Result& result, const Observer& calls,
                           uint64_t step_budget, Nanos time_limit) {
   if (!result.stop) return {};
+  const Stop::Reason why = result.stop->reason;
+  // The simulation reaches its time limit only while something keeps the world busy: peers
+  // sleeping, starting late or reading slowly, or a handler at work (a handler that lost an
+  // event leaves the world quiescent, one that spins is the busy-loop oracle's). Live, the
+  // time limit is wall time (wall_time_text).
+  if (why == Stop::Reason::time_limit && time_limit > 0)
+    return fmt::format("the time limit ({} of virtual time) ran out: the case does not fit "
+                       "the world's time limit",
+                       seconds_text(time_limit));
+  if (why != Stop::Reason::step_budget) return {};
   const uint64_t n = calls.calls();
   if (n == 0 || calls.productive_calls() * kWorkingCallShare < n) return {};
-  const std::string work = fmt::format("while the handler was still at work ({} of its {} "
-                                       "calls moved bytes, accepted or closed)",
-                                       calls.productive_calls(), n);
-  switch (result.stop->reason) {
-    case Stop::Reason::step_budget:
-      return fmt::format("the step budget ({} calls) ran out {}: the case needs a larger "
-                         "RunOptions::step_budget",
-                         step_budget, work);
-    case Stop::Reason::time_limit:
-      if (time_limit <= 0) return {};  // live: its time limit is wall time (wall_time_text)
-      return fmt::format("the time limit ({} of virtual time) ran out {}: the case does not fit "
-                         "the world's time limit",
-                         seconds_text(time_limit), work);
-    default: return {};
-  }
+  return fmt::format("the step budget ({} calls) ran out while the handler was still at work "
+                     "({} of its {} calls moved bytes, accepted or closed): the case needs a "
+                     "larger RunOptions::step_budget",
+                     step_budget, calls.productive_calls(), n);
 }
 
 // What both backends share once the handler has stopped: the oracles and the report. A run a

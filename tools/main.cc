@@ -24,6 +24,14 @@ constexpr int kExitFound = 1;
 constexpr int kExitUsage = 2;
 }  // namespace
 
+// `code`, unless standard output could not be written (a full disk, a closed descriptor):
+// a report that never reached its reader is not a pass.
+int output_written(int code) {
+  if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return code;
+  fmt::print(stderr, "edgecase: cannot write to standard output ({})\n", std::strerror(errno));
+  return kExitUsage;
+}
+
 int main(int argc, char** argv) {
   // The tool drives live sockets (run --backend live, demo): a peer's reset must never kill it.
   edgecase::ignore_sigpipe();
@@ -80,7 +88,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  if (int code = world.dispatch(); code >= 0) return code;
+  if (int code = world.dispatch(); code >= 0) return output_written(code);
   if (demo->parsed()) {
     // The output directory is checked before the demo's minutes of hunting, not after.
     std::error_code ec;
@@ -98,5 +106,5 @@ int main(int argc, char** argv) {
     }
   }
   int differ = edgecase::tools::run_showcase(showcase, stdout);
-  return differ ? kExitFound : kExitClean;
+  return output_written(differ ? kExitFound : kExitClean);
 }

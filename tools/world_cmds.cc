@@ -200,6 +200,7 @@ int do_case(const WorldCommands& o) {
   }
   std::ofstream out(o.out_path);
   out << text;
+  out.close();  // a full disk shows at the flush
   if (!out) throw InputError{o.out_path + ": cannot write"};
   return kExitClean;
 }

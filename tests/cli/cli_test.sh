@@ -15,7 +15,7 @@ expect() {
   local code=$1 pattern=$2 what=$3
   shift 4
   local status=0
-  "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?
+  timeout 120 "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?  # never hangs the suite
   if ((status != code)) || ! cat "$work/out" "$work/err" | grep -qE -- "$pattern"; then
     echo "FAIL: $what: edgecase $* exited $status (want $code), output:" >&2
     cat "$work/out" "$work/err" | head -20 >&2
@@ -71,7 +71,7 @@ expect 2 "noconnect.case: line $line" "deleted connect (in process)" -- run "$wo
 expect 2 "noconnect.case: line $line" "deleted connect (replay)" -- replay "$work/noconnect.case"
 sed '0,/^peer start .*/s//peer start 3600000000000/' "$work/s54.case" >"$work/late.case"
 line=$(grep -n '^peer start 3600000000000' "$work/late.case" | cut -d: -f1)
-expect 2 "late.case: line $line: peer#1 starts at 3600000000000 ns, past the run's time limit" "late start" -- run "$work/late.case"
+expect 2 "late.case: line $line: peer#1 starts at 3600000000000 ns, at or past the run's time limit" "late start" -- run "$work/late.case"
 nothing_ran "late start"
 sed 's/^  send 1380$/  send 1073741824/; s/^  expect 1380$/  expect 1073741824/' "$work/s54.case" >"$work/big.case"
 expect 2 "big.case: line [0-9]+: the peers send more than 268435456 bytes" "too many bytes" -- run "$work/big.case"
@@ -86,6 +86,22 @@ expect 1 '^replay: DOES NOT reproduce the recorded violations \(recorded: stall;
 expect 0 '^replay: identical trace' "replay against a saved trace" -- replay "$work/clean.case" --trace "$work/clean.trace"
 sed -i '5s/.*/changed line/' "$work/clean.trace"
 expect 1 '^replay: ' "replay against a different trace" -- replay "$work/clean.case" --trace "$work/clean.trace"
+
+# --- found by a new user's try-out ------------------------------------------------------------
+sed '0,/^peer start .*/s//peer start 60000000000/' "$work/clean.case" >"$work/at_limit.case"
+expect 2 "at or past the run's time limit" "a start at the time limit" -- run "$work/at_limit.case"
+mkfifo "$work/fifo"
+expect 2 'not a regular file' "a FIFO as the case (no hang)" -- run "$work/fifo"
+expect 2 'not a regular file' "a device as the case (not read whole)" -- run /dev/zero
+expect 2 'cannot write' "case -o a full device" -- case --seed 1 -o /dev/full
+status=0
+"$edgecase" case --seed 1 >/dev/full 2>/dev/null || status=$?
+if ((status != 2)); then echo "FAIL: case > /dev/full exited $status (want 2)" >&2; failures=$((failures + 1)); fi
+# A failing run's report ends with a case file that replays to the same violations.
+sed 's/^protocol echo$/protocol hello/' "$work/clean.case" >"$work/hello.case"
+"$edgecase" run "$work/hello.case" >"$work/hello.out" 2>&1
+sed -n '/^case file (replays this run):$/,$p' "$work/hello.out" | tail -n +2 >"$work/hello.replay.case"
+expect 0 '^replay: reproduces the recorded violations \(stream-corrupt\)' "a report's case file replays" -- replay "$work/hello.replay.case"
 
 # --- help says what the exit codes mean --------------------------------------------------------
 expect 0 '3 undecided' "run --help" -- run --help

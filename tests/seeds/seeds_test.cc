@@ -284,10 +284,17 @@ TEST_CASE("seeds: 000's bugs, found by the hunt", "[seeds][seed000]") {
   // (fd-leak); printf("%s") of a full, unterminated buffer (AddressSanitizer: handler-crashed).
   // The blocking send to a peer that stops reading (handler-blocked) is not reachable: see
   // docs/SEARCH.md.
-  std::vector<std::string> targets{"stream-corrupt", "stall", "fd-leak"};
-  if (kAsan)
+  std::vector<std::string> targets{"stream-corrupt", "fd-leak"};
+  if (kAsan) {
+    // Under AddressSanitizer the printf crash comes first in most cases that would show the
+    // stall (1,100 of 1,500 generated cases crash, and none of the rest stalls): the plain
+    // builds (CI's clang++ build) hunt the stall.
     targets.emplace_back("handler-crashed");
-  else
+    WARN("seed000: the stall is hunted in builds without AddressSanitizer (the crash masks it)");
+  } else {
+    targets.emplace_back("stall");
+  }
+  if (!kAsan)
     WARN("seed000: the unterminated printf(\"%s\") is observable only under AddressSanitizer "
          "(this build has none): not hunted");
   hunt_for("seed000", targets);
