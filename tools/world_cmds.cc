@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cstdio>
 #include <fmt/format.h>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -55,6 +56,9 @@ Case load(const std::string& path) {
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
+  std::error_code ec;  // a directory or a FIFO would read as an empty trace, or hang
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError{path + ": cannot read the trace file (not a regular file)"};
   std::ifstream in(path);
   if (!in) throw InputError{path + ": cannot read the trace file"};
   std::vector<std::string> lines;

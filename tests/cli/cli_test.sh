@@ -93,6 +93,7 @@ expect 2 "at or past the run's time limit" "a start at the time limit" -- run "$
 mkfifo "$work/fifo"
 expect 2 'not a regular file' "a FIFO as the case (no hang)" -- run "$work/fifo"
 expect 2 'not a regular file' "a device as the case (not read whole)" -- run /dev/zero
+expect 2 'not a regular file' "replay --trace a directory" -- replay "$work/clean.case" --trace "$work"
 expect 2 'cannot write' "case -o a full device" -- case --seed 1 -o /dev/full
 status=0
 "$edgecase" case --seed 1 >/dev/full 2>/dev/null || status=$?
