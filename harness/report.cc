@@ -66,16 +66,14 @@ std::string printable_comment(std::string_view s) {
   return out;
 }
 
-// The case text with a `# violation:` comment per violation after its first line, so that
-// `edgecase replay` of the saved text checks that it reproduces them (none: a clean run).
-std::string recorded_case_text(const Report& r) {
-  const size_t body = r.case_text.find('\n') + 1;
-  std::string out = r.case_text.substr(0, body);
-  for (const Violation& v : r.violations) out += "# violation: " + printable_comment(v.format()) + "\n";
-  return out + r.case_text.substr(body);
-}
-
 }  // namespace
+
+std::string Report::recorded_case_text() const {
+  const size_t body = case_text.find('\n') + 1;
+  std::string out = case_text.substr(0, body);
+  for (const Violation& v : violations) out += "# violation: " + printable_comment(v.format()) + "\n";
+  return out + case_text.substr(body);
+}
 
 std::string Report::format() const {
   // The verdict names the party at fault: the case, the handler, or the kit's limit.
@@ -94,7 +92,7 @@ std::string Report::format() const {
   if (!last_calls.empty()) s += "last calls:\n";
   for (const std::string& c : last_calls) s += "  " + c + "\n";
   // Unindented, so that what follows the label can be saved as a case file as it is.
-  if (!case_text.empty()) s += "case file (replays this run):\n" + recorded_case_text(*this);
+  if (!case_text.empty()) s += "case file (replays this run):\n" + recorded_case_text();
   return s;
 }
 

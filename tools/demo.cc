@@ -100,29 +100,17 @@ std::string size_text(const Case& c) {
                      s.steps, s.bytes, s.faults, s.faults == 1 ? "" : "s");
 }
 
-// A case file is printable ASCII, comments too.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    const auto u = static_cast<unsigned char>(ch);
-    out += (u >= 0x20 && u < 0x7f) ? std::string(1, ch) : fmt::format("\\x{:02x}", u);
-  }
-  return out;
-}
-
 // Writes the finding's case, with the violation it reproduces as comments above it.
 std::string write_finding(const DemoOptions& o, std::string_view server, const Finding& f) {
   std::filesystem::create_directories(o.out_dir);
   const std::string path = fmt::format("{}/{}-{}.case", o.out_dir, server, f.oracle);
   // The comments go after the format line, which must come first.
-  const std::string& text = f.report.case_text;
+  const std::string text = f.report.recorded_case_text();
   const size_t body = text.find('\n') + 1;
   std::ofstream out(path);
   out << text.substr(0, body);
   out << fmt::format("# found by `edgecase demo` in {} (generated seed {}, {} runs)\n", server,
                      f.seed, f.runs);
-  for (const Violation& v : f.report.violations)
-    out << "# violation: " << printable(v.format()) << '\n';
   out << text.substr(body);
   if (!out) throw std::runtime_error(path + ": cannot write");
   return path;

@@ -71,6 +71,10 @@ struct Report {
   std::vector<std::string> last_calls;  // the trace's tail, oldest first
   std::vector<std::string> peers;       // each peer's status line at the end
   std::string case_text;  // the case file that replays this run (write_case)
+  // case_text with a `# violation: ...` comment per violation after its first line: what
+  // `edgecase replay` checks the run reproduces (no comment: a clean run). format() ends
+  // with it.
+  std::string recorded_case_text() const;
   // Checks that could not decide and why (a live run never guesses; a run a kit limit ended
   // is not judged); empty when every check decided.
   std::vector<std::string> undecided;
