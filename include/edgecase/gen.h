@@ -52,7 +52,16 @@ struct Protocol {
   std::string name;
   rc::Gen<Request> request;
   std::shared_ptr<const ProtocolChecker> checker;
+  // Requests for a peer that sends many before reading any reply (a stop-reader), drawn half
+  // the time instead of `request`: large ones that fill the buffers (hello: lines of 128..768
+  // KiB, each earning a 21-byte reply). Unset: `request` only.
+  std::optional<rc::Gen<Request>> flood;
 };
+
+// A request cut to fit a peer's byte budget (GenOptions::max_peer_bytes, 16 KiB with the
+// slow-reader fault) loses pattern bytes, never data or tail bytes; a `bytes` reply then reads
+// min(reply_count, its new size). A request that cannot be cut to fit is dropped with the
+// requests after it.
 
 // The kit's protocols. echo: pattern bytes from 1 byte to a few hundred KB, weighted toward
 // the thresholds that matter (1 KiB, 10 KiB, socket buffer sizes), each read back in full.
