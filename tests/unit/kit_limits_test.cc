@@ -7,7 +7,7 @@
 
 #include "edgecase/runner.h"
 #include "harness/generate.h"
-#include "harness/search.h"
+#include "props/hunt.h"
 
 namespace edgecase {
 namespace {

@@ -25,7 +25,7 @@
 #include "edgecase/strace.h"
 #include "handlers/handlers.h"
 #include "harness/generate.h"
-#include "harness/search.h"
+#include "props/hunt.h"
 
 namespace {
 
@@ -954,7 +954,7 @@ edgecase::HuntOptions class16_hunt(uint64_t seeds) {
   return o;
 }
 
-// Whether the case has the batch shape (harness/generate.cc): peers with one script, all at 0.
+// Whether the case has the batch shape (props/gen.cc): peers with one script, all at 0.
 bool batch_shaped(const Case& c) {
   const auto& peers = c.scenario.peers;
   return peers.size() >= 3 && std::all_of(peers.begin(), peers.end(), [&](const PeerScript& p) {
@@ -970,7 +970,8 @@ TEST_CASE("oracles: the batch shape lands several connections in one epoll_wait 
   o.trace = false;
   uint64_t shaped = 0, several = 0;
   for (uint64_t seed = 1; seed <= kClass16HuntSeeds; ++seed) {
-    const Case c = edgecase::generate_case("echo", "echo", Scenario::kDefaultPort, seed);
+    const Case c =
+        edgecase::case_from_seed(edgecase::echo_protocol(), edgecase::GenOptions{}, seed).value();
     if (!batch_shaped(c)) continue;
     ++shaped;
     int largest = 0;
@@ -1017,7 +1018,9 @@ TEST_CASE("oracles: class 16 over generated cases: how many name use-after-close
   for (const Class16& s : class16_servers()) {
     uint64_t named = 0, reused = 0, corrupt = 0;
     for (uint64_t seed = 1; seed <= seeds; ++seed) {
-      const Case c = edgecase::generate_case("test", "echo", Scenario::kDefaultPort, seed);
+      edgecase::GenOptions g;
+      g.handler = "test";
+      const Case c = edgecase::case_from_seed(edgecase::echo_protocol(), g, seed).value();
       const Report r = edgecase::run_case(server(s.bugs), c, o);
       named += r.found(oracle::kUseAfterClose);
       corrupt += r.found(oracle::kStreamCorrupt);

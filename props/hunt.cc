@@ -1,6 +1,6 @@
-// Hunting bugs (harness/search.h): generated cases run until the oracles fire, each new
-// oracle's case shrunk greedily. generate_case is in harness/generate.cc with the other shapes.
-#include "harness/search.h"
+// Hunting bugs (props/hunt.h): generated cases (case_from_seed) run until the oracles fire,
+// each new oracle's case shrunk by rapidcheck (findLocalMin over the case's shrink tree).
+#include "props/hunt.h"
 
 #include <algorithm>
 #include <cassert>
@@ -8,6 +8,8 @@
 #include <deque>
 #include <fmt/format.h>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 
@@ -288,11 +290,21 @@ void count_seen(HuntResult& r, const std::string& oracle) {
   r.seen.emplace_back(oracle, 1);
 }
 
+// The smallest case rapidcheck's shrink tree leads to from `generated` while `still_fails`
+// holds: findLocalMin takes the first shrink that still fails and goes on from its shrinks.
+Case rapidcheck_shrink(const rc::Shrinkable<Case>& generated,
+                       const std::function<bool(const Case&)>& still_fails) {
+  return rc::shrinkable::findLocalMin(generated, still_fails).first;
+}
+
 }  // namespace
 
-HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16_t port,
-                const HuntOptions& options, const Handler& handler) {
+HuntResult hunt(const Protocol& protocol, const GenOptions& gen, const HuntOptions& options,
+                const Handler& handler) {
   HuntResult result;
+  RunOptions run_options = options.run;
+  if (run_options.checker == nullptr && run_options.checkers == nullptr)
+    run_options.checker = protocol.checker.get();
   // Isolated hunts keep one child process for all their runs (a fork per run would cost more
   // than the runs): one for untraced runs, one for traced ones.
   std::unique_ptr<IsolatedRunner> isolated[2];
@@ -320,8 +332,9 @@ HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16
                                        options.seeds);
       break;
     }
-    const Case generated = generate_case(handler_name, protocol, port, seed);
-    const Report report = run(generated, options.run);
+    const rc::Shrinkable<Case> tree = case_from_seed(protocol, gen, seed);
+    const Case generated = tree.value();
+    const Report report = run(generated, run_options);
     ++result.generated;
     if (report.clean()) ++result.clean_runs;
     for (const std::string& oracle : report.oracles()) {
@@ -330,21 +343,29 @@ HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16
       Finding f{oracle, generated, report, seed, 0, result.generated, 0, case_size(generated)};
       if (options.shrink) {
         Report last = report;
-        f.smallest = shrink_case(
-            generated,
-            [&](const Case& cand) {
-              if (spent()) return false;  // keeps the smallest case so far
-              Report r = run(cand, options.run);
-              if (!r.found(oracle)) return false;
-              last = std::move(r);
-              return true;
-            },
-            options.max_shrink_runs, &f.shrink_runs);
+        // Every shrink the budget leaves no run for, or that no longer fails, is rejected:
+        // the smallest case so far is kept.
+        const auto still_fails = [&](const Case& cand) {
+          if (f.shrink_runs >= options.max_shrink_runs || spent()) return false;
+          ++f.shrink_runs;
+          Report r = run(cand, run_options);
+          if (!r.found(oracle)) return false;
+          last = std::move(r);
+          return true;
+        };
+        if (options.greedy_shrink) {
+          uint64_t runs = 0;
+          f.smallest = shrink_case(
+              generated, [&](const Case& cand) { return !spent() && still_fails(cand); },
+              options.max_shrink_runs, &runs);
+        } else {
+          f.smallest = rapidcheck_shrink(tree, still_fails);
+        }
         f.report = std::move(last);
       }
       // The hunt runs untraced for speed; the finding's report shows the last calls.
-      if (!options.run.trace) {
-        RunOptions traced = options.run;
+      if (!run_options.trace) {
+        RunOptions traced = run_options;
         traced.trace = true;
         if (Report r = run(f.smallest, traced); r.found(oracle)) f.report = std::move(r);
       }
@@ -355,6 +376,16 @@ HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16
     if (!options.targets.empty() && result.findings.size() == options.targets.size()) break;
   }
   return result;
+}
+
+HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16_t port,
+                const HuntOptions& options, const Handler& handler) {
+  const std::optional<Protocol> p = builtin_protocol(protocol);
+  if (!p) throw std::invalid_argument("no such protocol: " + std::string(protocol));
+  GenOptions gen;
+  gen.handler = std::string(handler_name);
+  gen.port = port;
+  return hunt(*p, gen, options, handler);
 }
 
 }  // namespace edgecase

@@ -1,10 +1,10 @@
-// Hunting bugs: generated cases run against a handler until the oracles fire, then each
-// failing case shrunk to the smallest one that still makes the same oracle fire.
+// Hunting bugs: generated cases (case_from_seed, edgecase/gen.h) run against a handler until
+// the oracles fire, then each failing case shrunk by rapidcheck to a local minimum that still
+// makes the same oracle fire.
 //
-// Generation is a pure function of (protocol, seed): the scenario's shape (peers, message
-// sizes, pipelining, starts, reconnects) and the fault plan (FaultPlan::swarm) both come from
-// the seed, so any case found is a seed away from being found again, and its case file
-// replays it exactly.
+// Generation is a pure function of (protocol, options, seed): the scenario (peers, their kinds,
+// requests, starts) and the fault plan both come from the seed, so any case found is a seed away
+// from being found again, and its case file replays it exactly.
 #pragma once
 
 #include <cstdint>
@@ -16,17 +16,11 @@
 #include <vector>
 
 #include "edgecase/case_file.h"
+#include "edgecase/gen.h"
 #include "edgecase/report.h"
 #include "edgecase/runner.h"
 
 namespace edgecase {
-
-// A case for `handler` speaking `protocol` ("echo" or "hello"/"line"), listening on `port`
-// (the handler's own port, or Scenario::kDefaultPort), drawn from `seed`: varied shapes that
-// reach what the bug classes need (pipelined requests, messages past 1 KiB and 10 KiB, peers
-// connecting together, half-closes, peers that stop reading), faults from FaultPlan::swarm.
-Case generate_case(std::string_view handler, std::string_view protocol, uint16_t port,
-                   uint64_t seed);
 
 // The size of a case, for "smallest": peers, steps and payload bytes, compared in that order.
 struct CaseSize {
@@ -44,6 +38,8 @@ struct HuntOptions {
   RunOptions run;                // backend sim; isolate for handlers that may crash
   bool shrink = true;
   uint64_t max_shrink_runs = 400;  // runs the shrinker may spend per oracle found
+  // Measurement only (docs/SEARCH.md): shrink with the old greedy shrinker (shrink_case).
+  bool greedy_shrink = false;
   bool stop_at_first = false;    // stop after the first failing case (tests of one oracle)
   // Oracles worth a finding: others are counted in HuntResult::seen but neither shrunk nor
   // reported, and the hunt stops once every target was found. Empty: every oracle.
@@ -81,7 +77,13 @@ struct HuntResult {
   const Finding* find(std::string_view oracle) const;
 };
 
-// Runs generated cases against the handler the cases name (handlers/registry) or `handler`.
+// Runs case_from_seed(protocol, gen, seed) for the seeds of `options` against the handler the
+// cases name (handlers/registry, gen.handler) or `handler`, checked with protocol.checker
+// unless options.run names a checker.
+HuntResult hunt(const Protocol& protocol, const GenOptions& gen, const HuntOptions& options,
+                const Handler& handler = {});
+// The same for a built-in protocol by name ("echo", "line", "hello"; std::invalid_argument if
+// unknown), the cases named for `handler_name` listening on `port`.
 HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16_t port,
                 const HuntOptions& options, const Handler& handler = {});
 
