@@ -241,7 +241,10 @@ const std::vector<uint32_t> kPerMilleMenu = {50, 200, 500, 1000};
 
 // The kinds a peer may take, with their weights; plain first (what kinds shrink toward).
 enum class Kind : uint8_t { plain, pipelined, half_closer, reconnecting, resetting, stop_reader };
-const std::vector<uint32_t> kKindWeights = {30, 25, 15, 15, 5, 10};
+// A stop-reader is the only kind that can make a server block on a full send buffer (seed
+// 000's stall), and only when no other peer's oracle fires first: 20, where 10 (the old
+// generator's) found that stall after a median of 600 cases (docs/SEARCH.md).
+const std::vector<uint32_t> kKindWeights = {25, 20, 15, 15, 5, 20};
 
 // --- the batch shape ----------------------------------------------------------------------------
 // Several peers with one script, all starting at 0: their SYNs, then their first requests (each
@@ -330,14 +333,22 @@ rc::Gen<PeerPlan> peer(const Protocol& p, const GenOptions& o) {
       rc::gen::inRange<Nanos>(0, kMaxSpread + 1), body);
 }
 
+// One case in kSoloOneIn (beyond the uniform count's share) has one peer: a finding that one
+// peer shows is not masked by another peer's (seed 000 corrupts the stream of every peer that
+// reads two replies, which hides its stall behind a stop-reader).
+constexpr uint32_t kSoloOneIn = 4;
+
 rc::Gen<Plan> ordinary(const Protocol& p, const GenOptions& o) {
+  const uint64_t most = std::max<uint64_t>(kMinPeers, o.max_peers);
+  const auto crowd = weighted_of<std::vector<PeerPlan>>(
+      {{1, vector_of(kMinPeers, kMinPeers, kMinPeers, peer(p, o))},
+       {kSoloOneIn - 1, vector_of(kMinPeers, most, kMinPeers, peer(p, o))}});
   return rc::gen::apply(
       [](bool together, std::vector<PeerPlan> peers) {
         return Plan{ScenarioPlan{together, std::move(peers)}, 0};
       },
       // Together shrinks to true (every peer at 0), spread is the second choice.
-      rc::gen::map(weighted_index({1, 1}), [](size_t i) { return i == 0; }),
-      vector_of(kMinPeers, std::max<uint64_t>(kMinPeers, o.max_peers), kMinPeers, peer(p, o)));
+      rc::gen::map(weighted_index({1, 1}), [](size_t i) { return i == 0; }), crowd);
 }
 
 // One batch conversation: its end drawn first (close shrinks first), its requests.
