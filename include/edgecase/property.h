@@ -18,6 +18,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,32 +30,56 @@
 namespace edgecase {
 
 struct PropertyOptions {
+  // Runs rapidcheck's shrinking may spend on a failure: each is one run of the handler, and
+  // an isolated run under AddressSanitizer costs ~0.1 s. Past it every further shrink is
+  // rejected unrun, so the smallest case so far is the minimal one.
+  static constexpr uint64_t kDefaultShrinkRuns = 500;
+
   GenOptions gen;           // the handler's name and port, the cases' shape
-  RunOptions run;           // backend sim; isolate for a handler that may crash
+  // backend sim; isolate for a handler that may crash. Generated cases and shrinks run
+  // untraced (trace is ignored: several times faster); the minimal case runs again traced.
+  RunOptions run;
   // Cases and seed: 0 takes rapidcheck's (RC_PARAMS max_success, seed; 100 and random by
   // default). A fixed seed makes the run reproducible in CI.
   int cases = 0;
   uint64_t seed = 0;
+  uint64_t max_shrink_runs = kDefaultShrinkRuns;  // 0: no limit
   bool confirm_live = false;  // run the minimal failing case once on live sockets
   std::string case_dir = ".";  // where the failing case's file is written ("": not written)
-  bool verbose = true;         // print the failure (report, reproduce string, case file)
+  bool verbose = true;         // print the verdict (on failure: report, reproduce string, file)
 };
 
 struct PropertyResult {
   bool passed = true;
   int cases = 0;           // cases run before the verdict (not counting shrinking)
+  uint64_t shrink_runs = 0;  // runs spent shrinking
+  // The cases that reached each edge, by stats_tags name ("short-read", "eagain", ...):
+  // the generated cases only (not the shrinks), failing one included.
+  std::map<std::string, int> tags;
   Case minimal;            // the smallest failing case (when !passed)
   Report report;           // its report, traced
   std::optional<Report> live;  // its report on live sockets (confirm_live)
   std::string reproduce;   // rapidcheck's reproduce string: RC_PARAMS="reproduce=..."
-  std::string case_file;   // the path written, or ""
+  std::string case_file;   // the path written (or replayed), or ""
+  bool replayed = false;   // the case came from EDGECASE_REPLAY, not from the generator
+  // Why no verdict could be reached (an unreadable EDGECASE_REPLAY file, a rapidcheck
+  // error); passed is false then. Empty otherwise.
+  std::string error;
   explicit operator bool() const { return passed; }
 };
 
 // Runs the property "every generated case passes every oracle" for `handler` speaking
-// `protocol`. Replays the case file named by the environment variable EDGECASE_REPLAY instead,
-// when it is set and names this handler (GenOptions::handler): the documented way to replay a
-// case whose handler lives in your own test binary.
+// `protocol`, under rapidcheck's test loop (its property id is "check_server HANDLER
+// PROTOCOL": RC_PARAMS="reproduce=..." replays a failure of the call with that id). A failing
+// case shrinks while it still shows the oracle it first failed with. A case the kit could not
+// decide (a kit limit ended it, or a peer failed for reasons of its own) is discarded, not
+// passed.
+//
+// EDGECASE_REPLAY=FILE: when the file's handler and protocol are this call's
+// (GenOptions::handler, protocol.name), the case is run (traced) instead of generated cases,
+// and the result says whether it passes: the documented way to replay a case whose handler
+// lives in your own test binary. Other calls run as usual (filter your tests to the one you
+// replay). A file that cannot be read or parsed fails with `error` set; never throws for it.
 PropertyResult check_server(const Handler& handler, const Protocol& protocol,
                             const PropertyOptions& options = {});
 
