@@ -136,6 +136,7 @@ auto Observer::fd_call(const char* call, int fd, Call&& c) {
   touched(fd, std::string_view(call) == "close" || std::string_view(call) == "shutdown");
   const auto r = c();
   const int err = errno;
+  if (r < 0) count_failure(call, err);
   if (r < 0 || before != FdCheck::ok) judge_fd_call(call, fd, before, r < 0, err);
   errno = err;
   return r;
@@ -208,8 +209,17 @@ uint16_t Observer::peer_port_of(int fd) {
   return ntohs(a.sin_port);
 }
 
+void Observer::count_failure(const char* call, int err) {
+  if (err == EAGAIN || err == EWOULDBLOCK) ++stats_.eagain;
+  else if (err == EINTR) ++stats_.eintr;
+  else if (err == ECONNRESET || err == EPIPE) ++stats_.resets;
+  else if (std::string_view(call) == "accept4" && err == EMFILE) ++stats_.emfile;
+  else if (std::string_view(call) == "accept4" && err == ECONNABORTED) ++stats_.econnaborted;
+}
+
 void Observer::wrote(int fd, ssize_t r, size_t len, int err) {
   auto it = fds_.find(fd);
+  if (r >= 0 && static_cast<size_t>(r) < len) ++stats_.short_writes;
   if (r > 0) made_progress();
   if (it == fds_.end()) return;
   if (r > 0) it->second.bytes_written += static_cast<uint64_t>(r);
@@ -218,11 +228,22 @@ void Observer::wrote(int fd, ssize_t r, size_t len, int err) {
   else if (err == EAGAIN || err == EWOULDBLOCK) it->second.output_pending = true;
 }
 
-void Observer::read_done(int fd, ssize_t r) {
-  if (r <= 0) return;
-  made_progress();
+void Observer::read_done(int fd, ssize_t r, size_t asked, bool peek) {
+  if (r < 0) return;
   auto it = fds_.find(fd);
+  const uint16_t port = it != fds_.end() ? it->second.peer_port : 0;
+  if (r == 0) {
+    if (port != 0 && asked > 0) eof_ports_.insert(port);
+    return;
+  }
+  made_progress();
   if (it != fds_.end()) it->second.bytes_read += static_cast<uint64_t>(r);
+  if (peek) return;
+  if (static_cast<size_t>(r) < asked) ++stats_.short_reads;
+  if (read_hook_ && port != 0) {
+    const ErrnoGuard g;
+    read_hook_(port, read_from_port_[port] += static_cast<uint64_t>(r));
+  }
 }
 
 // --- epoll_wait: batches, busy loops, ghosts ----------------------------------------------------
@@ -483,7 +504,8 @@ int Observer::shutdown(int sockfd, int how) {
 
 ssize_t Observer::recv(int sockfd, void* buf, size_t len, int flags) {
   const ssize_t r = fd_call("recv", sockfd, [&] { return inner_.recv(sockfd, buf, len, flags); });
-  read_done(sockfd, r);
+  // MSG_PEEK leaves the bytes queued: not a read of them for the stats or the read order.
+  read_done(sockfd, r, len, (flags & MSG_PEEK) != 0);
   return r;
 }
 
@@ -528,7 +550,7 @@ int Observer::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen)
 
 ssize_t Observer::read(int fd, void* buf, size_t count) {
   const ssize_t r = fd_call("read", fd, [&] { return inner_.read(fd, buf, count); });
-  read_done(fd, r);
+  read_done(fd, r, count);
   return r;
 }
 
@@ -541,8 +563,10 @@ ssize_t Observer::write(int fd, const void* buf, size_t count) {
 }
 
 ssize_t Observer::readv(int fd, const struct iovec* iov, int iovcnt) {
+  size_t len = 0;
+  for (int i = 0; iov != nullptr && i < iovcnt; ++i) len += iov[i].iov_len;
   const ssize_t r = fd_call("readv", fd, [&] { return inner_.readv(fd, iov, iovcnt); });
-  read_done(fd, r);
+  read_done(fd, r, len);
   return r;
 }
 

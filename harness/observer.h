@@ -73,6 +73,17 @@ class Observer final : public Kernel {
   // run the step budget ended was a handler at work or a spin. (A changed registration is
   // progress for the busy-loop window but not work: a ONESHOT re-arm spin changes it forever.)
   uint64_t productive_calls() const { return productive_calls_; }
+  // What the handler's calls met so far (Report::stats), without half-closes: those need the
+  // peers' side (eof_read_from).
+  const RunStats& stats() const { return stats_; }
+  // Whether one of the handler's reads returned end of file on a connection from this client
+  // port.
+  bool eof_read_from(uint16_t port) const { return eof_ports_.count(port) != 0; }
+  // Called after every read/recv/readv that returned data on a connection accepted from a
+  // client port: (that port, bytes the handler has read from it so far over every fd). The
+  // live backend's approximation of the server's read order (ProtocolCheck::server_read).
+  using ReadHook = std::function<void(uint16_t port, uint64_t total)>;
+  void set_read_hook(ReadHook hook) { read_hook_ = std::move(hook); }
   // Violations found call by call, in order.
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t calls() const { return calls_; }
@@ -157,7 +168,8 @@ class Observer final : public Kernel {
   void duplicated(int oldfd, int newfd, const char* origin);
   void find_ghosts(int fd);
   void wrote(int fd, ssize_t r, size_t len, int err);
-  void read_done(int fd, ssize_t r);
+  void read_done(int fd, ssize_t r, size_t asked, bool peek = false);
+  void count_failure(const char* call, int err);
   void wait_begins(int epfd);
   void wait_returned(int epfd, const struct epoll_event* events, int r, int timeout, int err);
   void check_ghosts(int epfd, const struct epoll_event* events, int n);
@@ -181,6 +193,10 @@ class Observer final : public Kernel {
   std::map<std::pair<int, int>, Registration> requested_;
   std::vector<Ghost> ghosts_;
   std::set<uint16_t> accepted_ports_;
+  RunStats stats_;
+  std::set<uint16_t> eof_ports_;
+  std::map<uint16_t, uint64_t> read_from_port_;  // only with a read hook
+  ReadHook read_hook_;
   bool dup_made_ = false;  // without a dup no close can leave a registration behind
   std::map<std::string, size_t, std::less<>> per_oracle_;
 

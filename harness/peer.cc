@@ -133,6 +133,8 @@ Peer::Next Peer::do_connect(Kernel& k) {
   const int e = errno;
   ++calls_;
   begun_ = true;
+  connect_offset_ = sent_.size();
+  shut_write_ = false;
   if (trace_) trace(fmt::format("{}: connect({}, {}){}", name(), fd_, addr_text(server_), result_text(r, e)));
   if (r != 0 && e != EINPROGRESS) return fail("connect: " + errno_name(e));
   // connect bound the local port: what the server's getpeername will show for this peer.
@@ -343,6 +345,7 @@ Peer::Next Peer::do_shutdown_write(Kernel& k) {
   ++calls_;
   if (trace_) trace(fmt::format("{}: shutdown({}, SHUT_WR){}", name(), fd_, result_text(r, e)));
   if (r != 0) return fail("shutdown_write: " + errno_name(e));
+  shut_write_ = true;
   return Next::advance;
 }
 

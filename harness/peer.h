@@ -84,6 +84,11 @@ class Peer {
   uint32_t sockets() const { return sockets_; }
   // The local port of the latest connect (0 before one): the server sees it as the peer's.
   uint16_t local_port() const { return local_port_; }
+  // sent().size() when the latest connect began: the sent-stream offset of that connection's
+  // first byte (a reconnecting script's offsets continue across its connections).
+  uint64_t connect_offset() const { return connect_offset_; }
+  // A shutdown_write step succeeded on the latest connection (the peer half-closed it).
+  bool shut_write() const { return shut_write_; }
   // What it sent so far (any byte of it can be read back).
   const SentStream& sent() const { return sent_; }
   uint64_t received_bytes() const { return received_; }
@@ -157,6 +162,8 @@ class Peer {
   int fd_ = -1;
   uint32_t sockets_ = 0;
   uint16_t local_port_ = 0;
+  uint64_t connect_offset_ = 0;
+  bool shut_write_ = false;
   size_t step_ = 0;
   bool done_ = false;
   std::string failure_;

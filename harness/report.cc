@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <utility>
 #include <fmt/format.h>
 
 #include "edgecase/strace.h"
@@ -40,6 +42,18 @@ std::string Violation::format() const {
   s += fmt::format(" at {}", sim::Trace::stamp(e.at));
   if (!e.detail.empty()) s += ": " + e.detail;
   return s;
+}
+
+std::vector<std::string> stats_tags(const RunStats& s) {
+  std::vector<std::string> out;
+  const std::pair<uint64_t, const char*> counts[] = {
+      {s.short_reads, "short-read"}, {s.short_writes, "short-write"}, {s.eagain, "eagain"},
+      {s.eintr, "eintr"},            {s.resets, "reset"},             {s.half_closes, "half-close"},
+      {s.emfile, "emfile"},          {s.econnaborted, "econnaborted"},
+  };
+  for (const auto& [n, tag] : counts)
+    if (n > 0) out.emplace_back(tag);
+  return out;
 }
 
 bool Report::found(std::string_view oracle_name) const {
@@ -155,6 +169,23 @@ struct Reader {
     if (std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{}) ok = false;
     return n;
   }
+  // Eight counts, space-separated (RunStats's fields in order).
+  RunStats stats(std::string_view tag) {
+    const std::string v = take(tag);
+    RunStats st;
+    uint64_t* fields[] = {&st.short_reads, &st.short_writes, &st.eagain, &st.eintr,
+                          &st.resets, &st.half_closes, &st.emfile, &st.econnaborted};
+    const char* at = v.data();
+    const char* const end = v.data() + v.size();
+    for (size_t i = 0; ok && i < std::size(fields); ++i) {
+      if (i > 0 && (at == end || *at++ != ' ')) ok = false;
+      const auto [next, ec] = std::from_chars(at, end, *fields[i]);
+      if (!ok || ec != std::errc{}) ok = false;
+      at = next;
+    }
+    if (at != end) ok = false;
+    return st;
+  }
   std::vector<std::string> list(std::string_view tag) {
     std::vector<std::string> out(number(tag));
     if (!ok || out.size() > kMaxWireItems) {
@@ -199,6 +230,10 @@ std::string report_to_wire(const Report& r) {
   put(out, "kit-limit", r.kit_limit);
   put(out, "steps", std::to_string(r.steps));
   put(out, "end", std::to_string(r.end));
+  const RunStats& st = r.stats;
+  put(out, "stats", fmt::format("{} {} {} {} {} {} {} {}", st.short_reads, st.short_writes,
+                                st.eagain, st.eintr, st.resets, st.half_closes, st.emfile,
+                                st.econnaborted));
   return out;
 }
 
@@ -231,6 +266,7 @@ std::optional<Report> report_from_wire(std::string_view wire) {
   r.kit_limit = rd.take("kit-limit");
   r.steps = rd.number("steps");
   r.end = rd.integer("end");
+  r.stats = rd.stats("stats");
   if (!rd.ok || !rd.in.empty()) return std::nullopt;
   return r;
 }

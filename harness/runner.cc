@@ -126,6 +126,16 @@ std::string outgrown_text(const sim::World::Result& result, const Observer& call
                      step_budget, calls.productive_calls(), n);
 }
 
+// The handler's counts, with the half-closes its reads met: peers that shut down their write
+// side on the connection whose end of file the handler read.
+RunStats run_stats(const Observer& calls, const std::vector<const Peer*>& peers) {
+  RunStats st = calls.stats();
+  for (const Peer* p : peers)
+    if (p->shut_write() && p->local_port() != 0 && calls.eof_read_from(p->local_port()))
+      ++st.half_closes;
+  return st;
+}
+
 // What both backends share once the handler has stopped: the oracles and the report. A run a
 // kit limit ended, or whose case could not run as written, is not judged by the final-state
 // oracles: what they would find is the kit's or the case's doing, not the handler's.
@@ -155,6 +165,7 @@ Report judge_run(const Case& c, Backend backend, const sim::World::Result& resul
   r.case_text = write_case(c);
   r.steps = view.calls.calls();
   r.end = view.now;
+  r.stats = run_stats(view.calls, peers);
   return r;
 }
 

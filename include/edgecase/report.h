@@ -60,6 +60,30 @@ struct Violation {
   friend bool operator==(const Violation&, const Violation&) = default;
 };
 
+// What the handler's calls met in a run, counted where every call of the handler passes (the
+// Observer, on both backends): which edges a case reached, for rapidcheck's RC_CLASSIFY and
+// RC_TAG (stats_tags). A property that never reaches EAGAIN asserts nothing about it. Counting
+// changes no call and no trace.
+struct RunStats {
+  uint64_t short_reads = 0;   // read/recv/readv that returned data, fewer bytes than asked
+  uint64_t short_writes = 0;  // write/send/writev that returned fewer bytes than asked
+  uint64_t eagain = 0;        // calls that failed with EAGAIN (EWOULDBLOCK)
+  uint64_t eintr = 0;         // calls that failed with EINTR
+  uint64_t resets = 0;        // calls that failed with ECONNRESET or EPIPE
+  // Peers that half-closed (shutdown_write on their connection) and whose end of file one of
+  // the handler's reads returned on that connection. A peer's close() sends the same FIN; the
+  // server cannot tell them apart, so only a script's shutdown_write counts.
+  uint64_t half_closes = 0;
+  uint64_t emfile = 0;        // accept4 that failed with EMFILE
+  uint64_t econnaborted = 0;  // accept4 that failed with ECONNABORTED
+  friend bool operator==(const RunStats&, const RunStats&) = default;
+};
+
+// The tag of each count above 0, in this order: "short-read", "short-write", "eagain",
+// "eintr", "reset", "half-close", "emfile", "econnaborted" (stable: suites and CI logs
+// compare them). For RC_TAG / RC_CLASSIFY.
+std::vector<std::string> stats_tags(const RunStats& s);
+
 struct Report {
   Backend backend = Backend::sim;
   std::string handler;
@@ -88,6 +112,7 @@ struct Report {
   std::string kit_limit;
   uint64_t steps = 0;  // handler calls
   Nanos end = 0;       // virtual time at the end (live: elapsed)
+  RunStats stats;      // what the handler's calls met (also for runs a kit limit ended)
 
   // PASS: no violation, the case ran as written, and no kit limit ended it.
   bool clean() const { return violations.empty() && case_errors.empty() && kit_limit.empty(); }
