@@ -49,8 +49,7 @@ namespace edgecase {
 namespace {
 
 // The stats tags a run reached (RunStats, stats_tags; edgecase/report.h).
-// TAGS(wip/stats): until Report::stats lands, no tags.
-std::vector<std::string> run_tags(const Report&) { return {}; }
+std::vector<std::string> run_tags(const Report& r) { return stats_tags(r.stats); }
 
 // rapidcheck's property id for this call: what RC_PARAMS="reproduce=..." is keyed by.
 std::string property_id(const Protocol& protocol, const PropertyOptions& o) {
@@ -87,7 +86,9 @@ class TagCounter final : public rc::detail::TestListener {
   explicit TagCounter(std::map<std::string, int>& tags) : tags_(tags) {}
   void onTestCaseFinished(const rc::detail::CaseDescription& d) override {
     if (d.result.type == rc::detail::CaseResult::Type::Discard) return;
-    for (const std::string& t : d.tags) ++tags_[t];
+    // RC_TAG shows each value as rapidcheck's show() does: a string in quotes.
+    for (const std::string& t : d.tags)
+      ++tags_[t.size() >= 2 && t.front() == '"' && t.back() == '"' ? t.substr(1, t.size() - 2) : t];
   }
   void onShrinkTried(const rc::detail::CaseDescription&, bool) override {}
   void onTestFinished(const rc::detail::TestMetadata&, const rc::detail::TestResult&) override {}

