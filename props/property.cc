@@ -191,6 +191,13 @@ std::string tags_text(const std::map<std::string, int>& tags) {
   return s.empty() ? "none" : s;
 }
 
+// This test binary's path, for the replay command line ("<this test binary>" if unknown).
+std::string this_binary() {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "<this test binary>" : p.string();
+}
+
 // The minimal case's report (traced), its live confirmation, its case file, the printout.
 void finish_failure(PropertyResult& result, Runs& runs, const PropertyOptions& o,
                     const std::string& header) {
@@ -204,8 +211,8 @@ void finish_failure(PropertyResult& result, Runs& runs, const PropertyOptions& o
   std::string out = header;
   if (!result.reproduce.empty()) out += "reproduce with rapidcheck: " + result.reproduce + "\n";
   if (!result.case_file.empty())
-    out += fmt::format("replay this case: {}={} <this test binary>\n", kReplayEnv,
-                       result.case_file);
+    out += fmt::format("replay this case: {}={} {} [your test's name]\n", kReplayEnv,
+                       result.case_file, this_binary());
   if (!write_error.empty()) out += "case file NOT written: " + write_error + "\n";
   out += result.report.format();
   if (result.live) {

@@ -45,7 +45,7 @@ namespace {
 constexpr uint64_t kSuiteSeed = 20261122;
 // Cases per passing suite (the reference server and the fixed versions): each runs in the
 // simulation in process; docs/PROPERTIES.md has the time they take.
-constexpr int kPassingCases = 150;
+constexpr int kPassingCases = 1000;
 // Cases a failing suite may run before it must have failed: the seeds fail within a few.
 constexpr int kFailingCases = 100;
 // Shrink runs per failing suite: isolated runs, ~0.1 s each under AddressSanitizer.

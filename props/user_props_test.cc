@@ -179,8 +179,10 @@ TEST_CASE("props: a user's handler: check_server finds its bug, EDGECASE_REPLAY 
   // The fixed server passes; the planted bug fails, shrunk: bytes or an end of file left
   // unread after an edge (lost-read-event, or a stall when what is left is the FIN).
   REQUIRE(edgecase::check_server(tiny_echo_fixed, edgecase::echo_protocol(), o));
+  edgecase::PropertyOptions live = o;
+  live.confirm_live = true;  // the minimal case once more, on live loopback sockets
   const edgecase::PropertyResult r =
-      edgecase::check_server(tiny_echo_buggy, edgecase::echo_protocol(), o);
+      edgecase::check_server(tiny_echo_buggy, edgecase::echo_protocol(), live);
   REQUIRE_FALSE(r.passed);
   INFO(r.report.format());
   REQUIRE_FALSE(r.report.violations.empty());
@@ -189,6 +191,9 @@ TEST_CASE("props: a user's handler: check_server finds its bug, EDGECASE_REPLAY 
   CHECK(r.reproduce.rfind("RC_PARAMS=\"", 0) == 0);
   CHECK(r.reproduce.find("reproduce=") != std::string::npos);
   CHECK_FALSE(r.report.last_calls.empty());  // re-run traced
+  REQUIRE(r.live.has_value());
+  CHECK(r.live->backend == edgecase::Backend::live);
+  WARN("live sockets: " << (r.live->clean() ? std::string("clean") : r.live->violations.front().format()));
 
   // The case file: written where asked, the minimal case with its violations recorded.
   REQUIRE(r.case_file == (dir.path() / ("tiny_echo-" + oracle + ".case")).string());
