@@ -585,7 +585,7 @@ rc::Gen<Case> gen_case(const Protocol& protocol, const GenOptions& options) {
   const rc::Gen<FaultPlan> faults =
       options.faults ? gen_fault_plan() : rc::gen::just(FaultPlan::none());
   return rc::gen::apply(
-      [protocol, options](const Plan& p, FaultPlan f, uint64_t seed) {
+      [protocol, options](FaultPlan f, const Plan& p, uint64_t seed) {
         Case c;
         c.kit_version = std::string(build_kit_version());
         c.seed = seed;
@@ -594,7 +594,10 @@ rc::Gen<Case> gen_case(const Protocol& protocol, const GenOptions& options) {
         c.scenario = write_scenario(p, protocol, options, f.on(FaultKind::slow_reader));
         return c;
       },
-      plan(protocol, options), faults,
+      // The faults first: rapidcheck tries a tuple's shrinks in order, and turning a fault off
+      // is one cheap candidate (the scenario's are many), so the budget goes to the faults
+      // before the scenario's shrinks spend it.
+      faults, plan(protocol, options),
       // The world's seed: a new schedule, never a smaller case, so it does not shrink.
       rc::gen::noShrink(rc::gen::arbitrary<uint64_t>()));
 }

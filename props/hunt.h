@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,8 +37,6 @@ struct HuntOptions {
   RunOptions run;                // backend sim; isolate for handlers that may crash
   bool shrink = true;
   uint64_t max_shrink_runs = 400;  // runs the shrinker may spend per oracle found
-  // Measurement only (docs/SEARCH.md): shrink with the old greedy shrinker (shrink_case).
-  bool greedy_shrink = false;
   bool stop_at_first = false;    // stop after the first failing case (tests of one oracle)
   // Oracles worth a finding: others are counted in HuntResult::seen but neither shrunk nor
   // reported, and the hunt stops once every target was found. Empty: every oracle.
@@ -86,12 +83,5 @@ HuntResult hunt(const Protocol& protocol, const GenOptions& gen, const HuntOptio
 // unknown), the cases named for `handler_name` listening on `port`.
 HuntResult hunt(std::string_view handler_name, std::string_view protocol, uint16_t port,
                 const HuntOptions& options, const Handler& handler = {});
-
-// Shrinks `c` while `still_fails(candidate)` holds: fewer peers, fewer steps, smaller
-// messages, faults off (or silenced: on at 0 per mille, which keeps the world's draws where
-// they were), peers started at once. Deterministic. Returns the smallest case kept and the
-// runs spent.
-Case shrink_case(const Case& c, const std::function<bool(const Case&)>& still_fails,
-                 uint64_t max_runs, uint64_t* runs = nullptr);
 
 }  // namespace edgecase

@@ -2,6 +2,7 @@
 # cross_build.sh OTHER THIS: two builds of edgecase (say g++ and clang++) must run every case
 # identically. Fails (exit 1) with the first differing line.
 #   (a) `edgecase hashes` for the same 200 all-fault seeds prints the same hashes and line counts;
+#   (a') `edgecase case --generated` writes the same file for seeds 1..300 (echo, hello);
 #   (b) case files written and run (with a saved trace) by one build replay identically on the
 #       other, in both directions.
 # By hand: bash tests/determinism/cross_build.sh build/gcc-asan/edgecase build/clang/edgecase
@@ -13,6 +14,9 @@ readonly kHashSeeds=200
 # The case files carried across in each direction, by seed (all faults on): a few seeds,
 # including long runs (7 and 42 have several hundred trace lines).
 readonly kCaseSeeds=(1 7 42 1000)
+# The hunt's generated cases (`edgecase case --generated`, rapidcheck generators) compared
+# byte for byte, per protocol: a few seconds.
+readonly kGeneratedSeeds=300
 
 fail() { echo "cross_build: FAILED: $*" >&2; exit 1; }
 
@@ -40,6 +44,19 @@ if ! cmp -s "$work/other.hashes" "$work/this.hashes"; then
   fail "trace hashes differ (seed hash lines; < $other, > $this):"$'\n'"$first"
 fi
 echo "cross_build: $kHashSeeds seeds give the same trace hashes on both builds"
+
+# (a') the generator: the same seed gives the same case file on both builds.
+for protocol in echo hello; do
+  for ((seed = 1; seed <= kGeneratedSeeds; ++seed)); do
+    for b in other this; do
+      "${!b}" case --seed "$seed" --generated "$protocol" -o "$work/$b.gen" ||
+        fail "${!b} case --seed $seed --generated $protocol exited $?"
+    done
+    cmp -s "$work/other.gen" "$work/this.gen" ||
+      fail "generated $protocol case for seed $seed differs: $(diff "$work/other.gen" "$work/this.gen" | head -4)"
+  done
+done
+echo "cross_build: generated cases of $kGeneratedSeeds seeds (echo, hello) are identical on both builds"
 
 # (b) case files: written and run by FROM, replayed against that trace by TO.
 carry() {
