@@ -234,6 +234,14 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   LiveTail tail(run);
   TracingKernel traced(run.handler_kernel(), [&tail](const std::string& s) { tail.line(s); });
   Observer calls(traced, run.real(), run.real(), [&run] { return run.now(); });
+  // The server's read order, as the handler's reads returned it (docs/PROTOCOLS.md).
+  calls.set_read_hook([&run, &check](uint16_t port, uint64_t total) {
+    for (const Peer* p : run.peers())
+      if (p->local_port() == port) {
+        check->server_read(p->conversation(), p->connect_offset() + total);
+        return;
+      }
+  });
   const sim::World::Result result = run.run([&](Kernel&) { handler(calls); });
   RunView view{Backend::live, run.real(), run.real(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), run.now(), *check};

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "sim/net.h"
+#include "sim/tcp.h"
 
 namespace edgecase {
 
@@ -39,6 +40,27 @@ class SimRun::PeerActor final : public sim::Actor {
   size_t watched_socket_ = 0;  // Peer::sockets() when watched_ was registered
 };
 
+// The server's reads, from the network's receive queues: a consumed byte on an endpoint whose
+// remote port is a peer's latest local port is the server reading that peer's stream (the
+// peer's own socket has the server's port as its remote port).
+class SimRun::ServerReads final : public sim::ReadObserver {
+ public:
+  ServerReads(ProtocolCheck& check, const std::vector<const Peer*>& peers)
+      : check_(check), peers_(peers) {}
+
+  void consumed(const sim::Tcb& t, uint64_t total) override {
+    for (const Peer* p : peers_) {
+      if (p->local_port() != t.dport || p->local_port() == 0) continue;
+      check_.server_read(p->conversation(), p->connect_offset() + total);
+      return;
+    }
+  }
+
+ private:
+  ProtocolCheck& check_;
+  const std::vector<const Peer*>& peers_;
+};
+
 SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(options) {
   sim::WorldOptions wo;
   wo.seed = c.seed;
@@ -65,9 +87,15 @@ SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(option
     peer_views_.push_back(&a->peer);
     world_->start_when_ready(*a, scripts_.back().start);
   }
+  if (options.check != nullptr) {
+    reads_ = std::make_unique<ServerReads>(*options.check, peer_views_);
+    world_->server().net().set_read_observer(reads_.get());
+  }
 }
 
-SimRun::~SimRun() = default;
+SimRun::~SimRun() {
+  if (world_) world_->server().net().set_read_observer(nullptr);
+}
 
 void SimRun::trace_header() {
   if (!world_->tracing()) return;

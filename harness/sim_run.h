@@ -20,7 +20,9 @@ struct SimRunOptions {
   bool keep_trace = false;   // keep every line, not just the last Trace::kTailLines
   uint64_t step_budget = sim::WorldOptions::kDefaultStepBudget;
   Nanos time_limit = sim::WorldOptions::kDefaultTimeLimit;
-  ProtocolCheck* check = nullptr;  // fed every chunk the peers receive (not owned)
+  // Fed every chunk the peers receive, and the server's reads of their streams in the order
+  // they happen (ProtocolCheck::server_read) (not owned).
+  ProtocolCheck* check = nullptr;
   Nanos wall_time_limit = 0;  // the kit's limit (RunOptions::wall_time_limit); 0: none
 };
 
@@ -57,12 +59,14 @@ class SimRun {
 
  private:
   class PeerActor;
+  class ServerReads;
   void apply_buffer_faults();
   PeerScript apply_peer_faults(uint32_t index, PeerScript s);
   void trace_header();
 
   Case case_;
   SimRunOptions options_;
+  std::unique_ptr<ServerReads> reads_;  // before world_: the network refers to it
   std::unique_ptr<sim::World> world_;
   std::vector<PeerScript> scripts_;
   std::vector<const Peer*> peer_views_;

@@ -70,6 +70,17 @@ class Wire {
   virtual void send(Segment seg) = 0;
 };
 
+// Told each time a reader takes data off an endpoint's receive queue (tcp_recvmsg consuming,
+// not peeking), on any host of the network: how a driver learns in which order the server read
+// its peers' streams, without the simulation knowing who reads what for. Implementations only
+// record; they must not call into the network (a socket call is in progress).
+class ReadObserver {
+ public:
+  virtual ~ReadObserver() = default;
+  // `t` (saddr:sport local, daddr:dport remote) has had `total` data bytes read from it so far.
+  virtual void consumed(const Tcb& t, uint64_t total) = 0;
+};
+
 // The network namespace's TCP sysctls the model reads (net.ipv4.tcp_rmem[1], tcp_wmem[1]) and
 // the send buffer a connection grows to at establishment (tcp_sndbuf_expand, which depends on
 // the path's MSS). Defaults: this machine's loopback.
@@ -137,6 +148,9 @@ class Net {
   // nullptr: segments are delivered within transmit, as on loopback.
   void set_wire(Wire* w) { wire_ = w; }
   Wire* wire() const { return wire_; }
+  // Told of every read that consumes data (nullptr: none). Not owned; changes nothing.
+  void set_read_observer(ReadObserver* r) { read_observer_ = r; }
+  ReadObserver* read_observer() const { return read_observer_; }
 
   NetSysctls sysctl;
 
@@ -177,6 +191,7 @@ class Net {
   std::vector<Tcb*> graveyard_;
   int busy_ = 0;  // socket calls in progress (Call)
   Wire* wire_ = nullptr;
+  ReadObserver* read_observer_ = nullptr;
   // Next ephemeral candidates. bind() takes odd ports and connect() even ones, as
   // inet_csk_find_open_port and __inet_hash_connect prefer; Linux starts at a random offset,
   // the model at the bottom of the range, so runs are reproducible.

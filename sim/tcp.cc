@@ -542,6 +542,8 @@ ssize_t Tcb::recvmsg(std::span<std::byte> buf, int flags, bool nonblock) {
     rcvq_.copy_out(0, buf.data(), n);
     if (n && !(flags & MSG_PEEK)) {
       rcvq_.consume(n);
+      copied_ += n;
+      if (ReadObserver* r = net.read_observer()) r->consumed(*this, copied_);
       cleanup_rbuf();
     }
     return static_cast<ssize_t>(n);

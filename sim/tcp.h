@@ -162,6 +162,7 @@ class Tcb {
   bool nospace_ = false;        // SOCK_NOSPACE: a writer found the socket full
   // Receive side.
   ByteQueue rcvq_;  // in-order bytes not yet read
+  uint64_t copied_ = 0;         // data bytes read so far (copied_seq, counted from 0)
   uint64_t rcv_nxt_ = 0;
   uint64_t rcv_edge_ = 0;       // rcv_wup + rcv_wnd: the right edge we advertised
   uint64_t ack_sent_ = 0;       // rcv_nxt as of the last segment we sent

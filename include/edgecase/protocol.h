@@ -4,7 +4,9 @@
 // starts one ProtocolCheck from its ProtocolChecker, and every peer feeds it each chunk it
 // receives, as it arrives, with a compact description of what it sent (a SentStream, which can
 // give back any byte sent without keeping the stream). One check sees every peer of the run in
-// the order their bytes arrive, so a checker may keep a model of the server across peers.
+// the order their bytes arrive, and (server_read) how far the server has read each peer's
+// stream, in the order it read them: a checker may keep a model of the server across peers,
+// fed the requests in the order the server read them (docs/PROTOCOLS.md, examples/kv/).
 //
 // The kit has three checkers: "echo" (every byte back, in order, exactly once), "line" (one
 // printable response line per request line) and "hello" (000's "Hello, client fd: N"). A
@@ -98,6 +100,19 @@ class ProtocolCheck {
   // `bytes` arrived for c.peer at received-stream offset c.received. Returns the first error
   // in them; after an error, that peer's later bytes are not fed.
   virtual std::optional<StreamError> received(const Conversation& c, std::string_view bytes) = 0;
+  // The server has now read peer c.peer's stream up to byte `end` of c.sent (the peer's sent
+  // stream, whose offsets continue across its connections). Called in the order the server's
+  // reads happen, across every peer, and before any byte the server sends after that read
+  // reaches received(): a model of a server with shared state (a key-value store) applies
+  // each peer's requests as their last byte is read, in this order. Simulation: exact, from
+  // the server socket's receive queue, whatever call or fd the handler read with. Live: from
+  // the handler's read, recv and readv calls that returned data on an fd accepted from the
+  // peer (the same order; see docs/PROTOCOLS.md for what live can miss). Only a peer's latest
+  // connection is reported. Default: nothing (checkers that judge each peer alone).
+  virtual void server_read(const Conversation& c, uint64_t end) {
+    (void)c;
+    (void)end;
+  }
   // The run is over: an error only the end can show (called once per peer without an error).
   virtual std::optional<StreamError> end(const Conversation& c) = 0;
 };
