@@ -222,7 +222,7 @@ std::unique_ptr<edgecase::ProtocolCheck> ModelChecker::start() const {
 
 edgecase::Protocol kv_protocol() {
   return edgecase::Protocol{std::string(kProtocolName), gen_request(),
-                            std::make_shared<const ModelChecker>()};
+                            std::make_shared<const ModelChecker>(), std::nullopt};
 }
 
 }  // namespace kv
