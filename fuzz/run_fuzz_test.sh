@@ -24,7 +24,7 @@ case $expect in
     exit 1 ;;
   finding)
     if ((rc != 0)) && grep -qE "violation\(s\)|ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|runtime error:" "$scratch/log"; then
-      echo "run_fuzz_test: found, as expected: $(grep -m1 -oE '^[a-z-]+: .*' "$scratch/log" || true)"
+      echo "run_fuzz_test: found, as expected: $(grep -m1 -E '^  [a-z-]+: |ERROR: |runtime error:' "$scratch/log" || true)"
       ls "$scratch/out"
       exit 0
     fi
