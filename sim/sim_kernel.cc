@@ -195,7 +195,7 @@ ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
   size_t off = 0;
   for (int i = 0; r > 0 && i < iovcnt && off < static_cast<size_t>(r); ++i) {
     size_t n = std::min(iov[i].iov_len, static_cast<size_t>(r) - off);
-    std::memcpy(iov[i].iov_base, tmp.data() + off, n);
+    if (n) std::memcpy(iov[i].iov_base, tmp.data() + off, n);  // an empty iovec may be NULL
     off += n;
   }
   return r;

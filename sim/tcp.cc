@@ -906,8 +906,10 @@ int TcpSocket::connect_result() {
 int TcpSocket::shutdown(int how) {
   Net::Call call(net_);
   Tcb& t = *tcb_;
+  // inet_shutdown's how++ wraps (the kernel builds with -fno-strict-overflow): INT_MAX is
+  // EINVAL, not undefined behaviour (found by fuzz_sim_calls).
+  if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
   const int mode = how + 1;  // SHUT_RD -> RCV_SHUTDOWN, SHUT_WR -> SEND_SHUTDOWN, ...
-  if ((mode & ~kShutdownMask) || !mode) return -EINVAL;
   if (ss == Ss::connecting) {
     ss = any_of_states(t.state, {TcpState::syn_sent, TcpState::syn_recv, TcpState::close})
              ? Ss::disconnecting
@@ -995,7 +997,7 @@ int TcpSocket::getsockopt_proto(int level, int optname, void* val, socklen_t* le
   const int* slot = tcp_option(optname);
   if (slot == nullptr) return -ENOPROTOOPT;
   if (n && val == nullptr) return -EFAULT;
-  std::memcpy(val, slot, n);
+  if (n) std::memcpy(val, slot, n);  // memcpy from or to NULL is undefined even for 0 bytes
   *len = n;
   return 0;
 }

@@ -1,0 +1,297 @@
+// Scenario fuzzing (include/edgecase/fuzz.h): libFuzzer's bytes, read with FuzzedDataProvider,
+// become peers' scripts and a fault plan; the case runs on the simulated world; a violation
+// aborts with the report and a case file.
+#include "edgecase/fuzz.h"
+
+#include <fuzzer/FuzzedDataProvider.h>
+#include <sanitizer/common_interface_defs.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edgecase {
+
+namespace {
+
+using Op = Step::Op;
+
+// Echo request sizes: small, or exactly at the thresholds the seed servers' buffers have
+// (1024-byte reads, 10240-byte reads, a page), or anything up to the request limit.
+constexpr uint64_t kSmallRequestBytes = 64;
+constexpr uint64_t kEchoEdges[] = {1, 1023, 1024, 1025, 2048, 4096, 10240, 10241, 12265};
+// Line requests: short ones are spelled out from the fuzzer's bytes (the case file shows them);
+// longer ones, around seed 000's 1024-byte recv, are pattern bytes and a '\n'.
+constexpr uint64_t kLongLineMin = 1000;
+constexpr uint64_t kLongLineMax = 1100;
+constexpr char kFirstPrintable = '!';  // '!'..'~': printable, no space, no '\n'
+constexpr char kLastPrintable = '~';
+
+// What one peer sends at most; with the slow-reader fault on, less: the slowest reader the
+// world makes (1 byte per ms) must finish inside the run's 60 s time limit, or a correct
+// server is called stalled (harness/generate.cc has the same bound).
+constexpr uint64_t kPeerBytes = 24 * 1024;
+constexpr uint64_t kSlowReaderPeerBytes = 16 * 1024;
+// Peer starts and pauses, in virtual time.
+constexpr Nanos kMaxStart = 1 * kNanosPerMilli;
+constexpr Nanos kMaxPause = 200 * kNanosPerMicro;
+// A small receive buffer before connect (a peer on a small window).
+constexpr uint64_t kSmallRcvbufMin = 1024;
+constexpr uint64_t kSmallRcvbufMax = 8192;
+// Fault probabilities: the swarm's menu (harness/fault_plan.cc); EINTR at most every other
+// wait, else the world interrupts even the final wait and no run ever goes quiet.
+constexpr uint32_t kPerMilleMenu[] = {50, 200, 500, 1000};
+constexpr uint32_t kMaxEintrPerMille = 500;
+
+// How a connection's conversation goes.
+enum class Shape : uint8_t { plain, pipelined, half_close, reset, kLast = reset };
+
+FuzzRequest echo_request(FuzzedDataProvider& in, uint64_t max_bytes) {
+  uint64_t n = 1;
+  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+    case 0: n = in.ConsumeIntegralInRange<uint64_t>(1, kSmallRequestBytes); break;
+    case 1: n = in.PickValueInArray(kEchoEdges); break;
+    default: n = in.ConsumeIntegralInRange<uint64_t>(1, std::max<uint64_t>(1, max_bytes)); break;
+  }
+  n = std::clamp<uint64_t>(n, 1, std::max<uint64_t>(1, max_bytes));
+  FuzzRequest r;
+  r.pattern = n;
+  r.reply = FuzzRequest::Reply::bytes;
+  r.reply_count = n;
+  return r;
+}
+
+FuzzRequest line_request(FuzzedDataProvider& in, uint64_t max_bytes) {
+  FuzzRequest r;
+  r.reply = FuzzRequest::Reply::lines;
+  r.reply_count = 1;
+  r.tail = "\n";
+  if (in.ConsumeBool() && max_bytes > kLongLineMin) {
+    r.pattern = in.ConsumeIntegralInRange<uint64_t>(kLongLineMin, std::min(kLongLineMax, max_bytes)) - 1;
+    return r;
+  }
+  const size_t n = in.ConsumeIntegralInRange<size_t>(
+      0, static_cast<size_t>(std::min<uint64_t>(kSmallRequestBytes, max_bytes - 1)));
+  for (uint8_t b : in.ConsumeBytes<uint8_t>(n))
+    r.data += static_cast<char>(kFirstPrintable + b % (kLastPrintable - kFirstPrintable + 1));
+  return r;
+}
+
+// Appends the sends of `r` (data split into case-file-sized steps).
+void add_sends(std::vector<Step>& steps, const FuzzRequest& r) {
+  auto literal = [&steps](const std::string& s) {
+    for (size_t at = 0; at < s.size(); at += CaseLimits::kMaxDataBytes)
+      steps.push_back(Step{Op::send, 0, 0, s.substr(at, CaseLimits::kMaxDataBytes)});
+  };
+  literal(r.data);
+  if (r.pattern > 0) steps.push_back(Step{Op::send, r.pattern, 0, ""});
+  literal(r.tail);
+}
+
+void add_reply(std::vector<Step>& steps, const FuzzRequest& r) {
+  switch (r.reply) {
+    case FuzzRequest::Reply::bytes:
+      if (r.reply_count > 0) steps.push_back(Step{Op::expect, r.reply_count, 0, ""});
+      break;
+    case FuzzRequest::Reply::lines:
+      for (uint64_t i = 0; i < r.reply_count; ++i) steps.push_back(Step{Op::expect_line, 0, 0, ""});
+      break;
+    case FuzzRequest::Reply::none: break;
+  }
+}
+
+FaultPlan decode_faults(FuzzedDataProvider& in) {
+  FaultPlan plan;
+  for (size_t i = 0; i < kFaultCount; ++i) {
+    const bool on = in.ConsumeBool();
+    uint32_t per_mille = in.PickValueInArray(kPerMilleMenu);
+    if (static_cast<FaultKind>(i) == FaultKind::eintr) per_mille = std::min(per_mille, kMaxEintrPerMille);
+    plan.faults[i] = on ? Fault{true, per_mille} : Fault{};
+  }
+  return plan;
+}
+
+// One connection: connect, requests and their replies in the connection's shape, and its end.
+// Returns false when the script must end here (a reset).
+bool decode_connection(FuzzedDataProvider& in, const FuzzOptions& o, const RequestDecoder& next,
+                       bool last, uint64_t& budget, std::vector<Step>& steps) {
+  auto shape = static_cast<Shape>(in.ConsumeIntegralInRange<int>(0, static_cast<int>(Shape::kLast)));
+  // The checkers compare a peer's whole stream over its connections: a reset leaves replies
+  // unread, so only the script's last connection may end in one.
+  if (shape == Shape::reset && !last) shape = Shape::plain;
+  steps.push_back(Step{Op::connect, 0, 0, ""});
+  std::vector<FuzzRequest> requests;
+  const uint32_t count = in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_requests));
+  for (uint32_t i = 0; i < count && budget > 0; ++i) {
+    FuzzRequest r = next(in, std::min(budget, o.max_request_bytes));
+    if (r.size() == 0 || r.size() > budget) break;  // a user decoder beyond its bound: stop
+    budget -= r.size();
+    requests.push_back(std::move(r));
+  }
+  switch (shape) {
+    case Shape::plain:
+      for (const FuzzRequest& r : requests) {
+        add_sends(steps, r);
+        add_reply(steps, r);
+        if (in.ConsumeIntegralInRange<int>(0, 7) == 0)
+          steps.push_back(Step{Op::sleep, 0, in.ConsumeIntegralInRange<Nanos>(1, kMaxPause), ""});
+      }
+      break;
+    case Shape::pipelined:
+      for (const FuzzRequest& r : requests) add_sends(steps, r);
+      for (const FuzzRequest& r : requests) add_reply(steps, r);
+      break;
+    case Shape::half_close:
+      for (const FuzzRequest& r : requests) add_sends(steps, r);
+      steps.push_back(Step{Op::shutdown_write, 0, 0, ""});
+      for (const FuzzRequest& r : requests) add_reply(steps, r);
+      steps.push_back(Step{Op::read_eof, 0, 0, ""});
+      break;
+    case Shape::reset:
+      for (const FuzzRequest& r : requests) add_sends(steps, r);
+      steps.push_back(Step{Op::reset, 0, 0, ""});
+      return false;
+  }
+  steps.push_back(Step{Op::close, 0, 0, ""});
+  return true;
+}
+
+PeerScript decode_peer(FuzzedDataProvider& in, const FuzzOptions& o, const RequestDecoder& next,
+                       uint64_t budget) {
+  PeerScript p;
+  p.start = in.ConsumeBool() ? 0 : in.ConsumeIntegralInRange<Nanos>(0, kMaxStart);
+  if (in.ConsumeIntegralInRange<int>(0, 3) == 0)
+    p.steps.push_back(Step{Op::rcvbuf, in.ConsumeIntegralInRange<uint64_t>(kSmallRcvbufMin, kSmallRcvbufMax), 0, ""});
+  const uint32_t connections =
+      in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_connections));
+  for (uint32_t c = 0; c < connections; ++c)
+    if (!decode_connection(in, o, next, c + 1 == connections, budget, p.steps)) break;
+  return p;
+}
+
+// FNV-1a: a short name for a case file that depends only on its text.
+uint64_t text_hash(const std::string& s) {
+  constexpr uint64_t kOffset = 0xcbf29ce484222325ULL;
+  constexpr uint64_t kPrime = 0x100000001b3ULL;
+  uint64_t h = kOffset;
+  for (unsigned char ch : s) h = (h ^ ch) * kPrime;
+  return h;
+}
+
+// Writes `text` as fuzz-<handler>-<what>-<hash>.case into $EDGECASE_FUZZ_OUT or ".".
+std::string write_case_file(const std::string& handler, std::string_view what, const std::string& text) {
+  const char* dir = std::getenv("EDGECASE_FUZZ_OUT");
+  const std::string path = fmt::format("{}/fuzz-{}-{}-{:016x}.case", dir && *dir ? dir : ".",
+                                       handler, what, text_hash(text));
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  return out ? path : "(could not write " + path + ")";
+}
+
+// The case being run, for the sanitizers' death callback: a handler that crashes in this
+// process (an ASan report, a UBSan error) still leaves a case file next to libFuzzer's crash
+// file. The callback takes no argument, hence a variable outside any call; it is only ever set
+// and read by fuzz_server on the fuzzer's one thread.
+const Case* g_running_case = nullptr;
+
+void write_running_case() {
+  if (g_running_case == nullptr) return;
+  const Case& c = *g_running_case;
+  const std::string path = write_case_file(c.scenario.handler, "crash", write_case(c));
+  std::fprintf(stderr, "edgecase: the case that crashed the handler: %s\n", path.c_str());
+}
+
+// $EDGECASE_FUZZ_IGNORE, split at commas (read once: the environment does not change).
+const std::vector<std::string>& ignored_by_environment() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    const char* env = std::getenv("EDGECASE_FUZZ_IGNORE");
+    std::string_view rest = env ? env : "";
+    while (!rest.empty()) {
+      const size_t comma = std::min(rest.find(','), rest.size());
+      if (comma > 0) out.emplace_back(rest.substr(0, comma));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+    return out;
+  }();
+  return names;
+}
+
+// The first violation that stops the fuzzer, or nullptr.
+const Violation* stopping_violation(const Report& r, const FuzzOptions& o) {
+  auto listed = [](const std::vector<std::string>& names, const std::string& oracle) {
+    return std::find(names.begin(), names.end(), oracle) != names.end();
+  };
+  for (const Violation& v : r.violations)
+    if (!listed(o.ignore, v.oracle) && !listed(ignored_by_environment(), v.oracle)) return &v;
+  return nullptr;
+}
+
+[[noreturn]] void decoder_bug(const Case& c, const std::string& why) {
+  std::fprintf(stderr, "edgecase::fuzz_case made a case the kit rejects: %s\n", why.c_str());
+  if (!check_case(c)) std::fprintf(stderr, "%s", write_case(c).c_str());
+  std::abort();
+}
+
+}  // namespace
+
+RequestDecoder builtin_request_decoder(const std::string& protocol) {
+  if (protocol == "echo") return echo_request;
+  if (protocol == "line" || protocol == "hello") return line_request;
+  return {};
+}
+
+Case fuzz_case(const uint8_t* data, size_t size, const FuzzOptions& o) {
+  FuzzedDataProvider in(data, size);
+  const RequestDecoder next = o.requests ? o.requests : builtin_request_decoder(o.protocol);
+  if (!next) decoder_bug(Case{}, "no request decoder for protocol `" + o.protocol + "`");
+  Case c;
+  c.scenario.handler = o.handler_name;
+  c.scenario.protocol = o.protocol;
+  c.scenario.port = o.port;
+  c.seed = in.ConsumeIntegral<uint64_t>();
+  if (o.faults) c.faults = decode_faults(in);
+  const uint64_t budget = c.faults.on(FaultKind::slow_reader) ? kSlowReaderPeerBytes : kPeerBytes;
+  const uint32_t peers = in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_peers));
+  for (uint32_t i = 0; i < peers; ++i) c.scenario.peers.push_back(decode_peer(in, o, next, budget));
+  return c;
+}
+
+int fuzz_server(const uint8_t* data, size_t size, const Handler& handler, const FuzzOptions& o) {
+  static const bool registered = (__sanitizer_set_death_callback(write_running_case), true);
+  (void)registered;
+  const Case c = fuzz_case(data, size, o);
+  if (std::optional<std::string> bad = check_case(c)) decoder_bug(c, *bad);
+  if (std::vector<CaseError> errors = validate_case(c); !errors.empty()) decoder_bug(c, errors[0].message);
+  RunOptions ro;
+  ro.step_budget = o.step_budget;
+  ro.trace = false;  // several times faster; a failing case runs again with it for the report
+  ro.checker = o.checker.get();
+  g_running_case = &c;
+  Report r = run_case(handler, c, ro);
+  if (stopping_violation(r, o) != nullptr) {
+    ro.trace = true;
+    Report traced = run_case(handler, c, ro);
+    // The same case gives the same run: a clean second run is the kit's bug, and is reported.
+    if (traced.violations != r.violations)
+      std::fprintf(stderr, "edgecase: NOT DETERMINISTIC: the run with the trace on differs\n");
+    else
+      r = std::move(traced);
+  }
+  g_running_case = nullptr;
+  const Violation* stop = stopping_violation(r, o);
+  if (stop == nullptr) return 0;
+  std::fprintf(stderr, "%s", r.format().c_str());
+  const std::string path = write_case_file(c.scenario.handler, stop->oracle, r.recorded_case_text());
+  std::fprintf(stderr, "edgecase: case file written: %s\n", path.c_str());
+  std::abort();
+}
+
+}  // namespace edgecase
