@@ -21,6 +21,13 @@ for c in "${cases[@]}"; do
   grep -q '^# violation: ' "$c" || { echo "replay_cases: $c records no violation" >&2; exit 1; }
   status=0
   "$edgecase" replay "$c" >"$work/replay.out" 2>&1 || status=$?
+  # A crash without a sanitizer's report (a build without AddressSanitizer: "crashed:
+  # Segmentation fault") depends on the address layout as well as on the case: replay must say
+  # so when it does not recur (exit 1), and never run the handler again in its own process.
+  if grep -q '^# violation: handler-crashed: .*: crashed: ' "$c" && ((status == 1)) &&
+    grep -q '^replay: the recorded crash did not recur' "$work/replay.out"; then
+    continue
+  fi
   if ((status != 0)) || ! grep -q '^replay: reproduces the recorded violations' "$work/replay.out"; then
     cat "$c" "$work/replay.out" >&2
     echo "replay_cases: $(basename "$c") does not replay to its violations (exit $status)" >&2
