@@ -53,6 +53,12 @@ constexpr Named kEpollBits[] = {
 constexpr Named kCtlOps[] = {
     {EPOLL_CTL_ADD, "EPOLL_CTL_ADD"}, {EPOLL_CTL_DEL, "EPOLL_CTL_DEL"}, {EPOLL_CTL_MOD, "EPOLL_CTL_MOD"}};
 constexpr Named kOpenFlags[] = {{O_NONBLOCK, "O_NONBLOCK"}, {O_CLOEXEC, "O_CLOEXEC"}};
+// F_SETFL's argument as strace prints it: the access mode first (a handler passes back what
+// F_GETFL returned: O_RDWR|O_NONBLOCK), then the status flags.
+constexpr Named kAccessModes[] = {{O_WRONLY, "O_WRONLY"}, {O_RDWR, "O_RDWR"}};
+constexpr Named kStatusFlags[] = {{O_APPEND, "O_APPEND"}, {O_ASYNC, "O_ASYNC"},
+                                  {O_DIRECT, "O_DIRECT"}, {O_NOATIME, "O_NOATIME"},
+                                  {O_NONBLOCK, "O_NONBLOCK"}, {O_CLOEXEC, "O_CLOEXEC"}};
 constexpr Named kSockTypeFlags[] = {{SOCK_NONBLOCK, "SOCK_NONBLOCK"}, {SOCK_CLOEXEC, "SOCK_CLOEXEC"}};
 constexpr Named kSockTypes[] = {{SOCK_STREAM, "SOCK_STREAM"}, {SOCK_DGRAM, "SOCK_DGRAM"},
                                 {SOCK_SEQPACKET, "SOCK_SEQPACKET"}};
@@ -102,6 +108,16 @@ std::string sockaddr_name(const sockaddr* a, socklen_t len) {
   if (len >= sizeof(sa_family_t))
     return fmt::format("{{sa_family={}}}", value_name(a->sa_family, kFamilies));
   return "{...}";
+}
+
+std::string file_flags_name(long flags) {
+  const auto v = static_cast<uint64_t>(flags);
+  const uint64_t mode = v & O_ACCMODE;
+  const uint64_t rest = v & ~static_cast<uint64_t>(O_ACCMODE);
+  if (mode == 0) return bits_name(rest, kStatusFlags);
+  std::string out = value_name(mode, kAccessModes);
+  if (rest) (out += '|') += bits_name(rest, kStatusFlags);
+  return out;
 }
 
 }  // namespace
@@ -327,7 +343,7 @@ int TracingKernel::eventfd(unsigned int initval, int flags) {
 }
 int TracingKernel::fcntl(int fd, int cmd, long arg) {
   std::string a;
-  if (cmd == F_SETFL) a = ", " + bits_name(static_cast<uint64_t>(arg), kOpenFlags);
+  if (cmd == F_SETFL) a = ", " + file_flags_name(arg);
   else if (cmd == F_SETFD) a = arg & FD_CLOEXEC ? ", FD_CLOEXEC" : ", 0";
   else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) a = fmt::format(", {}", arg);
   return done(fmt::format("fcntl({}, {}{})", fd, value_name(static_cast<uint64_t>(cmd), kFcntlCmds), a),
