@@ -22,11 +22,6 @@ namespace {
 
 using Op = Step::Op;
 
-// Echo request sizes: small, or exactly at the thresholds the seed servers' buffers have
-// (1024-byte reads, 10240-byte reads, a page), or anything up to the request limit.
-constexpr uint64_t kSmallRequestBytes = 64;
-constexpr uint64_t kEchoEdges[] = {1, 1023, 1024, 1025, 2048, 4096, 10240, 10241, 12265};
-
 // What one peer sends at most; with the slow-reader fault on, less: the slowest reader the
 // world makes (1 byte per ms) must finish inside the run's 60 s time limit, or a correct
 // server is called stalled (harness/generate.cc has the same bound).
@@ -45,17 +40,6 @@ constexpr uint32_t kMaxEintrPerMille = 500;
 
 // How a connection's conversation goes.
 enum class Shape : uint8_t { plain, pipelined, half_close, reset, kLast = reset };
-
-Request echo_request(FuzzedDataProvider& in, uint64_t max_bytes) {
-  uint64_t n = 1;
-  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-    case 0: n = in.ConsumeIntegralInRange<uint64_t>(1, kSmallRequestBytes); break;
-    case 1: n = in.PickValueInArray(kEchoEdges); break;
-    default: n = in.ConsumeIntegralInRange<uint64_t>(1, std::max<uint64_t>(1, max_bytes)); break;
-  }
-  n = std::clamp<uint64_t>(n, 1, std::max<uint64_t>(1, max_bytes));
-  return Request{"", n, "", Request::Reply::bytes, n};
-}
 
 // `r` cut to at most `max_bytes` as gen.h cuts a request to a peer's budget: pattern bytes
 // go, data and tail stay, a `bytes` reply reads what is left. False if it cannot fit.
@@ -237,8 +221,6 @@ RequestDecoder protocol_request_decoder(const Protocol& protocol) {
     return r;
   };
 }
-
-RequestDecoder echo_request_decoder() { return echo_request; }
 
 Case fuzz_case(const uint8_t* data, size_t size, const FuzzOptions& o) {
   FuzzedDataProvider in(data, size);

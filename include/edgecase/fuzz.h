@@ -42,13 +42,6 @@ using RequestDecoder = std::function<Request(FuzzedDataProvider& in, uint64_t ma
 // FuzzOptions uses unless `requests` is set.
 RequestDecoder protocol_request_decoder(const Protocol& protocol);
 
-// The echo protocol's requests read directly from the fuzzer's bytes: a size that is small, a
-// threshold a seed server trips on (1 KiB, 10 KiB) or anything up to the limit, each byte of
-// the size in the input (libFuzzer's comparison tracing can steer it to a buffer's edge, which
-// a seed it hashes into a Random cannot). Kept for the kit's echo targets because it finds the
-// seed bugs sooner (docs/SEARCH.md, "Time to find, per seed bug").
-RequestDecoder echo_request_decoder();
-
 struct FuzzOptions {
   // The sizes a decoded case stays within: small enough that one run costs well under 0.1 ms
   // of the simulation (>= 10,000 runs per second under ASan+UBSan), large enough to cross a
