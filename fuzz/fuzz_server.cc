@@ -22,17 +22,6 @@ namespace {
 
 using Op = Step::Op;
 
-// Echo request sizes: small, or exactly at the thresholds the seed servers' buffers have
-// (1024-byte reads, 10240-byte reads, a page), or anything up to the request limit.
-constexpr uint64_t kSmallRequestBytes = 64;
-constexpr uint64_t kEchoEdges[] = {1, 1023, 1024, 1025, 2048, 4096, 10240, 10241, 12265};
-// Line requests: short ones are spelled out from the fuzzer's bytes (the case file shows them);
-// longer ones, around seed 000's 1024-byte recv, are pattern bytes and a '\n'.
-constexpr uint64_t kLongLineMin = 1000;
-constexpr uint64_t kLongLineMax = 1100;
-constexpr char kFirstPrintable = '!';  // '!'..'~': printable, no space, no '\n'
-constexpr char kLastPrintable = '~';
-
 // What one peer sends at most; with the slow-reader fault on, less: the slowest reader the
 // world makes (1 byte per ms) must finish inside the run's 60 s time limit, or a correct
 // server is called stalled (harness/generate.cc has the same bound).
@@ -52,39 +41,19 @@ constexpr uint32_t kMaxEintrPerMille = 500;
 // How a connection's conversation goes.
 enum class Shape : uint8_t { plain, pipelined, half_close, reset, kLast = reset };
 
-FuzzRequest echo_request(FuzzedDataProvider& in, uint64_t max_bytes) {
-  uint64_t n = 1;
-  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-    case 0: n = in.ConsumeIntegralInRange<uint64_t>(1, kSmallRequestBytes); break;
-    case 1: n = in.PickValueInArray(kEchoEdges); break;
-    default: n = in.ConsumeIntegralInRange<uint64_t>(1, std::max<uint64_t>(1, max_bytes)); break;
-  }
-  n = std::clamp<uint64_t>(n, 1, std::max<uint64_t>(1, max_bytes));
-  FuzzRequest r;
-  r.pattern = n;
-  r.reply = FuzzRequest::Reply::bytes;
-  r.reply_count = n;
-  return r;
-}
-
-FuzzRequest line_request(FuzzedDataProvider& in, uint64_t max_bytes) {
-  FuzzRequest r;
-  r.reply = FuzzRequest::Reply::lines;
-  r.reply_count = 1;
-  r.tail = "\n";
-  if (in.ConsumeBool() && max_bytes > kLongLineMin) {
-    r.pattern = in.ConsumeIntegralInRange<uint64_t>(kLongLineMin, std::min(kLongLineMax, max_bytes)) - 1;
-    return r;
-  }
-  const size_t n = in.ConsumeIntegralInRange<size_t>(
-      0, static_cast<size_t>(std::min<uint64_t>(kSmallRequestBytes, max_bytes - 1)));
-  for (uint8_t b : in.ConsumeBytes<uint8_t>(n))
-    r.data += static_cast<char>(kFirstPrintable + b % (kLastPrintable - kFirstPrintable + 1));
-  return r;
+// `r` cut to at most `max_bytes` as gen.h cuts a request to a peer's budget: pattern bytes
+// go, data and tail stay, a `bytes` reply reads what is left. False if it cannot fit.
+bool fit(Request& r, uint64_t max_bytes) {
+  if (r.size() <= max_bytes) return true;
+  const uint64_t fixed = r.data.size() + r.tail.size();
+  if (fixed > max_bytes || max_bytes == 0) return false;
+  r.pattern = max_bytes - fixed;
+  if (r.reply == Request::Reply::bytes) r.reply_count = std::min(r.reply_count, r.size());
+  return true;
 }
 
 // Appends the sends of `r` (data split into case-file-sized steps).
-void add_sends(std::vector<Step>& steps, const FuzzRequest& r) {
+void add_sends(std::vector<Step>& steps, const Request& r) {
   auto literal = [&steps](const std::string& s) {
     for (size_t at = 0; at < s.size(); at += CaseLimits::kMaxDataBytes)
       steps.push_back(Step{Op::send, 0, 0, s.substr(at, CaseLimits::kMaxDataBytes)});
@@ -94,15 +63,15 @@ void add_sends(std::vector<Step>& steps, const FuzzRequest& r) {
   literal(r.tail);
 }
 
-void add_reply(std::vector<Step>& steps, const FuzzRequest& r) {
+void add_reply(std::vector<Step>& steps, const Request& r) {
   switch (r.reply) {
-    case FuzzRequest::Reply::bytes:
+    case Request::Reply::bytes:
       if (r.reply_count > 0) steps.push_back(Step{Op::expect, r.reply_count, 0, ""});
       break;
-    case FuzzRequest::Reply::lines:
+    case Request::Reply::lines:
       for (uint64_t i = 0; i < r.reply_count; ++i) steps.push_back(Step{Op::expect_line, 0, 0, ""});
       break;
-    case FuzzRequest::Reply::none: break;
+    case Request::Reply::none: break;
   }
 }
 
@@ -126,17 +95,18 @@ bool decode_connection(FuzzedDataProvider& in, const FuzzOptions& o, const Reque
   // unread, so only the script's last connection may end in one.
   if (shape == Shape::reset && !last) shape = Shape::plain;
   steps.push_back(Step{Op::connect, 0, 0, ""});
-  std::vector<FuzzRequest> requests;
+  std::vector<Request> requests;
   const uint32_t count = in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_requests));
   for (uint32_t i = 0; i < count && budget > 0; ++i) {
-    FuzzRequest r = next(in, std::min(budget, o.max_request_bytes));
-    if (r.size() == 0 || r.size() > budget) break;  // a user decoder beyond its bound: stop
+    const uint64_t most = std::min(budget, o.max_request_bytes);
+    Request r = next(in, most);
+    if (r.size() == 0 || r.size() > most) break;  // a request that cannot fit: stop here
     budget -= r.size();
     requests.push_back(std::move(r));
   }
   switch (shape) {
     case Shape::plain:
-      for (const FuzzRequest& r : requests) {
+      for (const Request& r : requests) {
         add_sends(steps, r);
         add_reply(steps, r);
         if (in.ConsumeIntegralInRange<int>(0, 7) == 0)
@@ -144,17 +114,17 @@ bool decode_connection(FuzzedDataProvider& in, const FuzzOptions& o, const Reque
       }
       break;
     case Shape::pipelined:
-      for (const FuzzRequest& r : requests) add_sends(steps, r);
-      for (const FuzzRequest& r : requests) add_reply(steps, r);
+      for (const Request& r : requests) add_sends(steps, r);
+      for (const Request& r : requests) add_reply(steps, r);
       break;
     case Shape::half_close:
-      for (const FuzzRequest& r : requests) add_sends(steps, r);
+      for (const Request& r : requests) add_sends(steps, r);
       steps.push_back(Step{Op::shutdown_write, 0, 0, ""});
-      for (const FuzzRequest& r : requests) add_reply(steps, r);
+      for (const Request& r : requests) add_reply(steps, r);
       steps.push_back(Step{Op::read_eof, 0, 0, ""});
       break;
     case Shape::reset:
-      for (const FuzzRequest& r : requests) add_sends(steps, r);
+      for (const Request& r : requests) add_sends(steps, r);
       steps.push_back(Step{Op::reset, 0, 0, ""});
       return false;
   }
@@ -242,19 +212,22 @@ const Violation* stopping_violation(const Report& r, const FuzzOptions& o) {
 
 }  // namespace
 
-RequestDecoder builtin_request_decoder(const std::string& protocol) {
-  if (protocol == "echo") return echo_request;
-  if (protocol == "line" || protocol == "hello") return line_request;
-  return {};
+RequestDecoder protocol_request_decoder(const Protocol& protocol) {
+  return [gen = protocol.request](FuzzedDataProvider& in, uint64_t max_bytes) {
+    const uint64_t seed = in.ConsumeIntegral<uint64_t>();
+    const int size = in.ConsumeIntegralInRange<int>(0, kFullSize);
+    Request r = gen(rc::Random(seed), size).value();
+    fit(r, max_bytes);  // if it cannot fit, decode_connection ends the requests here
+    return r;
+  };
 }
 
 Case fuzz_case(const uint8_t* data, size_t size, const FuzzOptions& o) {
   FuzzedDataProvider in(data, size);
-  const RequestDecoder next = o.requests ? o.requests : builtin_request_decoder(o.protocol);
-  if (!next) decoder_bug(Case{}, "no request decoder for protocol `" + o.protocol + "`");
+  const RequestDecoder next = o.requests ? o.requests : protocol_request_decoder(o.protocol);
   Case c;
   c.scenario.handler = o.handler_name;
-  c.scenario.protocol = o.protocol;
+  c.scenario.protocol = o.protocol.name;
   c.scenario.port = o.port;
   c.seed = in.ConsumeIntegral<uint64_t>();
   if (o.faults) c.faults = decode_faults(in);
@@ -273,7 +246,7 @@ int fuzz_server(const uint8_t* data, size_t size, const Handler& handler, const 
   RunOptions ro;
   ro.step_budget = o.step_budget;
   ro.trace = false;  // several times faster; a failing case runs again with it for the report
-  ro.checker = o.checker.get();
+  ro.checker = o.protocol.checker.get();
   g_running_case = &c;
   Report r = run_case(handler, c, ro);
   if (stopping_violation(r, o) != nullptr) {

@@ -1,7 +1,8 @@
 // A fuzz target for one handler of the kit's registry (handlers/): the seed servers and the
 // reference echo server. EDGECASE_FUZZ_HANDLER names it (fuzz/CMakeLists.txt builds one
 // target per name). Each listens on its own port and speaks its own protocol, as the demo's
-// hunt has it: seed 000 greets every request line ("hello"), the others echo.
+// hunt has it: seed 000 greets every request line ("hello"), the others echo. Requests come
+// from the protocol's generator (edgecase/gen.h), as a user's target draws them.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -18,7 +19,7 @@ namespace {
 edgecase::FuzzOptions options_for(const std::string& name) {
   edgecase::FuzzOptions o;
   o.handler_name = name;
-  o.protocol = name.rfind("seed000", 0) == 0 ? "hello" : "echo";
+  o.protocol = name.rfind("seed000", 0) == 0 ? edgecase::hello_protocol() : edgecase::echo_protocol();
   o.port = edgecase::handlers::own_port(name).value_or(edgecase::Scenario::kDefaultPort);
   return o;
 }
