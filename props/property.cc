@@ -6,6 +6,7 @@
 
 #include <rapidcheck.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,14 @@ struct rc::ShowType<edgecase::GeneratedCase> {
 
 namespace edgecase {
 namespace {
+
+// The first violation of `r` whose oracle is not in `ignore` (PropertyOptions::ignore), or
+// nullptr: the one a case fails with.
+const Violation* first_unignored(const Report& r, const std::vector<std::string>& ignore) {
+  for (const Violation& v : r.violations)
+    if (std::find(ignore.begin(), ignore.end(), v.oracle) == ignore.end()) return &v;
+  return nullptr;
+}
 
 // The stats tags a run reached (RunStats, stats_tags; edgecase/report.h).
 std::vector<std::string> run_tags(const Report& r) { return stats_tags(r.stats); }
@@ -121,16 +130,17 @@ rc::detail::CaseResult judge(Runs& runs, const rc::Gen<GeneratedCase>& gen,
   }
   Report r = runs.run(c, false);
   for (const std::string& t : run_tags(r)) RC_TAG(t);
-  if (r.violations.empty()) {
+  const Violation* v = first_unignored(r, o.ignore);
+  if (v == nullptr) {
     // Undecided (a kit limit, a peer's own failure): neither a pass nor a failure.
     if (!r.kit_limit.empty()) return CaseResult(CaseResult::Type::Discard, r.kit_limit);
     if (!r.case_errors.empty()) return CaseResult(CaseResult::Type::Discard, r.case_errors[0]);
-    return CaseResult(CaseResult::Type::Success, "clean");
+    return CaseResult(CaseResult::Type::Success, r.violations.empty() ? "clean" : "ignored");
   }
   // Another bug than the one found first: this shrink is rejected.
   if (s.oracle && !r.found(*s.oracle)) return CaseResult(CaseResult::Type::Success, "other");
-  if (!s.oracle) s.oracle = r.violations.front().oracle;
-  CaseResult failed(CaseResult::Type::Failure, r.violations.front().format());
+  if (!s.oracle) s.oracle = v->oracle;
+  CaseResult failed(CaseResult::Type::Failure, v->format());
   s.last_failing.emplace(c, std::move(r));
   return failed;
 }
@@ -165,10 +175,11 @@ std::string file_part(std::string_view name) {
 }
 
 // Writes the report's case file (with its # violation: lines) to case_dir as
-// HANDLER-ORACLE.case; the path, or "" with `why` set.
-std::string write_case_file(const Report& r, const PropertyOptions& o, std::string* why) {
+// HANDLER-ORACLE.case, ORACLE the one the property failed with; the path, or "" with `why` set.
+std::string write_case_file(const Report& r, const std::string& failed_with,
+                            const PropertyOptions& o, std::string* why) {
   if (o.case_dir.empty()) return "";
-  const std::string oracle = r.violations.empty() ? "clean" : r.violations.front().oracle;
+  const std::string oracle = failed_with.empty() ? "clean" : failed_with;
   const std::filesystem::path dir(o.case_dir);
   const std::filesystem::path path =
       dir / (file_part(o.gen.handler) + "-" + file_part(oracle) + ".case");
@@ -203,10 +214,12 @@ void finish_failure(PropertyResult& result, Runs& runs, const PropertyOptions& o
                     const std::string& header) {
   Report traced = runs.run(result.minimal, true);
   // Deterministic, so the traced run fails alike; a crash's report may differ in its text.
-  if (!traced.violations.empty()) result.report = std::move(traced);
+  if (first_unignored(traced, o.ignore) != nullptr) result.report = std::move(traced);
+  if (const Violation* v = first_unignored(result.report, o.ignore)) result.oracle = v->oracle;
   if (o.confirm_live) result.live = runs.run(result.minimal, true, Backend::live);
   std::string write_error;
-  if (!result.replayed) result.case_file = write_case_file(result.report, o, &write_error);
+  if (!result.replayed)
+    result.case_file = write_case_file(result.report, result.oracle, o, &write_error);
   if (!o.verbose) return;
   std::string out = header;
   if (!result.reproduce.empty()) out += "reproduce with rapidcheck: " + result.reproduce + "\n";
@@ -214,6 +227,8 @@ void finish_failure(PropertyResult& result, Runs& runs, const PropertyOptions& o
     out += fmt::format("replay this case: {}={} {} [your test's name]\n", kReplayEnv,
                        result.case_file, this_binary());
   if (!write_error.empty()) out += "case file NOT written: " + write_error + "\n";
+  if (!o.ignore.empty())
+    out += fmt::format("failed with {} (ignoring {})\n", result.oracle, fmt::join(o.ignore, ", "));
   out += result.report.format();
   if (result.live) {
     const Report& l = *result.live;
@@ -255,7 +270,9 @@ std::optional<PropertyResult> replay(const Handler& handler, const Protocol& pro
   result.minimal = c;
   result.report = runs.run(c, true);
   for (const std::string& t : run_tags(result.report)) ++result.tags[t];
-  result.passed = result.report.clean();
+  const Report& r = result.report;
+  result.passed = first_unignored(r, o.ignore) == nullptr && r.case_errors.empty() &&
+                  r.kit_limit.empty();
   const std::string head =
       fmt::format("edgecase check_server {} {}: replayed {}: ", o.gen.handler, protocol.name, path);
   if (result.passed) {

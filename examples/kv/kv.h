@@ -70,7 +70,8 @@ edgecase::Protocol kv_protocol();
 
 // Servers. Each listens on (addr, port) and serves until stopped: epoll, edge-triggered,
 // nonblocking, reads to EAGAIN, buffers its output and finishes it on EPOLLOUT, answers a
-// half-closed peer before closing.
+// half-closed peer before closing, and applies every complete request it has read (a reset
+// after a SET does not undo it: the model stores a value once its line is read).
 enum class Bug : uint8_t {
   none,
   // Handles only the first complete request after each readable event: two requests in one

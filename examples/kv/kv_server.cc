@@ -93,7 +93,10 @@ class Server {
     if (it == conns_.end()) return;
     Conn& c = it->second;
     const bool alive = read_all(fd, c);
-    if (alive) handle_lines(c);
+    // Every complete request read is applied, even when the peer then reset: as a server that
+    // handles each read as it returns (Redis does), so a SET read before the reset is stored.
+    // Its reply has no one to go to.
+    handle_lines(c);
     if (!alive || !flush(fd, c) || (c.eof && c.pending() == 0)) close_conn(fd);
   }
 

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgecase/gen.h"
 #include "edgecase/report.h"
@@ -44,6 +45,12 @@ struct PropertyOptions {
   int cases = 0;
   uint64_t seed = 0;
   uint64_t max_shrink_runs = kDefaultShrinkRuns;  // 0: no limit
+  // Oracles to look past: a case whose every violation is of one of these counts as a pass
+  // (or as undecided, as a clean run would), and a case failing with others fails with the
+  // first one not listed. For a server whose shallow bug every case trips, so that a property
+  // can find the next bug while the first is being fixed. A crash or a sanitizer's report is
+  // "handler-crashed", ignored only if listed (the run ends there: bugs after it are unseen).
+  std::vector<std::string> ignore;
   bool confirm_live = false;  // run the minimal failing case once on live sockets
   std::string case_dir = ".";  // where the failing case's file is written ("": not written)
   bool verbose = true;         // print the verdict (on failure: report, reproduce string, file)
@@ -52,6 +59,9 @@ struct PropertyOptions {
 struct PropertyResult {
   bool passed = true;
   int cases = 0;           // cases run before the verdict (not counting shrinking)
+  // The oracle the property failed with: the minimal case's first violation not in
+  // PropertyOptions::ignore (the report may list ignored ones before it). "" when it passed.
+  std::string oracle;
   uint64_t shrink_runs = 0;  // runs spent shrinking
   // The cases that reached each edge, by stats_tags name ("short-read", "eagain", ...):
   // the generated cases only (not the shrinks), failing one included.
@@ -73,7 +83,7 @@ struct PropertyResult {
 // PROTOCOL": RC_PARAMS="reproduce=..." replays a failure of the call with that id). A failing
 // case shrinks while it still shows the oracle it first failed with. A case the kit could not
 // decide (a kit limit ended it, or a peer failed for reasons of its own) is discarded, not
-// passed.
+// passed. Violations of PropertyOptions::ignore's oracles count as none.
 //
 // EDGECASE_REPLAY=FILE: when the file's handler and protocol are this call's
 // (GenOptions::handler, protocol.name), the case is run (traced) instead of generated cases,

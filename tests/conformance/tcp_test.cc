@@ -12,6 +12,7 @@
 // Ports are ephemeral (bind to port 0, then getsockname), so cases never collide.
 // Capacities depend on skb overhead and autotuning: those cases are tagged [band].
 #include <arpa/inet.h>
+#include <climits>
 #include <cstdint>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -20,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <vector>
 
 #include "sim/net.h"
@@ -405,6 +407,34 @@ NET_BACKEND_TEST("tcp: TCP_NODELAY and keepalive options are stored; unknown one
   REQUIRE_ERRNO(k.setsockopt(fd, 12345, 1, &one, sizeof one), ENOPROTOOPT);
   len = sizeof v;
   REQUIRE_ERRNO(k.getsockopt(fd, 12345, 1, &v, &len), EOPNOTSUPP);
+}
+
+// sock_getsockopt and do_tcp_getsockopt copy min(len, the option's size) bytes: none for a
+// 0-byte optlen, so optval may be NULL then (the model once passed NULL to memcpy here).
+NET_BACKEND_TEST("tcp: getsockopt with a 0-byte optlen succeeds, copies nothing, NULL allowed",
+                 "[tcp][sockopt]") {
+  TestType b;
+  auto& k = b.k;
+  int fd = tcp_socket(k);
+  constexpr int kUntouched = 0x5a5a5a5a;
+  struct Opt {
+    int level, name;
+  };
+  for (const Opt o : {Opt{IPPROTO_TCP, TCP_NODELAY}, Opt{IPPROTO_TCP, TCP_KEEPIDLE},
+                      Opt{SOL_SOCKET, SO_RCVBUF}, Opt{SOL_SOCKET, SO_LINGER}}) {
+    INFO("level " << o.level << " option " << o.name);
+    int v = kUntouched;
+    socklen_t len = 0;
+    REQUIRE(k.getsockopt(fd, o.level, o.name, &v, &len) == 0);
+    CHECK(len == 0);
+    CHECK(v == kUntouched);
+    len = 0;
+    REQUIRE(k.getsockopt(fd, o.level, o.name, nullptr, &len) == 0);
+    CHECK(len == 0);
+  }
+  // A length that asks for bytes still needs somewhere to put them.
+  socklen_t len = sizeof(int);
+  REQUIRE_ERRNO(k.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, nullptr, &len), EFAULT);
 }
 
 NET_BACKEND_TEST("tcp: SO_RCVLOWAT is capped at half a locked SO_RCVBUF", "[tcp][sockopt]") {
@@ -1311,6 +1341,30 @@ NET_BACKEND_TEST("tcp: a closed socket still delivers its queued data, then its 
   REQUIRE(sol(k, s, SO_ERROR) == 0);
 }
 
+// vfs_readv: an iovec of 0 bytes in all returns 0 without asking the socket (data queued or
+// not); zero-length iovecs among others are skipped, their iov_base never touched (NULL is
+// fine: the model once passed it to memcpy).
+NET_BACKEND_TEST("tcp: readv with 0 iovecs or zero-length ones: 0 without reading; skipped "
+                 "among others", "[tcp][readv]") {
+  TestType b;
+  auto& k = b.k;
+  Conn p = connect_pair(k);
+  REQUIRE(k.readv(p.s, nullptr, 0) == 0);  // nothing queued, yet not EAGAIN
+  iovec empty[2] = {{nullptr, 0}, {nullptr, 0}};
+  REQUIRE(k.readv(p.s, empty, 2) == 0);
+  send_and_await(k, p.c, p.s, "abc");
+  REQUIRE(k.readv(p.s, empty, 0) == 0);
+  REQUIRE(k.readv(p.s, empty, 2) == 0);
+  REQUIRE(ioctl_int(k, p.s, FIONREAD) == 3);  // still queued
+  char one[2] = {'-', '-'};
+  char two[4] = {'-', '-', '-', '-'};
+  iovec mixed[4] = {{nullptr, 0}, {one, sizeof one}, {nullptr, 0}, {two, sizeof two}};
+  REQUIRE(k.readv(p.s, mixed, 4) == 3);
+  CHECK(std::string(one, 2) == "ab");
+  CHECK(std::string(two, 4) == "c---");
+  REQUIRE_ERRNO(k.readv(p.s, mixed, 4), EAGAIN);
+}
+
 // =============================================================================================
 // shutdown
 // =============================================================================================
@@ -1343,6 +1397,25 @@ NET_BACKEND_TEST("tcp: SHUT_WR: the peer gets IN|RDHUP after the data, reads it,
   REQUIRE(write_str(k, p.s, "yy") == 2);
   await_queued(k, epc, p.c, 2, {{EPOLLIN | EPOLLOUT, uint64_t(p.c)}});
   REQUIRE(read_n(k, p.c, 10) == "yy");
+}
+
+// inet_shutdown: how++, then EINVAL unless it is 1..3, before the socket's state is looked at;
+// INT_MAX wraps there (the kernel builds with -fno-strict-overflow: the model once overflowed).
+NET_BACKEND_TEST("tcp: shutdown with how outside SHUT_RD..SHUT_RDWR is EINVAL and shuts nothing",
+                 "[tcp][shutdown]") {
+  TestType b;
+  auto& k = b.k;
+  Conn p = connect_pair(k);
+  for (const int how : {SHUT_RDWR + 1, -1, INT_MAX, INT_MIN, -2}) {
+    INFO("how " << how);
+    REQUIRE_ERRNO(k.shutdown(p.c, how), EINVAL);
+    REQUIRE_ERRNO(k.shutdown(p.s, how), EINVAL);
+  }
+  quiet(k);
+  REQUIRE(poll_mask(k, p.c) == kOut);  // nothing was shut, on either end
+  REQUIRE(poll_mask(k, p.s) == kOut);
+  send_and_await(k, p.c, p.s, "ok");
+  REQUIRE(read_n(k, p.s, 10) == "ok");
 }
 
 NET_BACKEND_TEST("tcp: both directions shut: HUP on both ends; shutdown then ENOTCONN",

@@ -95,6 +95,18 @@ TEST_CASE("kv example: the model accepts the correct server", "[kv][example]") {
     INFO(r.format());
     CHECK(r.clean());
   }
+  SECTION("a SET read before its peer resets is stored") {
+    // check_server found this (seed 20261122, case 95): the model stores a value once the
+    // server has read its line; the server applies every complete request it read, reset or not.
+    PeerScript setter = script(big_set("a", 16 * 1024));
+    setter.steps.pop_back();                    // close
+    setter.steps.back() = op(Step::Op::reset);  // for expect_line: reset right after the SET
+    const Case c = kv_case({setter, script({data("GET a\n"), op(Step::Op::expect_line)},
+                                           5 * kNanosPerMilli)});
+    const Report r = run(c, kv::Bug::none);
+    INFO(r.format());
+    CHECK(r.clean());
+  }
   SECTION("on live sockets") {
     for (const Case& c : {kPipelined, big_value_case()}) {
       const Report r = run(c, kv::Bug::none, Backend::live);
