@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgecase/property.h"
 #include "examples/kv/kv.h"
@@ -35,9 +36,11 @@ edgecase::Handler kv_server(kv::Bug bug) {
 
 // The property fails for the server with `bug`, with `oracle`, and its minimal case fails
 // again with it.
-void fails_with(kv::Bug bug, const std::string& oracle) {
-  const edgecase::PropertyResult r =
-      edgecase::check_server(kv_server(bug), kv::kv_protocol(), kv_options());
+void fails_with(kv::Bug bug, const std::string& oracle,
+                std::vector<std::string> ignore = {}) {
+  edgecase::PropertyOptions o = kv_options();
+  o.ignore = std::move(ignore);
+  const edgecase::PropertyResult r = edgecase::check_server(kv_server(bug), kv::kv_protocol(), o);
   REQUIRE(r.error == "");
   REQUIRE_FALSE(r.passed);
   INFO(r.report.format());
@@ -62,8 +65,12 @@ TEST_CASE("props: kv (a user's protocol and model) passes with the correct serve
 }
 
 TEST_CASE("props: kv fails with a server that answers one request per readable event", "[kv]") {
-  // Two requests in one segment answered once: the second reply never comes.
-  fails_with(kv::Bug::first_request_only, "stall");
+  // Two requests in one segment answered once: the second reply never comes (stall). And
+  // since the model applies requests in the order the server read them (a sequential server's
+  // contract), a GET read after an unserved SET of the same key that answers NOTFOUND is a
+  // wrong reply too: at full size (PropertyOptions::full_size) that shows first.
+  fails_with(kv::Bug::first_request_only, "stream-corrupt");
+  fails_with(kv::Bug::first_request_only, "stall", {"stream-corrupt"});
 }
 
 TEST_CASE("props: kv fails with a server that truncates values", "[kv]") {

@@ -286,6 +286,12 @@ std::optional<PropertyResult> replay(const Handler& handler, const Protocol& pro
   return result;
 }
 
+// gen_case, at full size when options.full_size (property.h).
+rc::Gen<Case> sized_case(const Protocol& protocol, const PropertyOptions& options) {
+  const rc::Gen<Case> gen = gen_case(protocol, options.gen);
+  return options.full_size ? rc::gen::resize(kFullSize, gen) : gen;
+}
+
 }  // namespace
 
 PropertyResult check_server(const Handler& handler, const Protocol& protocol,
@@ -296,8 +302,8 @@ PropertyResult check_server(const Handler& handler, const Protocol& protocol,
   RunOptions run = options.run;
   if (run.checker == nullptr) run.checker = protocol.checker.get();
   Runs runs(handler, run);
-  const rc::Gen<GeneratedCase> gen =
-      rc::gen::map(gen_case(protocol, options.gen), [](Case c) { return GeneratedCase{std::move(c)}; });
+  const rc::Gen<GeneratedCase> gen = rc::gen::map(
+      sized_case(protocol, options), [](Case c) { return GeneratedCase{std::move(c)}; });
   Search search;
   PropertyResult result;
   TagCounter listener(result.tags);
