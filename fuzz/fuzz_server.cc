@@ -27,6 +27,8 @@ using Op = Step::Op;
 // server is called stalled (harness/generate.cc has the same bound).
 constexpr uint64_t kPeerBytes = 24 * 1024;
 constexpr uint64_t kSlowReaderPeerBytes = 16 * 1024;
+// A flooding connection's own budget (Shape::flood): two or three of hello's huge lines.
+constexpr uint64_t kFloodPeerBytes = 2 * 1024 * 1024;
 // Peer starts and pauses, in virtual time.
 constexpr Nanos kMaxStart = 1 * kNanosPerMilli;
 constexpr Nanos kMaxPause = 200 * kNanosPerMicro;
@@ -39,7 +41,7 @@ constexpr uint32_t kPerMilleMenu[] = {50, 200, 500, 1000};
 constexpr uint32_t kMaxEintrPerMille = 500;
 
 // How a connection's conversation goes.
-enum class Shape : uint8_t { plain, pipelined, half_close, reset, kLast = reset };
+enum class Shape : uint8_t { plain, pipelined, half_close, reset, flood, kLast = flood };
 
 // `r` cut to at most `max_bytes` as gen.h cuts a request to a peer's budget: pattern bytes
 // go, data and tail stay, a `bytes` reply reads what is left. False if it cannot fit.
@@ -87,6 +89,19 @@ FaultPlan decode_faults(FuzzedDataProvider& in) {
 }
 
 // One connection: connect, requests and their replies in the connection's shape, and its end.
+// Requests drawn from `gen` with a seed and a size read from the fuzzer's bytes (so that
+// libFuzzer's mutations steer them), cut to fit; if one cannot, decode_connection ends the
+// requests there.
+RequestDecoder drawn_from(const rc::Gen<Request>& gen) {
+  return [gen](FuzzedDataProvider& in, uint64_t max_bytes) {
+    const uint64_t seed = in.ConsumeIntegral<uint64_t>();
+    const int size = in.ConsumeIntegralInRange<int>(0, kFullSize);
+    Request r = gen(rc::Random(seed), size).value();
+    fit(r, max_bytes);
+    return r;
+  };
+}
+
 // Returns false when the script must end here (a reset).
 bool decode_connection(FuzzedDataProvider& in, const FuzzOptions& o, const RequestDecoder& next,
                        bool last, uint64_t& budget, std::vector<Step>& steps) {
@@ -94,14 +109,22 @@ bool decode_connection(FuzzedDataProvider& in, const FuzzOptions& o, const Reque
   // The checkers compare a peer's whole stream over its connections: a reset leaves replies
   // unread, so only the script's last connection may end in one.
   if (shape == Shape::reset && !last) shape = Shape::plain;
+  // A flood (the protocol's huge requests, sent before any reply is read) only for a protocol
+  // that has one, and with its own budget: filling a reader's window and a server's send
+  // buffer one small reply per KiB read takes about a megabyte (hello, seed 000's stall).
+  if (shape == Shape::flood && !o.protocol.flood) shape = Shape::pipelined;
+  const RequestDecoder flood_next =
+      shape == Shape::flood ? drawn_from(*o.protocol.flood) : RequestDecoder{};
+  uint64_t flood_budget = kFloodPeerBytes;
   steps.push_back(Step{Op::connect, 0, 0, ""});
   std::vector<Request> requests;
   const uint32_t count = in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_requests));
   for (uint32_t i = 0; i < count && budget > 0; ++i) {
-    const uint64_t most = std::min(budget, o.max_request_bytes);
-    Request r = next(in, most);
+    uint64_t& left = shape == Shape::flood ? flood_budget : budget;
+    const uint64_t most = shape == Shape::flood ? left : std::min(left, o.max_request_bytes);
+    Request r = shape == Shape::flood ? flood_next(in, most) : next(in, most);
     if (r.size() == 0 || r.size() > most) break;  // a request that cannot fit: stop here
-    budget -= r.size();
+    left -= r.size();
     requests.push_back(std::move(r));
   }
   switch (shape) {
@@ -114,6 +137,7 @@ bool decode_connection(FuzzedDataProvider& in, const FuzzOptions& o, const Reque
       }
       break;
     case Shape::pipelined:
+    case Shape::flood:
       for (const Request& r : requests) add_sends(steps, r);
       for (const Request& r : requests) add_reply(steps, r);
       break;
@@ -213,13 +237,7 @@ const Violation* stopping_violation(const Report& r, const FuzzOptions& o) {
 }  // namespace
 
 RequestDecoder protocol_request_decoder(const Protocol& protocol) {
-  return [gen = protocol.request](FuzzedDataProvider& in, uint64_t max_bytes) {
-    const uint64_t seed = in.ConsumeIntegral<uint64_t>();
-    const int size = in.ConsumeIntegralInRange<int>(0, kFullSize);
-    Request r = gen(rc::Random(seed), size).value();
-    fit(r, max_bytes);  // if it cannot fit, decode_connection ends the requests here
-    return r;
-  };
+  return drawn_from(protocol.request);
 }
 
 Case fuzz_case(const uint8_t* data, size_t size, const FuzzOptions& o) {
