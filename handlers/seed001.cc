@@ -20,6 +20,9 @@
 //   published process would have exited. Sizes, growth and the "too many fds" exit are kept.
 // - `(size_t)nready == eventsize` compares with eventsize cast to size_t too (-Wsign-compare).
 // - `clients`/`recievebuf` were locals of main already; nothing global.
+// - `recievebuf` is built as vector<string>(22222), not by 22,222 push_back("") calls: the
+//   same 22,222 empty strings, without the 15 reallocations and moves, which cost the fuzz
+//   target four fifths of its run time (a fresh 700 KB of strings per case).
 // - `(void)` casts on idlefd, total and totalsend, which the seed sets and never reads
 //   (unused-variable / unused-but-set-variable under -Werror).
 // Memory bugs kept for AddressSanitizer: string(buf) on a full, unterminated 1024-byte read
@@ -83,11 +86,8 @@ void seed001(Kernel& k) {
   struct sockaddr_in peeraddr;
   socklen_t peerlen;
   int connfd;
-  vector<string> recievebuf;
-
-  for (int i = 0; i < 22222; i++) {
-    recievebuf.push_back("");
-  }
+  // The seed's loop of 22,222 push_back("") as one sized construction (see the top).
+  vector<string> recievebuf(22222);
 
   while (1) {
     int nready = k.epoll_wait(epollfd, epoll_eventsList.data(), eventsize, -1);
