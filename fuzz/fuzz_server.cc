@@ -24,8 +24,7 @@ using Op = Step::Op;
 
 // What one peer sends at most; with the slow-reader fault on, less: the slowest reader the
 // world makes (1 byte per ms) must finish inside the run's 60 s time limit, or a correct
-// server is called stalled (props/gen.cc has the same bound). The fault is off in a case
-// where a peer sends more (slow_readers_can_finish).
+// server is called stalled (props/gen.cc has the same bound).
 constexpr uint64_t kPeerBytes = 24 * 1024;
 constexpr uint64_t kSlowReaderPeerBytes = 16 * 1024;
 // A flooding connection's own budget (Shape::flood): two or three of hello's huge lines.
@@ -78,13 +77,19 @@ void add_reply(std::vector<Step>& steps, const Request& r) {
   }
 }
 
+// The fault plan in 6 bytes: which faults are on (a bit each), then each one's probability
+// (two bits each, an index into the menu). Compact, so that a short input reaches its requests
+// (fuzz_case).
 FaultPlan decode_faults(FuzzedDataProvider& in) {
+  static_assert(kFaultCount <= 16 && 2 * kFaultCount <= 32 && std::size(kPerMilleMenu) == 4);
+  const auto on = in.ConsumeIntegral<uint16_t>();
+  const auto levels = in.ConsumeIntegral<uint32_t>();
   FaultPlan plan;
   for (size_t i = 0; i < kFaultCount; ++i) {
-    const bool on = in.ConsumeBool();
-    uint32_t per_mille = in.PickValueInArray(kPerMilleMenu);
+    if ((on >> i & 1U) == 0) continue;
+    uint32_t per_mille = kPerMilleMenu[levels >> (2 * i) & 3U];
     if (static_cast<FaultKind>(i) == FaultKind::eintr) per_mille = std::min(per_mille, kMaxEintrPerMille);
-    plan.faults[i] = on ? Fault{true, per_mille} : Fault{};
+    plan.faults[i] = Fault{true, per_mille};
   }
   return plan;
 }
@@ -171,8 +176,8 @@ PeerScript decode_peer(FuzzedDataProvider& in, const FuzzOptions& o, const Reque
   return p;
 }
 
-// Whether every peer sends at most kSlowReaderPeerBytes, so that the slow-reader fault (decoded
-// after the peers) can apply without a correct server being called stalled.
+// Whether every peer sends at most kSlowReaderPeerBytes, so that the slow-reader fault can
+// apply without a correct server being called stalled (a flood has a budget of its own).
 bool slow_readers_can_finish(const Scenario& s) {
   for (const PeerScript& p : s.peers) {
     uint64_t sent = 0;
@@ -261,16 +266,19 @@ Case fuzz_case(const uint8_t* data, size_t size, const FuzzOptions& o) {
   c.scenario.handler = o.handler_name;
   c.scenario.protocol = o.protocol.name;
   c.scenario.port = o.port;
-  // The peers come first and the world's seed and the fault plan last. libFuzzer grows its
-  // inputs a few bytes at a time (-len_control), and FuzzedDataProvider gives zeros once the
-  // bytes run out: decoded in this order, a short input is a case with its requests drawn
-  // from real bytes and no faults, rather than a fault plan with one empty request. (Faults
-  // first, seed 001's overflow on a 1 KiB read took ~30,000 runs to reach; peers first, ~40.)
-  // A slow reader, decided later, gets the smaller budget: requests past it are cut below.
-  const uint32_t peers = in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_peers));
-  for (uint32_t i = 0; i < peers; ++i) c.scenario.peers.push_back(decode_peer(in, o, next, kPeerBytes));
-  c.seed = in.ConsumeIntegral<uint64_t>();
+  // The fault plan first, in 6 bytes, then the peers, then the world's seed. libFuzzer grows
+  // its inputs a few bytes at a time (-len_control), and FuzzedDataProvider gives zeros once
+  // the bytes run out: the first decisions are the ones short inputs vary. With 22 bytes of
+  // faults first, seed 001's overflow on a 1 KiB read took ~30,000 runs to reach (its first
+  // request came after them); with the peers first, ~1,500, but a bug that needs a fault
+  // (001's short write) waited for long inputs; with 6 bytes of faults first, both within
+  // ~7,000 (docs/SEARCH.md). With slow readers, a peer sends less; a flood is more than a
+  // slow reader can take in the time limit, and the fault is dropped from a case with one.
   if (o.faults) c.faults = decode_faults(in);
+  const uint64_t budget = c.faults.on(FaultKind::slow_reader) ? kSlowReaderPeerBytes : kPeerBytes;
+  const uint32_t peers = in.ConsumeIntegralInRange<uint32_t>(1, std::max<uint32_t>(1, o.max_peers));
+  for (uint32_t i = 0; i < peers; ++i) c.scenario.peers.push_back(decode_peer(in, o, next, budget));
+  c.seed = in.ConsumeIntegral<uint32_t>();  // the world's seed: 2^32 are plenty to vary
   if (c.faults.on(FaultKind::slow_reader) && !slow_readers_can_finish(c.scenario))
     c.faults.faults[static_cast<size_t>(FaultKind::slow_reader)] = Fault{};
   return c;
@@ -284,12 +292,15 @@ int fuzz_server(const uint8_t* data, size_t size, const Handler& handler, const 
   if (std::vector<CaseError> errors = validate_case(c); !errors.empty()) decoder_bug(c, errors[0].message);
   RunOptions ro;
   ro.step_budget = o.step_budget;
-  ro.trace = false;  // several times faster; a failing case runs again with it for the report
+  // Several times faster: a failing case runs again with the trace and the text for its report.
+  ro.trace = false;
+  ro.report_text = false;
   ro.checker = o.protocol.checker.get();
   g_running_case = &c;
   Report r = run_case(handler, c, ro);
   if (stopping_violation(r, o) != nullptr) {
     ro.trace = true;
+    ro.report_text = true;
     Report traced = run_case(handler, c, ro);
     // The same case gives the same run: a clean second run is the kit's bug, and is reported.
     if (traced.violations != r.violations)

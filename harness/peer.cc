@@ -221,7 +221,7 @@ Peer::ReadResult Peer::read_some(Kernel& k, size_t want) {
   }
   size_t len = std::min(want, kIoChunk);
   if (slow_bytes_ > 0) len = static_cast<size_t>(std::min<uint64_t>(len, slow_bytes_));
-  if (!buf_) buf_ = std::make_unique<char[]>(kIoChunk);
+  if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(kIoChunk);  // recv fills it
   const ssize_t r = k.recv(fd_, buf_.get(), len, 0);
   const int e = errno;
   ++calls_;

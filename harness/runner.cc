@@ -141,11 +141,11 @@ RunStats run_stats(const Observer& calls, const std::vector<const Peer*>& peers)
 // oracles: what they would find is the kit's or the case's doing, not the handler's.
 Report judge_run(const Case& c, Backend backend, const sim::World::Result& result,
                  RunView& view, const std::vector<const Peer*>& peers,
-                 const std::string& kit_limit) {
+                 const std::string& kit_limit, bool report_text) {
   Report r;
   r.backend = backend;
   r.handler = c.scenario.handler;
-  r.fault_plan = c.faults.describe();
+  if (report_text) r.fault_plan = c.faults.describe();
   r.ending = ending_text(result);
   r.violations = view.calls.violations();
   for (const Peer* p : peers)
@@ -161,8 +161,10 @@ Report judge_run(const Case& c, Backend backend, const sim::World::Result& resul
     std::vector<Violation> end = judge(view, r.undecided);
     r.violations.insert(r.violations.end(), end.begin(), end.end());
   }
-  for (const Peer* p : peers) r.peers.push_back(p->status());
-  r.case_text = write_case(c);
+  if (report_text) {
+    for (const Peer* p : peers) r.peers.push_back(p->status());
+    r.case_text = write_case(c);
+  }
   r.steps = view.calls.calls();
   r.end = view.now;
   r.stats = run_stats(view.calls, peers);
@@ -194,7 +196,7 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   const std::string kit_limit =
       wall ? wall_time_text(result, o.wall_time_limit, elapsed_since(started))
            : outgrown_text(result, calls, o.step_budget, so.time_limit);
-  Report r = judge_run(c, Backend::sim, result, view, run.peers(), kit_limit);
+  Report r = judge_run(c, Backend::sim, result, view, run.peers(), kit_limit, o.report_text);
   const auto& tail = w.trace().tail();
   r.last_calls.assign(tail.begin(), tail.end());
   return r;
@@ -248,7 +250,7 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   const bool wall = o.wall_time_limit > 0 && o.wall_time_limit <= o.live_time_limit;
   std::string kit_limit = wall ? wall_time_text(result, o.wall_time_limit, run.now()) : "";
   if (kit_limit.empty()) kit_limit = outgrown_text(result, calls, o.step_budget, 0);
-  Report r = judge_run(c, Backend::live, result, view, run.peers(), kit_limit);
+  Report r = judge_run(c, Backend::live, result, view, run.peers(), kit_limit, o.report_text);
   for (std::string& u : run.unapplied_faults()) r.undecided.push_back(std::move(u));
   r.last_calls = tail.lines();
   return r;

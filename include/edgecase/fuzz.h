@@ -36,16 +36,16 @@ namespace edgecase {
 // one byte; a longer one ends the connection's requests).
 using RequestDecoder = std::function<Request(FuzzedDataProvider& in, uint64_t max_bytes)>;
 
-// A protocol's own requests: a rapidcheck seed and size read from the fuzzer's bytes (so
+// A protocol's own requests: a rapidcheck size and a 32-bit seed read from the fuzzer's bytes (so
 // libFuzzer's mutations choose the request), then `protocol.request` drawn at that Random and
 // size, cut to `max_bytes` as generated cases are (gen.h: pattern bytes go first). What
 // FuzzOptions uses unless `requests` is set.
 RequestDecoder protocol_request_decoder(const Protocol& protocol);
 
 struct FuzzOptions {
-  // The sizes a decoded case stays within: small enough that one run costs well under 0.1 ms
-  // of the simulation (>= 10,000 runs per second under ASan+UBSan), large enough to cross a
-  // 1 KiB or a 10 KiB read buffer and to have two peers connect at once.
+  // The sizes a decoded case stays within: small enough that a run costs a few hundred
+  // microseconds under ASan+UBSan (docs/PERFORMANCE.md (g)), large enough to cross a 1 KiB or
+  // a 10 KiB read buffer and to have two peers connect at once.
   static constexpr uint32_t kDefaultMaxPeers = 3;
   static constexpr uint32_t kDefaultMaxConnections = 2;  // per peer
   static constexpr uint32_t kDefaultMaxRequests = 4;     // per connection

@@ -54,6 +54,10 @@ struct RunOptions {
   Nanos isolation_timeout = kDefaultIsolationTimeout;
   // Keep the trace's tail for the report (sim; off is several times faster).
   bool trace = true;
+  // Fill the report's text (fault_plan, peers, case_text). Off, only the verdict is filled
+  // (violations, undecided, case_errors, kit_limit, ending, steps, end, stats): for a caller
+  // that runs many cases and re-runs a failing one for its report (the fuzz targets).
+  bool report_text = true;
   // Where the scenario's protocol is looked up by name (not owned; must outlive the call; an
   // IsolatedRunner's child uses it as it was when the child was forked); nullptr: the
   // built-ins (CheckerRegistry::builtins()).
