@@ -247,6 +247,16 @@ const Violation* stopping_violation(const Report& r, const FuzzOptions& o) {
   return nullptr;
 }
 
+// $EDGECASE_FUZZ_PRINT set and not empty: every input's case is printed (to see what a corpus
+// file decodes to: `EDGECASE_FUZZ_PRINT=1 fuzz_echo FILE`).
+bool print_cases() {
+  static const bool on = [] {
+    const char* env = std::getenv("EDGECASE_FUZZ_PRINT");
+    return env != nullptr && *env != '\0';
+  }();
+  return on;
+}
+
 [[noreturn]] void decoder_bug(const Case& c, const std::string& why) {
   std::fprintf(stderr, "edgecase::fuzz_case made a case the kit rejects: %s\n", why.c_str());
   if (!check_case(c)) std::fprintf(stderr, "%s", write_case(c).c_str());
@@ -290,6 +300,7 @@ int fuzz_server(const uint8_t* data, size_t size, const Handler& handler, const 
   const Case c = fuzz_case(data, size, o);
   if (std::optional<std::string> bad = check_case(c)) decoder_bug(c, *bad);
   if (std::vector<CaseError> errors = validate_case(c); !errors.empty()) decoder_bug(c, errors[0].message);
+  if (print_cases()) std::fprintf(stderr, "%s", write_case(c).c_str());
   RunOptions ro;
   ro.step_budget = o.step_budget;
   // Several times faster: a failing case runs again with the trace and the text for its report.
