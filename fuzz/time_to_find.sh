@@ -9,15 +9,22 @@
 # strcpy overflow), libFuzzer runs in fork mode with -ignore_crashes=1 and the time is until the
 # first case file naming ORACLE appears; crashes on the way are passed, not stopped at.
 set -uo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; fi
 past=0
 if [[ ${1:-} == --past-crashes ]]; then past=1; shift; fi
 if (($# < 3)); then
   echo "usage: time_to_find.sh [--past-crashes] TARGET ORACLE SEED..." >&2
   exit 2
 fi
-bin=$(realpath "$1") oracle=$2; shift 2
-[[ -x $bin ]] || { echo "time_to_find.sh: not an executable: $1" >&2; exit 2; }
+target=$1 oracle=$2; shift 2
+bin=$(realpath -e "$target" 2>/dev/null) && [[ -x $bin && -f $bin ]] ||
+  { echo "time_to_find.sh: not an executable: $target" >&2; exit 2; }
 all=lost-read-event,lost-accept,disarmed-forever,stuck-output,busy-loop,stream-corrupt,reply-lost-after-half-close,event-for-closed-fd,use-after-close,ctl-error,bad-fd,handler-exited,handler-blocked,handler-threw,fd-leak,stall,handler-crashed
+tr ',' '\n' <<<"$all" | grep -qx -- "$oracle" ||
+  { echo "time_to_find.sh: unknown oracle: $oracle (one of: $all)" >&2; exit 2; }
+for s in "$@"; do
+  [[ $s =~ ^[0-9]+$ ]] || { echo "time_to_find.sh: a seed is a number: $s" >&2; exit 2; }
+done
 ignore=$(tr ',' '\n' <<<"$all" | grep -vx "$oracle" | paste -sd,)
 found() { ls "$1" | grep -oP '^fuzz-[a-z0-9_]+-\K[a-z-]+(?=-[0-9a-f]{16}\.case)' | grep -vx crash | head -1; }
 for s in "$@"; do
