@@ -149,6 +149,8 @@ class Peer {
   Next wait_time(Nanos until);
   Next fail(std::string text);
   void trace(std::string_view line) const;
+  [[gnu::noinline]] void trace_send(size_t len, ssize_t r, int e, uint64_t total) const;
+  [[gnu::noinline]] void trace_recv(ssize_t r, int e) const;
   std::string name() const;
   std::string step_name(const Step& s) const;
   // The current step's progress: "40/100" (send, expect), "12/line", "300/EOF"; "" otherwise.
@@ -193,6 +195,7 @@ class Peer {
   PeerWait wait_;  // what the current step waits for, when it returned Next::wait
   std::string_view chunk_;  // the bytes of the latest read_some (valid until the next)
   std::unique_ptr<char[]> buf_;  // read_some's buffer (kIoChunk; the heap keeps Peer movable)
+  std::unique_ptr<char[]> send_buf_;  // do_send's pattern bytes (kIoChunk), made on first use
 };
 
 }  // namespace edgecase

@@ -1,5 +1,6 @@
 #include "sim/fdtable.h"
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cerrno>
@@ -57,7 +58,16 @@ void FdTable::mark(int fd, bool open) {
 
 void FdTable::install(int fd, File* f, bool cloexec) {
   assert(fd >= 0 && fd < nofile_);
-  if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(static_cast<size_t>(fd) + 1);
+  if (static_cast<size_t>(fd) >= slots_.size()) {
+    // Capacity as expand_fdtable() sizes it: NR_OPEN_DEFAULT (BITS_PER_LONG) slots in the
+    // files_struct to begin with, then powers of two; one allocation for a run's first 64 fds.
+    if (static_cast<size_t>(fd) >= slots_.capacity())
+      slots_.reserve(std::max<size_t>(
+          static_cast<size_t>(fd) + 1,
+          std::min<size_t>(std::max(kNrOpenDefault, std::bit_ceil(static_cast<size_t>(fd) + 1)),
+                           static_cast<size_t>(nofile_))));
+    slots_.resize(static_cast<size_t>(fd) + 1);
+  }
   assert(slots_[fd].file == nullptr);
   slots_[fd] = {f, cloexec};
   mark(fd, true);

@@ -45,6 +45,7 @@ class FdTable {
     bool cloexec = false;
   };
   static constexpr int kBitsPerWord = 64;
+  static constexpr size_t kNrOpenDefault = 64;  // NR_OPEN_DEFAULT: BITS_PER_LONG
   void mark(int fd, bool open);
 
   int nofile_;
