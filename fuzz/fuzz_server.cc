@@ -182,7 +182,7 @@ bool slow_readers_can_finish(const Scenario& s) {
   for (const PeerScript& p : s.peers) {
     uint64_t sent = 0;
     for (const Step& st : p.steps)
-      if (st.op == Op::send) sent += st.data.empty() ? st.n : st.data.size();
+      if (st.op == Op::send) sent += st.bytes();
     if (sent > kSlowReaderPeerBytes) return false;
   }
   return true;

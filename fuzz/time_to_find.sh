@@ -26,7 +26,9 @@ for s in "$@"; do
   [[ $s =~ ^[0-9]+$ ]] || { echo "time_to_find.sh: a seed is a number: $s" >&2; exit 2; }
 done
 ignore=$(tr ',' '\n' <<<"$all" | grep -vx "$oracle" | paste -sd,)
-found() { ls "$1" | grep -oP '^fuzz-[a-z0-9_]+-\K[a-z-]+(?=-[0-9a-f]{16}\.case)' | grep -vx crash | head -1; }
+# The oracles (or "crash") named by the case files the target wrote into $1.
+written() { ls "$1" | grep -oP '^fuzz-[a-z0-9_]+-\K[a-z-]+(?=-[0-9a-f]{16}\.case)'; }
+found() { written "$1" | grep -vx crash | head -1; }
 for s in "$@"; do
   w=$(mktemp -d); mkdir "$w/corpus" "$w/out"
   t0=$(date +%s.%N)
@@ -44,7 +46,7 @@ for s in "$@"; do
     ( cd "$w/out" && EDGECASE_FUZZ_IGNORE=$ignore EDGECASE_FUZZ_OUT=$w/out "$bin" -seed="$s" \
         -max_total_time=60 -artifact_prefix="$w/out/" "$w/corpus" >"$w/log" 2>&1 )
     rc=$?; t1=$(date +%s.%N)
-    got=$(ls "$w/out" | grep -oP '^fuzz-[a-z0-9_]+-\K[a-z-]+(?=-[0-9a-f]{16}\.case)' | head -1)
+    got=$(written "$w/out" | head -1)
     grep -q "ERROR: AddressSanitizer\|runtime error:" "$w/log" && got="asan:$got"
     runs=$(grep -oP '^#\K[0-9]+' "$w/log" | tail -1)
   fi

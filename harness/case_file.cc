@@ -644,7 +644,7 @@ std::vector<CaseError> validation_errors(const Case& c, const LineOf& line_of) {
                                 peer, RunLimits::kTimeLimit, si + 1));
         failed = true;
       }
-      const uint64_t n = step.data.empty() ? step.n : step.data.size();
+      const uint64_t n = step.bytes();
       if (step.op == Step::Op::send) sent += n;
       if (step.op == Step::Op::expect) expected += n;
       if (!bytes_reported && (sent > RunLimits::kMaxRunBytes || expected > RunLimits::kMaxRunBytes)) {

@@ -197,7 +197,7 @@ void Peer::trace_recv(ssize_t r, int e) const {
 Peer::Next Peer::do_send(Kernel& k, const Step& s) {
   if (fd_ < 0) return fail("send: no socket");
   const bool given = !s.data.empty();
-  const uint64_t total = given ? s.data.size() : s.n;
+  const uint64_t total = s.bytes();
   // On the heap, once: a 16 KiB array in this frame cost a 2 KiB shadow memset on every call
   // under AddressSanitizer (the fuzz targets).
   if (!send_buf_ && !given) send_buf_ = std::make_unique_for_overwrite<char[]>(kIoChunk);
@@ -458,7 +458,7 @@ std::string Peer::progress_text() const {
   const uint64_t have = received_ - consumed_;
   switch (s.op) {
     case Step::Op::send:
-      return fmt::format("{}/{}", progress_, s.data.empty() ? s.n : s.data.size());
+      return fmt::format("{}/{}", progress_, s.bytes());
     case Step::Op::expect: return fmt::format(FMT_COMPILE("{}/{}"), std::min(have, s.n), s.n);
     case Step::Op::expect_line: return fmt::format("{}/line", have);
     case Step::Op::read_eof: return fmt::format("{}/EOF", have);

@@ -20,7 +20,7 @@ CaseSize case_size(const Case& c) {
   for (const PeerScript& p : c.scenario.peers) {
     s.steps += p.steps.size();
     for (const Step& st : p.steps)
-      if (st.op == Step::Op::send) s.bytes += st.data.empty() ? st.n : st.data.size();
+      if (st.op == Step::Op::send) s.bytes += st.bytes();
   }
   for (const Fault& f : c.faults.faults) s.faults += f.on && f.per_mille > 0 ? 1 : 0;
   return s;

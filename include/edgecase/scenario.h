@@ -38,6 +38,8 @@ struct Step {
   uint64_t n = 0;
   Nanos t = 0;
   std::string data;
+  // The bytes a send sends or an expect waits for: `data`'s when it is set, else `n`.
+  uint64_t bytes() const { return data.empty() ? n : data.size(); }
   friend bool operator==(const Step&, const Step&) = default;
 };
 

@@ -211,6 +211,27 @@ TEST_CASE("run_case: the echo server fails the hello checker with stream-corrupt
   CHECK(run_case(c).clean());
 }
 
+TEST_CASE("run_case: report_text off leaves the text out and the verdict as it was",
+          "[runner]") {
+  Case c = echo_case(42, FaultPlan::all(200));
+  c.scenario.protocol = "hello";  // a failing run: the verdict has something to compare
+  RunOptions o;
+  const Report full = run_case(c, o);
+  o.report_text = false;
+  const Report bare = run_case(c, o);
+  REQUIRE_FALSE(full.clean());
+  CHECK(bare.violations == full.violations);
+  CHECK(bare.undecided == full.undecided);
+  CHECK(bare.ending == full.ending);
+  CHECK(bare.end == full.end);
+  CHECK_FALSE(full.case_text.empty());
+  CHECK_FALSE(full.fault_plan.empty());
+  CHECK_FALSE(full.peers.empty());
+  CHECK(bare.case_text.empty());
+  CHECK(bare.fault_plan.empty());
+  CHECK(bare.peers.empty());
+}
+
 TEST_CASE("checker registries: built-ins by name, a user's own added to a copy",
           "[runner][protocol]") {
   CHECK(CheckerRegistry::builtins().names() == std::vector<std::string>{"echo", "hello", "line"});
