@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <ctime>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>

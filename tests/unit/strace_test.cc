@@ -1,6 +1,8 @@
 // The trace's lines read as strace prints them (harness/strace.cc).
 #include <catch2/catch.hpp>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -35,4 +37,30 @@ TEST_CASE("strace: F_SETFL names the access mode F_GETFL returned, then the flag
   CHECK(lines[2] == "fcntl(4, F_SETFL, O_WRONLY|O_NONBLOCK) = 0");
   CHECK(lines[3] == "fcntl(3, F_SETFL, O_RDWR|O_APPEND|O_NONBLOCK) = 0");
   CHECK(lines[4] == "fcntl(3, F_SETFL, 0) = 0");
+}
+
+TEST_CASE("strace: calls without a line of their own get the generic one; the table's new calls "
+          "read as strace prints them",
+          "[strace]") {
+  const auto lines = traced([](edgecase::Kernel& k) {
+    const int a = k.eventfd(0, 0);
+    k.dup3(a, 7, O_CLOEXEC);
+    k.dup3(a, a, 0);
+    timespec res{};
+    k.clock_getres(CLOCK_MONOTONIC, &res);
+    const timespec ms{0, 1'000'000};
+    k.nanosleep(&ms, nullptr);
+    rlimit l{};
+    k.getrlimit(RLIMIT_NOFILE, &l);
+    k.close(7);
+    k.listen(7, 5);
+  });
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[1] == "dup3(3, 7, O_CLOEXEC) = 7");
+  CHECK(lines[2] == "dup3(3, 3, 0) = -1 EINVAL (Invalid argument)");
+  CHECK(lines[3] == "clock_getres(CLOCK_MONOTONIC, {tv_sec=0, tv_nsec=1}) = 0");
+  CHECK(lines[4] == "nanosleep({tv_sec=0, tv_nsec=1000000}, NULL) = 0");
+  CHECK(lines[5] == "getrlimit(RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=524288}) = 0");
+  CHECK(lines[6] == "close(7) = 0");  // the generic line
+  CHECK(lines[7] == "listen(7, 5) = -1 EBADF (Bad file descriptor)");
 }
