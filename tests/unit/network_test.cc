@@ -23,11 +23,11 @@
 
 #include "edgecase/scenario.h"
 #include "edgecase/sim_kernel.h"
-#include "sim/event_queue.h"
+#include "world/event_queue.h"
 #include "sim/net.h"
-#include "sim/network.h"
-#include "sim/random.h"
-#include "sim/trace.h"
+#include "world/network.h"
+#include "world/random.h"
+#include "world/trace.h"
 #include "sim/wait.h"
 
 namespace {

@@ -2,7 +2,7 @@
 // handler's blocking points and quiescence, the Stop signal and the run's outcomes, actors
 // (timers, watches, delayed starts), the faults the world itself fires (EINTR, the fd limit),
 // and two worlds in one process. Peer-level faults are in sim_run_test.cc.
-#include "sim/world.h"
+#include "world/world.h"
 
 #include <catch2/catch.hpp>
 

@@ -33,10 +33,10 @@
 #include "edgecase/kernel.h"
 #include "edgecase/scenario.h"
 #include "edgecase/sim_kernel.h"
-#include "sim/event_queue.h"
-#include "sim/network.h"
-#include "sim/random.h"
-#include "sim/trace.h"
+#include "world/event_queue.h"
+#include "world/network.h"
+#include "world/random.h"
+#include "world/trace.h"
 #include "sim/wait.h"
 
 namespace edgecase {
