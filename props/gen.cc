@@ -252,7 +252,7 @@ const std::vector<uint32_t> kKindWeights = {25, 20, 15, 15, 5, 20};
 // instant, and so do the FINs or resets that end them. The handler wakes on the first arrival
 // and the rest pile up while it works: its next epoll_wait returns several connections at once
 // (bug class 16: the handler of event i closes j, then acts on j's event). The delay fault is
-// off for it (sim/network.cc's delivery_time would spread the arrivals the shape lines up).
+// off for it (world/network.cc's delivery_time would spread the arrivals the shape lines up).
 constexpr uint32_t kBatchOneIn = 8;
 // Peers of a batch case: enough for several events in one batch, and more than a server that
 // caps its connections at two keeps.

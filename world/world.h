@@ -2,7 +2,7 @@
 //
 // A World owns two simulated hosts on one network: the server's (the SimKernel the handler
 // calls) and the peers' (a second SimKernel whose fds the handler never sees). Between them
-// runs the network model (sim/network.h). Time is virtual, in integer nanoseconds; what
+// runs the network model (world/network.h). Time is virtual, in integer nanoseconds; what
 // happens next is kept in one event queue ordered by (time, push order): segment deliveries,
 // actors' timers (the peers), and signals.
 //

@@ -1,4 +1,4 @@
-// Tests of sim/event_queue.h: order by time then push order, cancel, move-only payloads, and a
+// Tests of world/event_queue.h: order by time then push order, cancel, move-only payloads, and a
 // sorted-vector model checked after every step of random push/pop/cancel sequences.
 #include "world/event_queue.h"
 

@@ -1,4 +1,4 @@
-// Tests of sim/random.h: outputs pinned against an independent reference, stream independence
+// Tests of world/random.h: outputs pinned against an independent reference, stream independence
 // and stability, and the range helpers' bounds and edge cases.
 #include "world/random.h"
 
