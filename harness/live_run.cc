@@ -22,7 +22,7 @@
 #include "harness/live_interrupt.h"
 #include "real/errno_guard.h"
 #include "harness/sim_run.h"
-#include "sim/random.h"
+#include "world/random.h"
 
 namespace edgecase {
 

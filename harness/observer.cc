@@ -13,7 +13,7 @@
 
 #include "edgecase/strace.h"
 #include "real/errno_guard.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase {
 

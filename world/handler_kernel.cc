@@ -1,4 +1,4 @@
-#include "sim/handler_kernel.h"
+#include "world/handler_kernel.h"
 
 #include <cerrno>
 #include <climits>
@@ -9,7 +9,7 @@
 #include "sim/file.h"
 #include "sim/socket.h"
 #include "sim/tcp.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase::sim {
 
