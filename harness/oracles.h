@@ -26,12 +26,14 @@ struct RunEnd {
     time_limit,   // stopped at the time limit
     oracle,       // the Observer stopped it (busy-loop)
     kit_limit,    // the kit's wall-time limit (the run is not judged: runner.cc)
+    crashed,      // the handler called abort() (posix/: the layer ends the run)
+    sigpipe,      // SIGPIPE would have killed the process (posix/: the layer ends the run)
   };
   How how = How::idle;
   std::string call;   // the call it was stopped in
   int fd = -1;
   Nanos at = 0;
-  std::string error;
+  std::string error;  // threw: what(); stopped by the layer (posix/): its line
 };
 
 // One peer at the end: its engine (sent, received, status) and its script as run (with the
