@@ -54,7 +54,8 @@ struct RunView {
   ProtocolCheck& check;  // the run's protocol check, fed by the peers as bytes arrived
 };
 
-// The final-state oracles, in a fixed order: handler-threw, handler-exited, handler-blocked,
+// The final-state oracles, in a fixed order: handler-threw, handler-crashed and
+// killed-by-sigpipe (runs the interposition layer ended, posix/), handler-exited, handler-blocked,
 // busy-loop (budget), lost-accept, lost-read-event, disarmed-forever, stuck-output,
 // reply-lost-after-half-close, stream-corrupt, fd-leak, then stall if a peer still waits and
 // nothing above explains it. Live checks that cannot decide append to `undecided`.
