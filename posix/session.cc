@@ -2,9 +2,11 @@
 #include <dlfcn.h>
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "edgecase/posix.h"
+#include "sim/world.h"
 
 namespace edgecase::posix {
 
@@ -41,7 +43,11 @@ Handler make_handler(std::string name, Entry entry, HandlerOptions options) {
     for (std::string& s : strings) argv.push_back(s.data());
     argv.push_back(nullptr);
     const Scope scope(k, options.session);
-    entry(static_cast<int>(strings.size()), argv.data());
+    const int status = entry(static_cast<int>(strings.size()), argv.data());
+    // Returning from main is exit(status): judged as the handler returning, with the status in
+    // the report's ending (the seeds return -1 on every failed set-up call).
+    throw Stop{Stop::Reason::exited, "return", -1, 0,
+               "the handler's entry returned " + std::to_string(status)};
   };
 }
 

@@ -97,8 +97,9 @@ struct HandlerOptions {
 };
 
 // A Handler for the runner: makes a session current on the Kernel the runner gives, then calls
-// `entry`. The handler returning from it is the handler returning (handler-exited if a peer
-// still waits); exit() and abort() end the run as Linux would end the process.
+// `entry`. The entry returning N is exit(N): the run ends as if the handler returned
+// (handler-exited if a peer still waits), the report's ending says "the handler's entry
+// returned N"; exit() and abort() end the run as Linux would end the process.
 Handler make_handler(std::string name, Entry entry, HandlerOptions options = {});
 
 // Options for a backend: the open policy each needs (live_devnull on live).

@@ -501,6 +501,9 @@ TEST_CASE("posix: the runner reports exit, abort and SIGPIPE from a handler", "[
   const Report plain = run_case(
       posix::make_handler("posix_probe", edgecase_entry_posix_probe, {.args = {"exit"}}), c);
   CHECK(plain.ending == "the handler called exit(7)");
+  const Report returned = run_case(
+      posix::make_handler("posix_probe", edgecase_entry_posix_probe, {.args = {"x", "y"}}), c);
+  CHECK(returned.ending == "the handler's entry returned 0");  // probe_main printed argc 3
   const Report aborted = run_case(
       posix::make_handler("posix_probe", edgecase_entry_posix_probe, {.args = {"abort"}}), c);
   INFO(aborted.format());
