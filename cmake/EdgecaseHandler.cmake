@@ -1,7 +1,7 @@
 # edgecase_add_handler: an unmodified handler (C or C++ sources, static archives) routed through
 # the interposition layer (posix/README.md).
 #
-#   edgecase_add_handler(NAME SOURCES a.c b.c [LIBRARIES libfoo.a ...] ENTRY main|function
+#   edgecase_add_handler(NAME SOURCES a.c b.c [LIBRARIES libfoo.a|target ...] ENTRY main|function
 #                        [PORT port] [LANGUAGE C|CXX])
 #
 # Makes, from the sources compiled as they are and the archives as they are:
@@ -90,14 +90,27 @@ function(edgecase_add_handler NAME)
   add_library(${NAME}_glue OBJECT "${glue}")
   set_target_properties(${NAME}_glue PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
+  # LIBRARIES: archive paths, or static library targets of this project (built first).
+  set(archives "")
+  set(archive_deps "")
+  foreach(lib IN LISTS H_LIBRARIES)
+    if(TARGET ${lib})
+      list(APPEND archives "$<TARGET_FILE:${lib}>")
+      list(APPEND archive_deps ${lib} "$<TARGET_FILE:${lib}>")
+    else()
+      list(APPEND archives "${lib}")
+      list(APPEND archive_deps "${lib}")
+    endif()
+  endforeach()
+
   _edgecase_wrap_flags(wrap)
   set(wrapped "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.wrapped.o")
   add_custom_command(
     OUTPUT "${wrapped}"
     COMMAND ${CMAKE_LINKER} -r ${wrap} -o "${wrapped}" $<TARGET_OBJECTS:${NAME}_objects>
-            $<TARGET_OBJECTS:${NAME}_glue> ${H_LIBRARIES}
+            $<TARGET_OBJECTS:${NAME}_glue> ${archives}
     DEPENDS ${NAME}_objects ${NAME}_glue $<TARGET_OBJECTS:${NAME}_objects>
-            $<TARGET_OBJECTS:${NAME}_glue> ${H_LIBRARIES} "${wrap_FILE}"
+            $<TARGET_OBJECTS:${NAME}_glue> ${archive_deps} "${wrap_FILE}"
     COMMAND_EXPAND_LISTS
     COMMENT "Linking handler ${NAME} with --wrap for the calls of posix/wrap.list")
   set_source_files_properties("${wrapped}" PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)

@@ -29,8 +29,9 @@ inline bool is_stdio(int fd) { return fd >= kStdin && fd <= kStderr; }
 [[noreturn]] void unsupported(const char* call, int fd, std::string_view args, std::string_view why);
 
 // After a write-like call: when it failed with EPIPE without MSG_NOSIGNAL, SIGPIPE is raised
-// as Linux would (send_sig in net/core/stream.c and pipe_write): at SIG_DFL, unblocked, the
-// run ends (killed-by-sigpipe); a handler function is called; ignored or blocked, nothing.
+// where Linux sends it (send_sig(SIGPIPE) in sk_stream_error, net/core/stream.c, for TCP;
+// unix_stream_sendmsg for AF_UNIX; pipe_write, fs/pipe.c): at SIG_DFL and unblocked the run
+// ends (killed-by-sigpipe); a handler function is called; ignored or blocked, nothing.
 ssize_t after_write(Session& s, const char* call, int fd, ssize_t result, int flags);
 
 // Sends `bytes` to the run's log as the handler's `fd` (1 or 2).

@@ -397,6 +397,22 @@ TEST_CASE("posix: SIGPIPE at its default disposition ends the run", "[posix]") {
   CHECK(errno == EPIPE);
 }
 
+TEST_CASE("posix: SIGPIPE ends the run on the live backend too", "[posix]") {
+  ignore_sigpipe();  // the process's own disposition, as the kit's mains set it
+  RealKernel live;
+  const Scope scope(live);
+  int sv[2];
+  REQUIRE(probe_socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  REQUIRE(probe_close(sv[1]) == 0);
+  try {
+    probe_send(sv[0], "x", 1, 0);
+    FAIL("send to a closed peer did not end the run");
+  } catch (const Stop& s) {
+    CHECK(s.reason == Stop::Reason::sigpipe);
+  }
+  CHECK(probe_close(sv[0]) == 0);
+}
+
 TEST_CASE("posix: a blocked SIGPIPE does not end the run, and a new session starts at SIG_DFL",
           "[posix]") {
   SimKernel sim;
@@ -449,7 +465,8 @@ TEST_CASE("posix: a call nobody models fails loudly and the verdict blames the k
     }
     CHECK_THROWS_AS(probe_socket(AF_INET6, SOCK_STREAM, 0), Stop);
     CHECK_THROWS_AS(probe_fcntl(3, F_SETLK, 0), Stop);
-    CHECK_THROWS_AS(probe_clock_gettime(CLOCK_PROCESS_CPUTIME_ID, nullptr), Stop);
+    timespec ts{};
+    CHECK_THROWS_AS(probe_clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), Stop);
   }
   // Through the runner: pthread_create from the handler, a report UNDECIDED on the kit's limit.
   GenOptions g;
@@ -542,6 +559,11 @@ TEST_CASE("posix: the kit's own calls and calls with no session are the real one
   errno = 0;
   CHECK(sim.fcntl(model[1] + 1, F_GETFD) == -1);
   CHECK(errno == EBADF);
+  // A call made inside a static archive the handler links is the handler's.
+  int archived[2];
+  REQUIRE(probe_pipe_in_archive(archived) == 0);
+  CHECK(archived[0] == model[1] + 1);
+  CHECK(sim.fcntl(archived[0], F_GETFD) == 0);
   CHECK(::write(kit[1], "k", 1) == 1);
   CHECK(::read(kit[0], b, 1) == 1);
   ::close(kit[0]);

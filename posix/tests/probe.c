@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+int probe_archive_pipe(int fds[2]); /* probe_archive.c, in a static archive */
+int probe_pipe_in_archive(int fds[2]) { return probe_archive_pipe(fds); }
+
 int probe_epoll_create(int size) { return epoll_create(size); }
 int probe_epoll_create1(int flags) { return epoll_create1(flags); }
 int probe_epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) { return epoll_ctl(epfd, op, fd, ev); }

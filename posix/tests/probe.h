@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 extern "C" {
+int probe_pipe_in_archive(int fds[2]);
 int probe_epoll_create(int size);
 int probe_epoll_create1(int flags);
 int probe_epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev);
