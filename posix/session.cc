@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "edgecase/posix.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase::posix {
 

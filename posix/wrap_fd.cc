@@ -17,7 +17,7 @@
 #include <string>
 
 #include "posix/layer.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 using edgecase::posix::Session;
 using edgecase::posix::current;

@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "posix/layer.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 using edgecase::Stop;
 using edgecase::posix::OpenPolicy;

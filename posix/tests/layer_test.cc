@@ -24,7 +24,7 @@
 #include "edgecase/runner.h"
 #include "edgecase/sim_kernel.h"
 #include "posix/tests/probe.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 using namespace edgecase;
 using posix::Scope;

@@ -1,4 +1,4 @@
-#include "sim/handler_kernel.h"
+#include "world/handler_kernel.h"
 
 #include <cerrno>
 #include <climits>
@@ -9,7 +9,7 @@
 #include "sim/file.h"
 #include "sim/socket.h"
 #include "sim/tcp.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase::sim {
 
@@ -110,112 +110,9 @@ int HandlerKernel::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen
 
 // --- the rest: the call's cost, then the server kernel -------------------------------------------
 
-int HandlerKernel::epoll_create1(int flags) {
-  w_.on_call("epoll_create1", -1);
-  return k_.epoll_create1(flags);
-}
-int HandlerKernel::epoll_create(int size) {
-  w_.on_call("epoll_create", -1);
-  return k_.epoll_create(size);
-}
-int HandlerKernel::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
-  w_.on_call("epoll_ctl", epfd);
-  return k_.epoll_ctl(epfd, op, fd, event);
-}
-int HandlerKernel::epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
-  w_.on_call("epoll_wait", epfd);
-  return k_.epoll_wait(epfd, events, maxevents, timeout);
-}
-int HandlerKernel::epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
-                               const sigset_t* sigmask) {
-  w_.on_call("epoll_pwait", epfd);
-  return k_.epoll_pwait(epfd, events, maxevents, timeout, sigmask);
-}
-int HandlerKernel::socket(int domain, int type, int protocol) {
-  w_.on_call("socket", -1);
-  return k_.socket(domain, type, protocol);
-}
-int HandlerKernel::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
-  w_.on_call("bind", sockfd);
-  return k_.bind(sockfd, addr, addrlen);
-}
-int HandlerKernel::listen(int sockfd, int backlog) {
-  w_.on_call("listen", sockfd);
-  return k_.listen(sockfd, backlog);
-}
-int HandlerKernel::connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
-  w_.on_call("connect", sockfd);
-  return k_.connect(sockfd, addr, addrlen);
-}
-int HandlerKernel::shutdown(int sockfd, int how) {
-  w_.on_call("shutdown", sockfd);
-  return k_.shutdown(sockfd, how);
-}
-ssize_t HandlerKernel::recv(int sockfd, void* buf, size_t len, int flags) {
-  w_.on_call("recv", sockfd);
-  return k_.recv(sockfd, buf, len, flags);
-}
-int HandlerKernel::socketpair(int domain, int type, int protocol, int sv[2]) {
-  w_.on_call("socketpair", -1);
-  return k_.socketpair(domain, type, protocol, sv);
-}
-int HandlerKernel::setsockopt(int sockfd, int level, int optname, const void* optval,
-                              socklen_t optlen) {
-  w_.on_call("setsockopt", sockfd);
-  return k_.setsockopt(sockfd, level, optname, optval, optlen);
-}
-int HandlerKernel::getsockopt(int sockfd, int level, int optname, void* optval,
-                              socklen_t* optlen) {
-  w_.on_call("getsockopt", sockfd);
-  return k_.getsockopt(sockfd, level, optname, optval, optlen);
-}
-int HandlerKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
-  w_.on_call("getsockname", sockfd);
-  return k_.getsockname(sockfd, addr, addrlen);
-}
-int HandlerKernel::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
-  w_.on_call("getpeername", sockfd);
-  return k_.getpeername(sockfd, addr, addrlen);
-}
-ssize_t HandlerKernel::read(int fd, void* buf, size_t count) {
-  w_.on_call("read", fd);
-  return k_.read(fd, buf, count);
-}
-ssize_t HandlerKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
-  w_.on_call("readv", fd);
-  return k_.readv(fd, iov, iovcnt);
-}
-int HandlerKernel::close(int fd) {
-  w_.on_call("close", fd);
-  return k_.close(fd);
-}
-int HandlerKernel::dup(int oldfd) {
-  w_.on_call("dup", oldfd);
-  return k_.dup(oldfd);
-}
-int HandlerKernel::dup2(int oldfd, int newfd) {
-  w_.on_call("dup2", oldfd);
-  return k_.dup2(oldfd, newfd);
-}
-int HandlerKernel::pipe2(int pipefd[2], int flags) {
-  w_.on_call("pipe2", -1);
-  return k_.pipe2(pipefd, flags);
-}
-int HandlerKernel::eventfd(unsigned int initval, int flags) {
-  w_.on_call("eventfd", -1);
-  return k_.eventfd(initval, flags);
-}
-int HandlerKernel::fcntl(int fd, int cmd, long arg) {
-  w_.on_call("fcntl", fd);
-  return k_.fcntl(fd, cmd, arg);
-}
-int HandlerKernel::ioctl(int fd, unsigned long request, int* arg) {
-  w_.on_call("ioctl", fd);
-  return k_.ioctl(fd, request, arg);
-}
-int HandlerKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
-  w_.on_call("clock_gettime", -1);
-  return k_.clock_gettime(clockid, tp);
+long HandlerKernel::around(const CallSite& call, Forward forward) {
+  w_.on_call(call.name, call.fd);
+  return forward();
 }
 
 }  // namespace edgecase::sim
