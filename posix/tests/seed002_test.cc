@@ -60,7 +60,7 @@ TEST_CASE("posix: seed 002 as published: the hunt finds the port's bugs", "[posi
   }
 }
 
-// setrlimit is not in Kernel yet (branch wip/calltable adds it): the layer does not route it,
+// setrlimit is not in Kernel yet (include/edgecase/kernel_calls.def): the layer does not route it,
 // so the seed's setrlimit(RLIMIT_NOFILE, 10000) is the real call, on the process that runs the
 // handler. This test pins that gap: the call is reached (the process's limit becomes the
 // seed's), and the server goes on to its socket calls. The run is in a child process: the seed
