@@ -19,7 +19,7 @@ fi
 target=$1 oracle=$2; shift 2
 bin=$(realpath -e "$target" 2>/dev/null) && [[ -x $bin && -f $bin ]] ||
   { echo "time_to_find.sh: not an executable: $target" >&2; exit 2; }
-all=lost-read-event,lost-accept,disarmed-forever,stuck-output,busy-loop,stream-corrupt,reply-lost-after-half-close,event-for-closed-fd,use-after-close,ctl-error,bad-fd,handler-exited,handler-blocked,handler-threw,fd-leak,stall,handler-crashed
+all=lost-read-event,lost-accept,disarmed-forever,stuck-output,busy-loop,stream-corrupt,reply-lost-after-half-close,event-for-closed-fd,use-after-close,ctl-error,bad-fd,handler-exited,handler-blocked,handler-threw,fd-leak,stall,handler-crashed,killed-by-sigpipe
 tr ',' '\n' <<<"$all" | grep -qx -- "$oracle" ||
   { echo "time_to_find.sh: unknown oracle: $oracle (one of: $all)" >&2; exit 2; }
 for s in "$@"; do

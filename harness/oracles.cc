@@ -129,6 +129,15 @@ class Judge {
         e.detail = "the handler threw: " + end.error;
         report(oracle::kHandlerThrew, std::move(e));
         return;
+      case RunEnd::How::crashed:
+        e.detail = "the handler crashed: " + end.error;
+        report(oracle::kHandlerCrashed, std::move(e));
+        return;
+      case RunEnd::How::sigpipe:
+        e.fd = end.fd;
+        e.detail = end.error;
+        report(oracle::kKilledBySigpipe, std::move(e));
+        return;
       case RunEnd::How::exited:
         if (waits == nullptr) return;
         e.peer = waits->index();

@@ -26,12 +26,14 @@ struct RunEnd {
     time_limit,   // stopped at the time limit
     oracle,       // the Observer stopped it (busy-loop)
     kit_limit,    // the kit's wall-time limit (the run is not judged: runner.cc)
+    crashed,      // the handler called abort() (posix/: the layer ends the run)
+    sigpipe,      // SIGPIPE would have killed the process (posix/: the layer ends the run)
   };
   How how = How::idle;
   std::string call;   // the call it was stopped in
   int fd = -1;
   Nanos at = 0;
-  std::string error;
+  std::string error;  // threw: what(); stopped by the layer (posix/): its line
 };
 
 // One peer at the end: its engine (sent, received, status) and its script as run (with the
@@ -52,7 +54,8 @@ struct RunView {
   ProtocolCheck& check;  // the run's protocol check, fed by the peers as bytes arrived
 };
 
-// The final-state oracles, in a fixed order: handler-threw, handler-exited, handler-blocked,
+// The final-state oracles, in a fixed order: handler-threw, handler-crashed and
+// killed-by-sigpipe (runs the interposition layer ended, posix/), handler-exited, handler-blocked,
 // busy-loop (budget), lost-accept, lost-read-event, disarmed-forever, stuck-output,
 // reply-lost-after-half-close, stream-corrupt, fd-leak, then stall if a peer still waits and
 // nothing above explains it. Live checks that cannot decide append to `undecided`.

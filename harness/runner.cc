@@ -56,7 +56,12 @@ RunEnd run_end(const sim::World::Result& r) {
     case Stop::Reason::time_limit: e.how = RunEnd::How::time_limit; break;
     case Stop::Reason::oracle: e.how = RunEnd::How::oracle; break;
     case Stop::Reason::wall_time: e.how = RunEnd::How::kit_limit; break;
+    case Stop::Reason::exited: e.how = RunEnd::How::exited; break;
+    case Stop::Reason::crashed: e.how = RunEnd::How::crashed; break;
+    case Stop::Reason::sigpipe: e.how = RunEnd::How::sigpipe; break;
+    case Stop::Reason::unsupported: e.how = RunEnd::How::kit_limit; break;
   }
+  e.error = s.detail;
   return e;
 }
 
@@ -94,6 +99,13 @@ std::string wall_time_text(const sim::World::Result& result, Nanos limit, Nanos 
   if (why == Stop::Reason::time_limit && elapsed < limit) return {};
   return fmt::format("the wall-time limit ({}) ended the run after {}", seconds_text(limit),
                      seconds_text(elapsed));
+}
+
+// Whether the interposition layer met a call the model cannot honour, and the report's words
+// for it ("" if not): the kit's limit, not the handler's bug (posix/README.md).
+std::string unsupported_text(const sim::World::Result& result) {
+  if (!result.stop || result.stop->reason != Stop::Reason::unsupported) return {};
+  return result.stop->detail;
 }
 
 // A handler that did work (moved a byte, accepted, closed) in at least one call of this many
@@ -193,9 +205,10 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   RunView view{Backend::sim, w.server(), w.server(), calls,
                peer_ends(run.peers(), run.scripts()), run_end(result), w.now(), *check};
   const bool wall = result.stop && result.stop->reason == Stop::Reason::wall_time;
-  const std::string kit_limit =
+  std::string kit_limit =
       wall ? wall_time_text(result, o.wall_time_limit, elapsed_since(started))
            : outgrown_text(result, calls, o.step_budget, so.time_limit);
+  if (kit_limit.empty()) kit_limit = unsupported_text(result);
   Report r = judge_run(c, Backend::sim, result, view, run.peers(), kit_limit, o.report_text);
   const auto& tail = w.trace().tail();
   r.last_calls.assign(tail.begin(), tail.end());
@@ -250,6 +263,7 @@ Report run_live(const Handler& handler, const Case& c, const RunOptions& o) {
   const bool wall = o.wall_time_limit > 0 && o.wall_time_limit <= o.live_time_limit;
   std::string kit_limit = wall ? wall_time_text(result, o.wall_time_limit, run.now()) : "";
   if (kit_limit.empty()) kit_limit = outgrown_text(result, calls, o.step_budget, 0);
+  if (kit_limit.empty()) kit_limit = unsupported_text(result);
   Report r = judge_run(c, Backend::live, result, view, run.peers(), kit_limit, o.report_text);
   for (std::string& u : run.unapplied_faults()) r.undecided.push_back(std::move(u));
   r.last_calls = tail.lines();

@@ -19,11 +19,16 @@ std::string_view stop_reason_name(Stop::Reason r) {
     case Stop::Reason::time_limit: return "time-limit";
     case Stop::Reason::oracle: return "oracle";
     case Stop::Reason::wall_time: return "wall-time-limit";
+    case Stop::Reason::exited: return "exited";
+    case Stop::Reason::crashed: return "crashed";
+    case Stop::Reason::sigpipe: return "sigpipe";
+    case Stop::Reason::unsupported: return "unsupported";
   }
   return "?";
 }
 
 std::string Stop::message() const {
+  if (!detail.empty()) return detail;  // the layer's line names the call and its arguments
   return fmt::format("stopped ({}) in {}({}) at {}", stop_reason_name(reason), call, fd,
                      sim::Trace::stamp(at));
 }

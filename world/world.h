@@ -49,11 +49,20 @@ struct Stop {
     time_limit,   // virtual time passed the limit
     oracle,       // an oracle watching the calls ended the run (busy-loop: no progress)
     wall_time,    // the kit's wall-time limit passed (WorldOptions::wall_time_limit)
+    // Raised by the interposition layer (posix/), which ends the run where Linux would end the
+    // process or where the kit cannot go on:
+    exited,       // the handler called exit() or _exit(): it ended as if it had returned
+    crashed,      // the handler called abort(): SIGABRT would have killed the process
+    sigpipe,      // a write met EPIPE with SIGPIPE at its default disposition, unblocked
+    unsupported,  // a call the layer routes that the model cannot honour (the kit's limit)
   };
   Reason reason;
   std::string call;  // the call that was stopped, e.g. "epoll_wait"
   int fd = -1;
   Nanos at = 0;
+  // What the layer says about the stop, one line naming the call and its arguments (posix/);
+  // empty for the world's own stops.
+  std::string detail = {};
   std::string message() const;
 };
 std::string_view stop_reason_name(Stop::Reason r);

@@ -38,6 +38,10 @@ inline constexpr std::string_view kFdLeak = "fd-leak";
 inline constexpr std::string_view kStall = "stall";
 // The handler's process died: a signal, or AddressSanitizer's report (isolated runs only).
 inline constexpr std::string_view kHandlerCrashed = "handler-crashed";
+// A write, send or writev met EPIPE without MSG_NOSIGNAL while SIGPIPE was at its default
+// disposition and unblocked: Linux would have killed the process (the interposition layer,
+// posix/, tracks the disposition; a ported handler's Kernel calls never raise it).
+inline constexpr std::string_view kKilledBySigpipe = "killed-by-sigpipe";
 }  // namespace oracle
 
 // What an oracle saw. Fields that do not apply stay empty.

@@ -1,0 +1,270 @@
+// The process calls of posix/wrap.list: clocks, open, syscall(SYS_close), signals (SIGPIPE
+// tracked), exit/_exit/abort, pthread_create. Real calls when no session is current.
+#include <assert.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdlib>
+#include <cstring>
+
+#include "posix/layer.h"
+#include "world/world.h"
+
+using edgecase::Stop;
+using edgecase::posix::OpenPolicy;
+using edgecase::posix::Session;
+using edgecase::posix::current;
+using namespace edgecase::posix::detail;
+
+EDGECASE_WRAP int __wrap_close(int fd);  // wrap_fd.cc
+
+namespace {
+
+constexpr long kNanosPerMicro = 1000;
+
+// The clocks the model has: CLOCK_REALTIME and CLOCK_MONOTONIC, both the virtual clock. The
+// coarse, raw and boot-time variants read the same clock (they differ from it on Linux only by
+// resolution, NTP slewing and suspend); CPU-time clocks cannot be honoured.
+clockid_t model_clock(clockid_t id) {
+  switch (id) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE: return CLOCK_REALTIME;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_BOOTTIME: return CLOCK_MONOTONIC;
+    default:
+      unsupported("clock_gettime", -1, fmt::format("{}, tp", id), "clock not modelled");
+  }
+}
+
+constexpr std::string_view kDevNull = "/dev/null";
+
+// open's policy (include/edgecase/posix.h, OpenPolicy): "/dev/null" or ENOENT.
+int open_routed(Session& s, const char* call, const char* path, int flags) {
+  if (path == nullptr || kDevNull != path || s.options().open == OpenPolicy::refuse) {
+    errno = ENOENT;
+    return -1;
+  }
+  if (s.options().open == OpenPolicy::live_devnull) return ::open(path, flags);
+  // The model's /dev/null: SimKernel's fd 0 (sim/devnull.h); F_DUPFD gives the lowest free fd,
+  // as open would.
+  const int fd = s.kernel().fcntl(kStdin, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+  if (fd < 0)
+    unsupported(call, -1, fmt::format("\"{}\", {:#x}", path, flags), "the model has no /dev/null");
+  return fd;
+}
+
+int mode_open(int flags, va_list ap) {
+  return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, int) : 0;
+}
+
+}  // namespace
+
+// --- clocks -----------------------------------------------------------------------------------
+
+EDGECASE_WRAP int __wrap_clock_gettime(clockid_t id, struct timespec* tp) {
+  Session* s = current();
+  if (s == nullptr) return ::clock_gettime(id, tp);
+  return s->kernel().clock_gettime(model_clock(id), tp);
+}
+
+EDGECASE_WRAP int __wrap_gettimeofday(struct timeval* tv, void* tz) {
+  Session* s = current();
+  if (s == nullptr) return ::gettimeofday(tv, static_cast<struct timezone*>(tz));
+  struct timespec ts {};
+  if (s->kernel().clock_gettime(CLOCK_REALTIME, &ts) != 0) return -1;
+  if (tv != nullptr) {
+    tv->tv_sec = ts.tv_sec;
+    tv->tv_usec = ts.tv_nsec / kNanosPerMicro;
+  }
+  if (tz != nullptr) std::memset(tz, 0, sizeof(struct timezone));  // UTC, no DST
+  return 0;
+}
+
+EDGECASE_WRAP time_t __wrap_time(time_t* t) {
+  Session* s = current();
+  if (s == nullptr) return ::time(t);
+  struct timespec ts {};
+  if (s->kernel().clock_gettime(CLOCK_REALTIME, &ts) != 0) return -1;
+  if (t != nullptr) *t = ts.tv_sec;
+  return ts.tv_sec;
+}
+
+// --- open -------------------------------------------------------------------------------------
+
+EDGECASE_WRAP int __wrap_open(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const int mode = mode_open(flags, ap);
+  va_end(ap);
+  Session* s = current();
+  return s == nullptr ? ::open(path, flags, mode) : open_routed(*s, "open", path, flags);
+}
+
+EDGECASE_WRAP int __wrap_open64(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const int mode = mode_open(flags, ap);
+  va_end(ap);
+  Session* s = current();
+  return s == nullptr ? ::open64(path, flags, mode) : open_routed(*s, "open64", path, flags);
+}
+
+// _FORTIFY_SOURCE's open without a mode (libuv opens /dev/null this way).
+EDGECASE_WRAP int __wrap___open64_2(const char* path, int flags) {
+  Session* s = current();
+  return s == nullptr ? ::open64(path, flags) : open_routed(*s, "__open64_2", path, flags);
+}
+
+EDGECASE_WRAP int __wrap___open_2(const char* path, int flags) {
+  Session* s = current();
+  return s == nullptr ? ::open(path, flags) : open_routed(*s, "__open_2", path, flags);
+}
+
+// openat: the same policy whatever dirfd (the empty filesystem has no directory either).
+EDGECASE_WRAP int __wrap_openat(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const int mode = mode_open(flags, ap);
+  va_end(ap);
+  Session* s = current();
+  return s == nullptr ? ::openat(dirfd, path, flags, mode) : open_routed(*s, "openat", path, flags);
+}
+
+// fopen: no stream can sit on a model fd, so every path fails with ENOENT while a session is
+// current, /dev/null included.
+EDGECASE_WRAP FILE* __wrap_fopen(const char* path, const char* mode) {
+  if (current() == nullptr) return ::fopen(path, mode);
+  errno = ENOENT;
+  return nullptr;
+}
+
+// --- syscall ----------------------------------------------------------------------------------
+
+// syscall(2) with six register-sized arguments, as glibc's passes them. SYS_close is libuv's
+// close (uv__close_nocheckstdio); any other number cannot be honoured while a session is current.
+// Reading all six whatever the number takes the sixth from the caller's stack, as glibc's own
+// syscall (assembly) does: AddressSanitizer would call that an underflow, so it is not
+// instrumented here.
+EDGECASE_WRAP __attribute__((no_sanitize("address"))) long __wrap_syscall(long number, ...) {
+  constexpr int kArgs = 6;
+  long a[kArgs];
+  va_list ap;
+  va_start(ap, number);
+  for (long& x : a) x = va_arg(ap, long);
+  va_end(ap);
+  if (current() == nullptr) return ::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+  if (number == SYS_close) return __wrap_close(static_cast<int>(a[0]));
+  unsupported("syscall", -1, fmt::format("{}, ...", number), "system call number not modelled");
+}
+
+// --- signals: SIGPIPE tracked, the others passed through --------------------------------------
+
+EDGECASE_WRAP sighandler_t __wrap_signal(int sig, sighandler_t handler) {
+  Session* s = current();
+  if (s == nullptr || sig != SIGPIPE) return ::signal(sig, handler);
+  struct sigaction& a = s->sigpipe_action();
+  const sighandler_t old = (a.sa_flags & SA_SIGINFO) ? SIG_DFL : a.sa_handler;
+  a = {};
+  a.sa_handler = handler;
+  return old;
+}
+
+EDGECASE_WRAP int __wrap_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  Session* s = current();
+  if (s == nullptr || sig != SIGPIPE) return ::sigaction(sig, act, old);
+  if (old != nullptr) *old = s->sigpipe_action();
+  if (act != nullptr) s->sigpipe_action() = *act;
+  return 0;
+}
+
+namespace {
+
+// sigprocmask's SIGPIPE bit kept in the session; the rest of the mask is the real call's.
+int mask_routed(Session& s, int how, const sigset_t* set, sigset_t* old,
+                int (*real)(int, const sigset_t*, sigset_t*)) {
+  const bool was_blocked = s.sigpipe_blocked();
+  sigset_t rest;
+  if (set != nullptr) {
+    rest = *set;
+    const bool pipe = sigismember(set, SIGPIPE) == 1;
+    sigdelset(&rest, SIGPIPE);
+    if (how == SIG_BLOCK && pipe) s.sigpipe_blocked() = true;
+    if (how == SIG_UNBLOCK && pipe) s.sigpipe_blocked() = false;
+    if (how == SIG_SETMASK) s.sigpipe_blocked() = pipe;
+  }
+  const int r = real(how, set != nullptr ? &rest : nullptr, old);
+  if (r != 0) {
+    s.sigpipe_blocked() = was_blocked;
+    return r;
+  }
+  if (old != nullptr) {
+    if (was_blocked) sigaddset(old, SIGPIPE);
+    else sigdelset(old, SIGPIPE);
+  }
+  return 0;
+}
+
+int real_pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+  const int e = ::pthread_sigmask(how, set, old);
+  if (e == 0) return 0;
+  errno = e;
+  return -1;
+}
+
+}  // namespace
+
+EDGECASE_WRAP int __wrap_sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  Session* s = current();
+  if (s == nullptr) return ::sigprocmask(how, set, old);
+  return mask_routed(*s, how, set, old, ::sigprocmask);
+}
+
+EDGECASE_WRAP int __wrap_pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+  Session* s = current();
+  if (s == nullptr) return ::pthread_sigmask(how, set, old);
+  return mask_routed(*s, how, set, old, real_pthread_sigmask) == 0 ? 0 : errno;
+}
+
+// --- exits and threads ------------------------------------------------------------------------
+
+// exit() from the handler ends the run as its return would (handler-exited when a peer still
+// waits); the process lives on for the next case, so atexit handlers do not run.
+EDGECASE_WRAP void __wrap_exit(int status) {
+  if (current() == nullptr) ::exit(status);
+  throw Stop{Stop::Reason::exited, "exit", -1, 0, fmt::format("the handler called exit({})", status)};
+}
+
+EDGECASE_WRAP void __wrap__exit(int status) {
+  if (current() == nullptr) ::_exit(status);
+  throw Stop{Stop::Reason::exited, "_exit", -1, 0, fmt::format("the handler called _exit({})", status)};
+}
+
+EDGECASE_WRAP void __wrap_abort() {
+  if (current() == nullptr) ::abort();
+  throw Stop{Stop::Reason::crashed, "abort", -1, 0,
+             "the handler called abort(): SIGABRT kills the process"};
+}
+
+// assert()'s failure, which calls the real abort() from inside libc.
+EDGECASE_WRAP void __wrap___assert_fail(const char* expr, const char* file, unsigned int line,
+                                        const char* function) {
+  if (current() == nullptr) ::__assert_fail(expr, file, line, function);
+  throw Stop{Stop::Reason::crashed, "abort", -1, 0,
+             fmt::format("the handler's assertion failed: {}:{}: {}: {}; abort() kills the process",
+                         file, line, function, expr)};
+}
+
+EDGECASE_WRAP int __wrap_pthread_create(pthread_t* thread, const pthread_attr_t* attr,
+                                        void* (*start)(void*), void* arg) {
+  if (current() == nullptr) return ::pthread_create(thread, attr, start, arg);
+  unsupported("pthread_create", -1, "thread, attr, start, arg",
+              "threads are not supported yet: a handler runs single-threaded");
+}
