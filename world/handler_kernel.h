@@ -10,48 +10,26 @@
 #pragma once
 
 #include "edgecase/kernel.h"
+#include "edgecase/kernel_layer.h"
 #include "edgecase/sim_kernel.h"
 
 namespace edgecase::sim {
 
 class World;
 
-class HandlerKernel final : public Kernel {
+class HandlerKernel final : public KernelLayer {
  public:
-  HandlerKernel(World& world, SimKernel& server) : w_(world), k_(server) {}
+  HandlerKernel(World& world, SimKernel& server) : KernelLayer(server), w_(world), k_(server) {}
 
-  int epoll_create1(int flags) override;
-  int epoll_create(int size) override;
-  int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override;
-  int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) override;
-  int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
-                  const sigset_t* sigmask) override;
-  int socket(int domain, int type, int protocol) override;
-  int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int listen(int sockfd, int backlog) override;
+  // The calls with faults of their own; every other call is around()'s.
   int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override;
-  int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int shutdown(int sockfd, int how) override;
-  ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
   ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
-  int socketpair(int domain, int type, int protocol, int sv[2]) override;
-  int setsockopt(int sockfd, int level, int optname, const void* optval,
-                 socklen_t optlen) override;
-  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override;
-  int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
-  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
-  ssize_t read(int fd, void* buf, size_t count) override;
   ssize_t write(int fd, const void* buf, size_t count) override;
-  ssize_t readv(int fd, const struct iovec* iov, int iovcnt) override;
   ssize_t writev(int fd, const struct iovec* iov, int iovcnt) override;
-  int close(int fd) override;
-  int dup(int oldfd) override;
-  int dup2(int oldfd, int newfd) override;
-  int pipe2(int pipefd[2], int flags) override;
-  int eventfd(unsigned int initval, int flags) override;
-  int fcntl(int fd, int cmd, long arg = 0) override;
-  int ioctl(int fd, unsigned long request, int* arg) override;
-  int clock_gettime(clockid_t clockid, struct timespec* tp) override;
+
+ protected:
+  // The call's cost (World::on_call, charged to the fd it acts on), then the server kernel.
+  long around(const CallSite& call, Forward forward) override;
 
  private:
   // The byte count a write may copy: `len`, or less when the short-write fault fires on a

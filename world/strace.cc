@@ -7,6 +7,7 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 #include <iterator>
+#include <type_traits>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -166,96 +167,123 @@ R TracingKernel::done(std::string call, R r) {
   return r;
 }
 
-int TracingKernel::epoll_create1(int flags) {
-  return done(fmt::format("epoll_create1({})", flags ? "EPOLL_CLOEXEC" : "0"),
-              inner_.epoll_create1(flags));
-}
-int TracingKernel::epoll_create(int size) {
-  return done(fmt::format("epoll_create({})", size), inner_.epoll_create(size));
-}
-int TracingKernel::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
-  std::string ev = event ? event_name(*event) : "NULL";
-  return done(fmt::format("epoll_ctl({}, {}, {}, {})", epfd, value_name(static_cast<uint64_t>(op), kCtlOps), fd, ev),
-              inner_.epoll_ctl(epfd, op, fd, event));
+// --- each call's line ------------------------------------------------------------------------
+//
+// describe(CallTag<&Kernel::name>, Specific, "name", result, arguments...) is the call's line
+// without its result, called after the call returned (out-arguments are filled in; inputs are as
+// the handler passed them). A call without an overload of its own gets generic_call's line.
+// An overload whose types differ from the table's by even a const is ambiguous with the generic
+// one, so it cannot be silently skipped.
+
+namespace {
+
+template <auto Method>
+struct CallTag {};
+struct Specific {};
+struct Generic {
+  Generic(Specific) {}  // NOLINT: the conversion ranks the generic line below a call's own
+};
+
+// An argument as the generic line shows it: numbers in decimal, pointers never by address.
+template <class T>
+std::string arg_text(T v) {
+  if constexpr (std::is_pointer_v<T>) {
+    return v == nullptr ? "NULL" : "0x...";
+  } else {
+    static_assert(std::is_integral_v<T>, "give this call a describe() overload of its own");
+    return fmt::format("{}", v);
+  }
 }
 
-static std::string events_out(const epoll_event* events, int n) {
+template <auto Method, class R, class... A>
+std::string describe(CallTag<Method>, Generic, const char* name, R, A... a) {
+  std::string out = name;
+  out += '(';
+  const char* sep = "";
+  ((out += sep, out += arg_text(a), sep = ", "), ...);
+  return out + ')';
+}
+
+using Line = std::string;
+using Name = const char*;
+
+Line describe(CallTag<&Kernel::epoll_create1>, Specific, Name, int, int flags) {
+  return fmt::format("epoll_create1({})", flags ? "EPOLL_CLOEXEC" : "0");
+}
+Line describe(CallTag<&Kernel::epoll_ctl>, Specific, Name, int, int epfd, int op, int fd,
+              struct epoll_event* event) {
+  std::string ev = event ? event_name(*event) : "NULL";
+  return fmt::format("epoll_ctl({}, {}, {}, {})", epfd,
+                     value_name(static_cast<uint64_t>(op), kCtlOps), fd, ev);
+}
+
+std::string events_out(const epoll_event* events, int n) {
   if (n < 0) return events ? "0x..." : "NULL";
   std::string out = "[";
   for (int i = 0; i < n; ++i) out += (i ? ", " : "") + event_name(events[i]);
   return out + "]";
 }
 
-int TracingKernel::epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
-  int r = inner_.epoll_wait(epfd, events, maxevents, timeout);
-  int saved = errno;
-  std::string line = fmt::format("epoll_wait({}, {}, {}, {})", epfd, events_out(events, r), maxevents, timeout);
-  errno = saved;
-  return done(std::move(line), r);
+Line describe(CallTag<&Kernel::epoll_wait>, Specific, Name, int r, int epfd,
+              struct epoll_event* events, int maxevents, int timeout) {
+  return fmt::format("epoll_wait({}, {}, {}, {})", epfd, events_out(events, r), maxevents,
+                     timeout);
 }
-int TracingKernel::epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
-                               const sigset_t* sigmask) {
-  int r = inner_.epoll_pwait(epfd, events, maxevents, timeout, sigmask);
-  int saved = errno;
-  std::string line = fmt::format("epoll_pwait({}, {}, {}, {}, {})", epfd, events_out(events, r), maxevents,
-                                 timeout, sigmask ? "[...]" : "NULL");
-  errno = saved;
-  return done(std::move(line), r);
+Line describe(CallTag<&Kernel::epoll_pwait>, Specific, Name, int r, int epfd,
+              struct epoll_event* events, int maxevents, int timeout, const sigset_t* sigmask) {
+  return fmt::format("epoll_pwait({}, {}, {}, {}, {})", epfd, events_out(events, r), maxevents,
+                     timeout, sigmask ? "[...]" : "NULL");
 }
-int TracingKernel::socket(int domain, int type, int protocol) {
-  return done(fmt::format("socket({}, {}, {})", value_name(static_cast<uint64_t>(domain), kFamilies),
-                          socktype_name(type), protocol),
-              inner_.socket(domain, type, protocol));
+Line describe(CallTag<&Kernel::socket>, Specific, Name, int, int domain, int type, int protocol) {
+  return fmt::format("socket({}, {}, {})", value_name(static_cast<uint64_t>(domain), kFamilies),
+                     socktype_name(type), protocol);
 }
-int TracingKernel::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
-  return done(fmt::format("bind({}, {}, {})", sockfd, sockaddr_name(addr, addrlen), addrlen),
-              inner_.bind(sockfd, addr, addrlen));
+Line describe(CallTag<&Kernel::bind>, Specific, Name, int, int sockfd,
+              const struct sockaddr* addr, socklen_t addrlen) {
+  return fmt::format("bind({}, {}, {})", sockfd, sockaddr_name(addr, addrlen), addrlen);
 }
-int TracingKernel::listen(int sockfd, int backlog) {
-  return done(fmt::format("listen({}, {})", sockfd, backlog), inner_.listen(sockfd, backlog));
+Line describe(CallTag<&Kernel::accept4>, Specific, Name, int r, int sockfd,
+              struct sockaddr* addr, socklen_t* addrlen, int flags) {
+  std::string a =
+      addr && addrlen && r >= 0 ? sockaddr_name(addr, *addrlen) : (addr ? "0x..." : "NULL");
+  return fmt::format("accept4({}, {}, {}, {})", sockfd, a, addrlen ? "[...]" : "NULL",
+                     bits_name(static_cast<uint64_t>(flags), kSockTypeFlags));
 }
-int TracingKernel::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) {
-  int r = inner_.accept4(sockfd, addr, addrlen, flags);
-  int saved = errno;
-  std::string a = addr && addrlen && r >= 0 ? sockaddr_name(addr, *addrlen) : (addr ? "0x..." : "NULL");
-  std::string line = fmt::format("accept4({}, {}, {}, {})", sockfd, a, addrlen ? "[...]" : "NULL",
-                                 bits_name(static_cast<uint64_t>(flags), kSockTypeFlags));
-  errno = saved;
-  return done(std::move(line), r);
+Line describe(CallTag<&Kernel::connect>, Specific, Name, int, int sockfd,
+              const struct sockaddr* addr, socklen_t addrlen) {
+  return fmt::format("connect({}, {}, {})", sockfd, sockaddr_name(addr, addrlen), addrlen);
 }
-int TracingKernel::connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
-  return done(fmt::format("connect({}, {}, {})", sockfd, sockaddr_name(addr, addrlen), addrlen),
-              inner_.connect(sockfd, addr, addrlen));
+Line describe(CallTag<&Kernel::shutdown>, Specific, Name, int, int sockfd, int how) {
+  return fmt::format("shutdown({}, {})", sockfd, value_name(static_cast<uint64_t>(how), kShut));
 }
-int TracingKernel::shutdown(int sockfd, int how) {
-  return done(fmt::format("shutdown({}, {})", sockfd, value_name(static_cast<uint64_t>(how), kShut)),
-              inner_.shutdown(sockfd, how));
-}
-ssize_t TracingKernel::recv(int sockfd, void* buf, size_t len, int flags) {
-  ssize_t r = inner_.recv(sockfd, buf, len, flags);
-  int saved = errno;
+// recv and send are recvfrom and sendto without an address, as strace shows them.
+Line describe(CallTag<&Kernel::recv>, Specific, Name, ssize_t r, int sockfd, void* buf,
+              size_t len, int flags) {
   std::string b = r > 0 ? quote_bytes(buf, static_cast<size_t>(r)) : (buf ? "\"\"" : "NULL");
-  std::string line = fmt::format("recvfrom({}, {}, {}, {}, NULL, NULL)", sockfd, b, len,
-                                 bits_name(static_cast<uint64_t>(flags), kMsgFlags));
-  errno = saved;
-  return done(std::move(line), r);
+  return fmt::format("recvfrom({}, {}, {}, {}, NULL, NULL)", sockfd, b, len,
+                     bits_name(static_cast<uint64_t>(flags), kMsgFlags));
 }
-ssize_t TracingKernel::send(int sockfd, const void* buf, size_t len, int flags) {
-  return done(fmt::format("sendto({}, {}, {}, {}, NULL, 0)", sockfd, quote_bytes(buf, len), len,
-                          bits_name(static_cast<uint64_t>(flags), kMsgFlags)),
-              inner_.send(sockfd, buf, len, flags));
+Line describe(CallTag<&Kernel::send>, Specific, Name, ssize_t, int sockfd, const void* buf,
+              size_t len, int flags) {
+  return fmt::format("sendto({}, {}, {}, {}, NULL, 0)", sockfd, quote_bytes(buf, len), len,
+                     bits_name(static_cast<uint64_t>(flags), kMsgFlags));
 }
-int TracingKernel::socketpair(int domain, int type, int protocol, int sv[2]) {
-  int r = inner_.socketpair(domain, type, protocol, sv);
-  int saved = errno;
+Line describe(CallTag<&Kernel::socketpair>, Specific, Name, int r, int domain, int type,
+              int protocol, int sv[2]) {
   std::string fds = r == 0 ? fmt::format("[{}, {}]", sv[0], sv[1]) : (sv ? "0x..." : "NULL");
-  std::string line = fmt::format("socketpair({}, {}, {}, {})", value_name(static_cast<uint64_t>(domain), kFamilies),
-                                 socktype_name(type), protocol, fds);
-  errno = saved;
-  return done(std::move(line), r);
+  return fmt::format("socketpair({}, {}, {}, {})",
+                     value_name(static_cast<uint64_t>(domain), kFamilies), socktype_name(type),
+                     protocol, fds);
 }
-int TracingKernel::setsockopt(int sockfd, int level, int optname, const void* optval,
-                              socklen_t optlen) {
+
+std::string sockopt_name(int level, int optname) {
+  return level == IPPROTO_TCP && optname == TCP_NODELAY
+             ? "TCP_NODELAY"
+             : value_name(static_cast<uint64_t>(optname), kSockOpts);
+}
+
+Line describe(CallTag<&Kernel::setsockopt>, Specific, Name, int, int sockfd, int level,
+              int optname, const void* optval, socklen_t optlen) {
   std::string v = "NULL";
   if (optval && optlen == sizeof(int)) {
     int x;
@@ -268,98 +296,98 @@ int TracingKernel::setsockopt(int sockfd, int level, int optname, const void* op
   } else if (optval) {
     v = "0x...";
   }
-  return done(fmt::format("setsockopt({}, {}, {}, {}, {})", sockfd, value_name(static_cast<uint64_t>(level), kLevels),
-                          optname == TCP_NODELAY && level == IPPROTO_TCP ? "TCP_NODELAY" : value_name(static_cast<uint64_t>(optname), kSockOpts),
-                          v, optlen),
-              inner_.setsockopt(sockfd, level, optname, optval, optlen));
+  return fmt::format("setsockopt({}, {}, {}, {}, {})", sockfd,
+                     value_name(static_cast<uint64_t>(level), kLevels),
+                     sockopt_name(level, optname), v, optlen);
 }
-int TracingKernel::getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) {
-  int r = inner_.getsockopt(sockfd, level, optname, optval, optlen);
-  int saved = errno;
+Line describe(CallTag<&Kernel::getsockopt>, Specific, Name, int r, int sockfd, int level,
+              int optname, void* optval, socklen_t* optlen) {
   std::string v = "0x...";
   if (r == 0 && optval && optlen && *optlen == sizeof(int)) {
     int x;
     std::memcpy(&x, optval, sizeof x);
     v = fmt::format("[{}]", x);
   }
-  std::string line = fmt::format("getsockopt({}, {}, {}, {}, [{}])", sockfd, value_name(static_cast<uint64_t>(level), kLevels),
-                                 level == IPPROTO_TCP && optname == TCP_NODELAY ? "TCP_NODELAY" : value_name(static_cast<uint64_t>(optname), kSockOpts),
-                                 v, optlen ? std::to_string(*optlen) : "NULL");
-  errno = saved;
-  return done(std::move(line), r);
+  return fmt::format("getsockopt({}, {}, {}, {}, [{}])", sockfd,
+                     value_name(static_cast<uint64_t>(level), kLevels),
+                     sockopt_name(level, optname), v, optlen ? std::to_string(*optlen) : "NULL");
 }
-int TracingKernel::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
-  int r = inner_.getsockname(sockfd, addr, addrlen);
-  int saved = errno;
-  std::string line = fmt::format("getsockname({}, {}, [{}])", sockfd,
-                                 r == 0 && addrlen ? sockaddr_name(addr, *addrlen) : "0x...",
-                                 addrlen ? std::to_string(*addrlen) : "NULL");
-  errno = saved;
-  return done(std::move(line), r);
+
+// getsockname and getpeername: the address filled in, and its length.
+std::string name_call(const char* call, int r, int sockfd, const sockaddr* addr,
+                      const socklen_t* addrlen) {
+  return fmt::format("{}({}, {}, [{}])", call, sockfd,
+                     r == 0 && addrlen ? sockaddr_name(addr, *addrlen) : "0x...",
+                     addrlen ? std::to_string(*addrlen) : "NULL");
 }
-int TracingKernel::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
-  int r = inner_.getpeername(sockfd, addr, addrlen);
-  int saved = errno;
-  std::string line = fmt::format("getpeername({}, {}, [{}])", sockfd,
-                                 r == 0 && addrlen ? sockaddr_name(addr, *addrlen) : "0x...",
-                                 addrlen ? std::to_string(*addrlen) : "NULL");
-  errno = saved;
-  return done(std::move(line), r);
+Line describe(CallTag<&Kernel::getsockname>, Specific, Name name, int r, int sockfd,
+              struct sockaddr* addr, socklen_t* addrlen) {
+  return name_call(name, r, sockfd, addr, addrlen);
 }
-ssize_t TracingKernel::read(int fd, void* buf, size_t count) {
-  ssize_t r = inner_.read(fd, buf, count);
-  int saved = errno;
+Line describe(CallTag<&Kernel::getpeername>, Specific, Name name, int r, int sockfd,
+              struct sockaddr* addr, socklen_t* addrlen) {
+  return name_call(name, r, sockfd, addr, addrlen);
+}
+Line describe(CallTag<&Kernel::read>, Specific, Name, ssize_t r, int fd, void* buf,
+              size_t count) {
   std::string b = r > 0 ? quote_bytes(buf, static_cast<size_t>(r)) : (buf ? "\"\"" : "NULL");
-  std::string line = fmt::format(FMT_COMPILE("read({}, {}, {})"), fd, b, count);
-  errno = saved;
-  return done(std::move(line), r);
+  return fmt::format(FMT_COMPILE("read({}, {}, {})"), fd, b, count);
 }
-ssize_t TracingKernel::write(int fd, const void* buf, size_t count) {
-  return done(fmt::format(FMT_COMPILE("write({}, {}, {})"), fd, quote_bytes(buf, count), count),
-              inner_.write(fd, buf, count));
+Line describe(CallTag<&Kernel::write>, Specific, Name, ssize_t, int fd, const void* buf,
+              size_t count) {
+  return fmt::format(FMT_COMPILE("write({}, {}, {})"), fd, quote_bytes(buf, count), count);
 }
-ssize_t TracingKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
-  return done(fmt::format("readv({}, [...], {})", fd, iovcnt), inner_.readv(fd, iov, iovcnt));
+Line describe(CallTag<&Kernel::readv>, Specific, Name, ssize_t, int fd, const struct iovec*,
+              int iovcnt) {
+  return fmt::format("readv({}, [...], {})", fd, iovcnt);
 }
-ssize_t TracingKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
-  return done(fmt::format("writev({}, [...], {})", fd, iovcnt), inner_.writev(fd, iov, iovcnt));
+Line describe(CallTag<&Kernel::writev>, Specific, Name, ssize_t, int fd, const struct iovec*,
+              int iovcnt) {
+  return fmt::format("writev({}, [...], {})", fd, iovcnt);
 }
-int TracingKernel::close(int fd) { return done(fmt::format("close({})", fd), inner_.close(fd)); }
-int TracingKernel::dup(int oldfd) { return done(fmt::format("dup({})", oldfd), inner_.dup(oldfd)); }
-int TracingKernel::dup2(int oldfd, int newfd) {
-  return done(fmt::format("dup2({}, {})", oldfd, newfd), inner_.dup2(oldfd, newfd));
+Line describe(CallTag<&Kernel::pipe2>, Specific, Name, int r, int pipefd[2], int flags) {
+  std::string fds =
+      r == 0 ? fmt::format("[{}, {}]", pipefd[0], pipefd[1]) : (pipefd ? "0x..." : "NULL");
+  return fmt::format("pipe2({}, {})", fds, bits_name(static_cast<uint64_t>(flags), kOpenFlags));
 }
-int TracingKernel::pipe2(int pipefd[2], int flags) {
-  int r = inner_.pipe2(pipefd, flags);
-  int saved = errno;
-  std::string fds = r == 0 ? fmt::format("[{}, {}]", pipefd[0], pipefd[1]) : (pipefd ? "0x..." : "NULL");
-  std::string line = fmt::format("pipe2({}, {})", fds, bits_name(static_cast<uint64_t>(flags), kOpenFlags));
-  errno = saved;
-  return done(std::move(line), r);
+// eventfd(3) is the eventfd2 system call.
+Line describe(CallTag<&Kernel::eventfd>, Specific, Name, int, unsigned int initval, int flags) {
+  return fmt::format("eventfd2({}, {})", initval,
+                     bits_name(static_cast<uint64_t>(flags), kEfdFlags));
 }
-int TracingKernel::eventfd(unsigned int initval, int flags) {
-  return done(fmt::format("eventfd2({}, {})", initval, bits_name(static_cast<uint64_t>(flags), kEfdFlags)),
-              inner_.eventfd(initval, flags));
-}
-int TracingKernel::fcntl(int fd, int cmd, long arg) {
+Line describe(CallTag<&Kernel::fcntl>, Specific, Name, int, int fd, int cmd, long arg) {
   std::string a;
   if (cmd == F_SETFL) a = ", " + file_flags_name(arg);
   else if (cmd == F_SETFD) a = arg & FD_CLOEXEC ? ", FD_CLOEXEC" : ", 0";
   else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) a = fmt::format(", {}", arg);
-  return done(fmt::format("fcntl({}, {}{})", fd, value_name(static_cast<uint64_t>(cmd), kFcntlCmds), a),
-              inner_.fcntl(fd, cmd, arg));
+  return fmt::format("fcntl({}, {}{})", fd, value_name(static_cast<uint64_t>(cmd), kFcntlCmds), a);
 }
-int TracingKernel::ioctl(int fd, unsigned long request, int* arg) {
-  int r = inner_.ioctl(fd, request, arg);
-  int saved = errno;
+Line describe(CallTag<&Kernel::ioctl>, Specific, Name, int, int fd, unsigned long request,
+              int* arg) {
   std::string a = arg ? fmt::format("[{}]", *arg) : "NULL";
-  std::string line = fmt::format("ioctl({}, {}, {})", fd, value_name(request, kIoctls), a);
-  errno = saved;
-  return done(std::move(line), r);
+  return fmt::format("ioctl({}, {}, {})", fd, value_name(request, kIoctls), a);
 }
-int TracingKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
-  return done(fmt::format("clock_gettime({}, ...)", value_name(static_cast<uint64_t>(clockid), kClocks)),
-              inner_.clock_gettime(clockid, tp));
+Line describe(CallTag<&Kernel::clock_gettime>, Specific, Name, int, clockid_t clockid,
+              struct timespec*) {
+  return fmt::format("clock_gettime({}, ...)",
+                     value_name(static_cast<uint64_t>(clockid), kClocks));
 }
+
+}  // namespace
+
+// Every call: forwarded, then its line (errno as the call left it, whatever the formatting did).
+#define EDGECASE_ARGS(...) __VA_ARGS__
+#define EDGECASE_DEFAULT_ARG(v)
+#define EDGECASE_KERNEL_CALL(ret, name, params, args, fd)                                  \
+  ret TracingKernel::name params {                                                         \
+    const ret r = inner_.name args;                                                        \
+    const int saved = errno;                                                               \
+    std::string line =                                                                     \
+        describe(CallTag<&Kernel::name>{}, Specific{}, #name, r, EDGECASE_ARGS args);      \
+    errno = saved;                                                                         \
+    return done(std::move(line), r);                                                       \
+  }
+#include "edgecase/kernel_calls.def"
+#undef EDGECASE_ARGS
 
 }  // namespace edgecase

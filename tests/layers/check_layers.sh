@@ -14,7 +14,7 @@ declare -A rank=(
   [interface]=1 [sim]=2 [real]=2 [world]=3 [harness]=4 [props]=5
   [handlers]=5 [fuzz]=6 [tools]=6 [posix]=6)
 declare -A header_group=(
-  [kernel.h]=interface [inspect.h]=interface
+  [kernel.h]=interface [inspect.h]=interface [kernel_calls.def]=interface [kernel_layer.h]=interface
   [sim_kernel.h]=sim [real_kernel.h]=real
   [scenario.h]=world [strace.h]=world
   [case_file.h]=harness [report.h]=harness [protocol.h]=harness [runner.h]=harness
