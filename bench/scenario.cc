@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/common.h"
+#include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "harness/sim_run.h"
 
@@ -32,7 +33,7 @@ void scenario_runs(benchmark::State& state) {
   uint64_t handler_calls = 0;
   for (auto _ : state) {
     SimRun run(cases[i++ % kSeeds], SimRunOptions{.trace = trace});
-    const sim::World::Result r = run.run();
+    const sim::World::Result r = run.run(edgecase::handlers::builtins());
     // The echo handler is correct: every run must end with the world quiescent.
     if (r.outcome != sim::World::Outcome::stopped || r.stop->reason != Stop::Reason::quiescent) {
       state.SkipWithError("a run did not end quiescent");

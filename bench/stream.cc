@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bench/common.h"
+#include "handlers/handlers.h"
 #include "edgecase/runner.h"
 
 namespace edgecase::bench {
@@ -69,6 +70,7 @@ void echo_stream(benchmark::State& state, Backend backend) {
   const auto n = static_cast<uint64_t>(state.range(0));
   const Case c = echo_bytes_case(n, static_cast<uint64_t>(state.range(1)));
   RunOptions o;
+  o.handlers = &handlers::builtins();
   o.backend = backend == Backend::sim ? edgecase::Backend::sim : edgecase::Backend::live;
   double peak = 0;
   for (auto _ : state) {

@@ -10,11 +10,21 @@
 #include <vector>
 
 #include "edgecase/kernel.h"
+#include "edgecase/runner.h"
 #include "edgecase/scenario.h"
 
 namespace edgecase::handlers {
 
-using Handler = std::function<void(Kernel&)>;
+using edgecase::Handler;
+
+// The built-in handlers by name, to hand to the runner (RunOptions::handlers): "echo" (the
+// reference server, at the scenario's address) and the seed servers, fixed and not.
+const HandlerRegistry& builtins();
+// `o` with the built-in handlers known by name (for run_case(c, ...), IsolatedRunner, hunts).
+inline RunOptions with_builtins(RunOptions o = {}) {
+  o.handlers = &builtins();
+  return o;
+}
 
 // The handler called `name`, set up for `scenario` (its listening address); an empty function
 // when no handler has that name.

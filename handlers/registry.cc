@@ -45,6 +45,18 @@ Handler find(std::string_view name, const Scenario& scenario) {
   return {};
 }
 
+const HandlerRegistry& builtins() {
+  // Built once, never changed: a constant table, not process state.
+  static const HandlerRegistry registry = [] {
+    HandlerRegistry r;
+    r.add("echo", [](const Scenario& s) { return find("echo", s); });
+    for (const Seed& s : kSeeds)
+      r.add(std::string(s.name), [run = s.run](const Scenario&) { return Handler(run); }, s.port);
+    return r;
+  }();
+  return registry;
+}
+
 std::vector<std::string> names() {
   std::vector<std::string> out{"echo"};
   for (const Seed& s : kSeeds) out.emplace_back(s.name);

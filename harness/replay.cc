@@ -28,15 +28,15 @@ std::optional<TraceDifference> compare_traces(const std::vector<std::string>& ex
   return d;
 }
 
-std::vector<std::string> trace_of(const Case& c) {
+std::vector<std::string> trace_of(const Case& c, const HandlerRegistry& handlers) {
   SimRun run(c, SimRunOptions{.keep_trace = true});
-  run.run();
+  run.run(handlers);
   return run.world().trace().all();
 }
 
-TraceSummary trace_summary(const Case& c) {
+TraceSummary trace_summary(const Case& c, const HandlerRegistry& handlers) {
   SimRun run(c);
-  run.run();
+  run.run(handlers);
   return {run.world().trace().hash(), run.world().trace().count()};
 }
 

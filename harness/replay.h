@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgecase/case_file.h"
+#include "edgecase/runner.h"
 
 namespace edgecase {
 
@@ -24,8 +25,9 @@ struct TraceDifference {
 std::optional<TraceDifference> compare_traces(const std::vector<std::string>& expected,
                                               const std::vector<std::string>& actual);
 
-// Runs the case in the simulated world with its named handler and returns every trace line.
-std::vector<std::string> trace_of(const Case& c);
+// Runs the case in the simulated world with its handler, named in `handlers`, and returns
+// every trace line.
+std::vector<std::string> trace_of(const Case& c, const HandlerRegistry& handlers);
 
 // Runs the case with tracing and returns the trace's hash (Trace::hash) and line count.
 struct TraceSummary {
@@ -33,6 +35,6 @@ struct TraceSummary {
   uint64_t lines = 0;
   friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
 };
-TraceSummary trace_summary(const Case& c);
+TraceSummary trace_summary(const Case& c, const HandlerRegistry& handlers);
 
 }  // namespace edgecase

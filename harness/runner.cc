@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "edgecase/strace.h"
-#include "handlers/handlers.h"
 #include "harness/live_run.h"
 #include "harness/observer.h"
 #include "harness/oracles.h"
@@ -72,6 +71,15 @@ std::string ending_text(const sim::World::Result& r) {
     case sim::World::Outcome::stopped: break;
   }
   return r.stop->message();
+}
+
+// The handler the case names, from the registry the caller handed over (RunOptions::handlers).
+Handler named_handler(const Case& c, const RunOptions& o) {
+  if (o.handlers == nullptr)
+    throw std::invalid_argument(fmt::format(
+        "unknown handler \"{}\" (no handler registry given: RunOptions::handlers)",
+        c.scenario.handler));
+  return o.handlers->get(c.scenario.handler, c.scenario);
 }
 
 const ProtocolChecker& checker_for(const Case& c, const RunOptions& o) {
@@ -438,11 +446,7 @@ std::optional<std::pair<std::string, std::string>> take_frame(std::string& buf) 
       if (auto* err = std::get_if<CaseError>(&parsed))
         throw std::invalid_argument("isolated run: " + err->message);
       const Case& c = std::get<Case>(parsed);
-      Handler h = fixed ? fixed : handlers::find(c.scenario.handler, c.scenario);
-      if (!h)
-        throw std::invalid_argument(fmt::format("unknown handler \"{}\" (known: {})",
-                                                c.scenario.handler,
-                                                fmt::join(handlers::names(), ", ")));
+      Handler h = fixed ? fixed : named_handler(c, o);
       reply = frame("report", report_to_wire(run_direct(h, c, o)));
     } catch (const std::exception& e) {
       reply = frame("error", e.what());
@@ -588,12 +592,7 @@ Report run_case(const Handler& handler, const Case& c, const RunOptions& options
 }
 
 Report run_case(const Case& c, const RunOptions& options) {
-  const Handler h = handlers::find(c.scenario.handler, c.scenario);
-  if (!h)
-    throw std::invalid_argument(fmt::format("unknown handler \"{}\" (known: {})",
-                                            c.scenario.handler,
-                                            fmt::join(handlers::names(), ", ")));
-  return run_case(h, c, options);
+  return run_case(named_handler(c, options), c, options);
 }
 
 }  // namespace edgecase

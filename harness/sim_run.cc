@@ -180,12 +180,10 @@ PeerScript SimRun::apply_peer_faults(uint32_t index, PeerScript s) {
   return s;
 }
 
-sim::World::Result SimRun::run() {
-  handlers::Handler h = handlers::find(case_.scenario.handler, case_.scenario);
-  if (!h) throw std::invalid_argument("unknown handler `" + case_.scenario.handler + "`");
-  return run(h);
+sim::World::Result SimRun::run(const HandlerRegistry& handlers) {
+  return run(handlers.get(case_.scenario.handler, case_.scenario));
 }
 
-sim::World::Result SimRun::run(const handlers::Handler& h) { return world_->run(h); }
+sim::World::Result SimRun::run(const Handler& h) { return world_->run(h); }
 
 }  // namespace edgecase

@@ -10,7 +10,7 @@
 
 #include "edgecase/case_file.h"
 #include "harness/peer.h"
-#include "handlers/handlers.h"
+#include "edgecase/runner.h"
 #include "world/world.h"
 
 namespace edgecase {
@@ -45,10 +45,11 @@ class SimRun {
   explicit SimRun(const Case& c, SimRunOptions options = {});
   ~SimRun();
 
-  // Runs the case's handler, found by name (throws std::invalid_argument for an unknown one).
-  sim::World::Result run();
+  // Runs the case's handler, found by name in `handlers` (throws std::invalid_argument for an
+  // unknown one).
+  sim::World::Result run(const HandlerRegistry& handlers);
   // Runs the given handler instead.
-  sim::World::Result run(const handlers::Handler& h);
+  sim::World::Result run(const Handler& h);
 
   sim::World& world() { return *world_; }
   const Case& the_case() const { return case_; }

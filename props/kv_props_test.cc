@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgecase/property.h"
+#include "handlers/handlers.h"
 #include "examples/kv/kv.h"
 
 namespace {
@@ -46,6 +47,7 @@ void fails_with(kv::Bug bug, const std::string& oracle,
   INFO(r.report.format());
   CHECK(r.oracle == oracle);
   edgecase::RunOptions again;
+  again.handlers = &edgecase::handlers::builtins();
   const edgecase::Protocol kv = kv::kv_protocol();
   again.checker = kv.checker.get();
   CHECK(edgecase::run_case(kv_server(bug), r.minimal, again).found(oracle));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs the Debian packages, builds with
 # g++ under AddressSanitizer + UndefinedBehaviorSanitizer and with clang++ (plus the libFuzzer
-# targets), and runs every ctest label on both builds. Exits non-zero on any failure.
+# targets), and runs every ctest label on both builds (label package installs each build's kit
+# to a prefix in its build tree and builds tests/package against it). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

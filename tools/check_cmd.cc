@@ -135,6 +135,7 @@ Plan make_plan(const CheckOptions& o) {
   // A handler under test may overflow its buffers: a crash is a finding, not the kit's end.
   p.hunt.run.isolate = true;
   p.hunt.run.trace = true;
+  p.hunt.run.handlers = &handlers::builtins();  // the handler is a built-in, by name
   p.hunt.time_budget = static_cast<Nanos>(o.time_limit * 1e9);
   check_writable_dir(o.out_dir);
   check_writable_file(o.trace_path, "--trace");
@@ -336,7 +337,7 @@ void write_trace(const CheckOptions& o, const HuntResult& h, std::FILE* out) {
     return;
   }
   SimRun run(f.smallest, SimRunOptions{.keep_trace = true});
-  run.run();
+  run.run(handlers::builtins());
   std::string text;
   for (const std::string& l : run.world().trace().all()) text += l + "\n";
   write_file(o.trace_path, text, "trace");

@@ -132,6 +132,7 @@ std::string live_check(const Finding& f, bool isolate) {
   o.backend = Backend::live;
   o.isolate = isolate;
   o.live_time_limit = DemoOptions::kLiveTimeLimit;
+  o.handlers = &handlers::builtins();
   const Report live = run_case(f.smallest, o);
   if (live.found(f.oracle)) return "yes";
   // Before the undecided lines: those include one per sim-only fault, said shorter here.
@@ -188,6 +189,7 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
   for (std::string_view server : kServers) {
     const uint16_t port = *handlers::own_port(server);
     HuntOptions ho;
+    ho.run.handlers = &handlers::builtins();
     ho.seeds = o.seeds;
     ho.run.isolate = true;  // the buggy servers overflow buffers: a crash is a finding
     ho.run.trace = true;
@@ -235,6 +237,7 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
     const std::string fixed = std::string(server) + "-fixed";
     const uint16_t port = *handlers::own_port(fixed);
     HuntOptions ho;
+    ho.run.handlers = &handlers::builtins();
     ho.seeds = o.fixed_sim;
     ho.run.trace = false;
     ho.run.isolate = false;

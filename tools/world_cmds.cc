@@ -17,6 +17,7 @@
 #include "harness/generate.h"
 #include "harness/replay.h"
 #include "harness/sim_run.h"
+#include "handlers/handlers.h"
 
 namespace edgecase::tools {
 
@@ -87,6 +88,7 @@ RunOptions run_options(const WorldCommands& o) {
   RunOptions r;
   r.backend = o.backend == "live" ? Backend::live : Backend::sim;
   r.isolate = o.isolate;
+  r.handlers = &handlers::builtins();  // a case file names a built-in handler
   return r;
 }
 
@@ -133,7 +135,7 @@ int do_run(const WorldCommands& o) {
                  o.trace_path);
     } else {
       SimRun run(c, SimRunOptions{.keep_trace = true});
-      run.run();
+      run.run(handlers::builtins());
       write_lines(*trace_out, o.trace_path, run.world().trace().all());
       fmt::print("trace: {} lines, hash {:016x}, written to {}\n", run.world().trace().count(),
                  run.world().trace().hash(), o.trace_path);
@@ -152,6 +154,7 @@ int do_replay(const WorldCommands& o) {
       o.trace_path.empty() ? std::nullopt : std::optional(read_lines(o.trace_path));
   RunOptions ro;
   ro.isolate = o.isolate;
+  ro.handlers = &handlers::builtins();
   const Report r = run_case(c, ro);
   fmt::print("{}", r.format());
   if (!r.case_errors.empty()) throw InputError{o.case_path + ": the case cannot run as written"};
@@ -183,8 +186,8 @@ int do_replay(const WorldCommands& o) {
                "-DEDGECASE_SANITIZE=ON, where the overflow itself is reported every time\n");
     return kNotReproduced;
   }
-  const std::vector<std::string> actual = trace_of(c);
-  const std::vector<std::string> expected = saved ? *saved : trace_of(c);
+  const std::vector<std::string> actual = trace_of(c, handlers::builtins());
+  const std::vector<std::string> expected = saved ? *saved : trace_of(c, handlers::builtins());
   if (auto diff = compare_traces(expected, actual)) {
     fmt::print("replay: {}\n", diff->message());
     return kNotReproduced;
@@ -238,7 +241,8 @@ int do_hashes(const WorldCommands& o) {
     throw InputError{fmt::format("--first {} --seeds {} goes past the last seed ({})", o.seed,
                                  o.seeds, UINT64_MAX)};
   for (uint64_t seed = o.seed; seed - o.seed < o.seeds; ++seed) {
-    const TraceSummary t = trace_summary(echo_case(seed, plan_named(o.faults, seed)));
+    const TraceSummary t =
+        trace_summary(echo_case(seed, plan_named(o.faults, seed)), handlers::builtins());
     fmt::print("{} {:016x} {}\n", seed, t.hash, t.lines);
   }
   return kExitClean;

@@ -1,4 +1,4 @@
-// pattern_byte (include/edgecase/scenario.h) and its bulk form pattern_fill (harness/peer.h).
+// pattern_byte (include/edgecase/scenario.h) and its bulk form pattern_fill (world/pattern.h).
 // The fault plan's functions live in world/fault_plan.cc.
 #include "edgecase/scenario.h"
 
@@ -9,7 +9,7 @@
 #include <immintrin.h>
 #endif
 
-#include "harness/peer.h"
+#include "world/pattern.h"
 
 namespace edgecase {
 

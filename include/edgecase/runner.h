@@ -14,7 +14,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgecase/case_file.h"
 #include "edgecase/kernel.h"
@@ -24,6 +27,36 @@
 namespace edgecase {
 
 using Handler = std::function<void(Kernel&)>;
+
+// Handlers known by name: a case file's `handler` line, for run_case(c), IsolatedRunner, replay
+// and the `edgecase` command. The runner knows no handler of its own: it is handed a registry
+// (RunOptions::handlers). The kit's built-in handlers (the reference echo server, the seed
+// servers) are not in the library a user links; the kit's tools, tests and fuzz targets link
+// them (handlers/, target edgecase_handlers) and pass handlers::builtins().
+class HandlerRegistry {
+ public:
+  // Makes the handler for a scenario (it listens at the scenario's address and port).
+  using Factory = std::function<Handler(const Scenario&)>;
+
+  // Adds (or replaces) `name`. `own_port`: the port the handler hard-codes whatever the
+  // scenario says (the seed servers do, as published); a case for it names that port.
+  void add(std::string name, Factory make, std::optional<uint16_t> own_port = std::nullopt);
+  // The handler called `name`, set up for `scenario`; an empty function if there is none.
+  Handler find(std::string_view name, const Scenario& scenario) const;
+  // As find(), but std::invalid_argument naming the known handlers if there is none.
+  Handler get(std::string_view name, const Scenario& scenario) const;
+  std::optional<uint16_t> own_port(std::string_view name) const;
+  std::vector<std::string> names() const;  // sorted
+
+ private:
+  struct Entry {
+    std::string name;
+    Factory make;
+    std::optional<uint16_t> own_port;
+  };
+  const Entry* entry(std::string_view name) const;
+  std::vector<Entry> entries_;  // sorted by name
+};
 
 struct RunOptions {
   // A handler making more calls than this is spinning (sim) ...
@@ -64,6 +97,9 @@ struct RunOptions {
   const CheckerRegistry* checkers = nullptr;
   // Overrides the checker the scenario's protocol names (not owned; must outlive the call).
   const ProtocolChecker* checker = nullptr;
+  // Where run_case(c) and IsolatedRunner look up the case's handler by name (not owned; must
+  // outlive the call); nullptr: no handler is known by name (pass the handler itself).
+  const HandlerRegistry* handlers = nullptr;
 };
 
 // Sets the process's SIGPIPE disposition to SIG_IGN (idempotent; never restored). A live run
@@ -84,11 +120,12 @@ bool peer_failure_is_case_error(std::string_view failure);
 // Runs `handler` against case `c`. A case that validate_case rejects is not run: the report
 // holds the errors in case_errors.
 Report run_case(const Handler& handler, const Case& c, const RunOptions& options = {});
-// Runs the handler the case names (handlers/registry); std::invalid_argument if unknown.
+// Runs the handler the case names, from options.handlers; std::invalid_argument if unknown.
 Report run_case(const Case& c, const RunOptions& options = {});
 
 // Runs many cases isolated, in one child process that stays alive between them: a crash costs
-// one respawn instead of a fork per run. The child resolves each case's handler by name, or
+// one respawn instead of a fork per run. The child resolves each case's handler by name (from
+// options.handlers), or
 // runs `handler` if one is given (the child's copy of it, taken when the child is forked).
 // Not copyable; the child is killed when the runner is destroyed.
 class IsolatedRunner {

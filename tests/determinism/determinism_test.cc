@@ -21,6 +21,8 @@
 #include "harness/sim_run.h"
 #include "handlers/handlers.h"
 
+using edgecase::handlers::builtins;
+
 namespace edgecase {
 namespace {
 
@@ -46,7 +48,7 @@ struct Observed {
 
 Observed run_kept(const Case& c) {
   SimRun run(c, SimRunOptions{.keep_trace = true});
-  sim::World::Result r = run.run();
+  sim::World::Result r = run.run(builtins());
   return {run.world().trace().all(), {run.world().trace().hash(), run.world().trace().count()},
           std::move(r)};
 }
@@ -95,11 +97,11 @@ void check_block(uint64_t first, uint64_t count) {
     INFO("seed " << seed);
     const Case c = all_faults_case(seed);
     const Observed one = run_kept(c);
-    const TraceSummary two = trace_summary(c);
+    const TraceSummary two = trace_summary(c, builtins());
     REQUIRE(one.summary == two);
     REQUIRE(one.summary.lines == one.lines.size());
     if ((seed - first) % kFullCompareEvery == 0) {
-      const auto diff = compare_traces(one.lines, trace_of(c));
+      const auto diff = compare_traces(one.lines, trace_of(c, builtins()));
       INFO((diff ? diff->message() : std::string("identical")));
       REQUIRE_FALSE(diff);
     }
@@ -147,9 +149,10 @@ TEST_CASE("1,000 all-fault echo seeds, block 4: each run twice gives the same tr
 
 TEST_CASE("different seeds give different traces", "[determinism]") {
   // Guards the checks above against a trace that ignores the seed.
-  REQUIRE_FALSE(trace_summary(all_faults_case(1)) == trace_summary(all_faults_case(2)));
-  REQUIRE_FALSE(trace_summary(echo_case(1, FaultPlan::none())) ==
-                trace_summary(all_faults_case(1)));
+  REQUIRE_FALSE(trace_summary(all_faults_case(1), builtins()) ==
+                trace_summary(all_faults_case(2), builtins()));
+  REQUIRE_FALSE(trace_summary(echo_case(1, FaultPlan::none()), builtins()) ==
+                trace_summary(all_faults_case(1), builtins()));
 }
 
 // Forwards every call to the world's handler kernel, and at chosen calls first runs a whole
@@ -189,8 +192,8 @@ TEST_CASE("a world run in the middle of another changes neither trace", "[determ
   const std::vector<uint64_t> kAtCalls = {1, 10, 40, 80};
   const Case outer = all_faults_case(kOuterSeed);
   const Case inner = all_faults_case(kInnerSeed);
-  const TraceSummary outer_alone = trace_summary(outer);
-  const TraceSummary inner_alone = trace_summary(inner);
+  const TraceSummary outer_alone = trace_summary(outer, builtins());
+  const TraceSummary inner_alone = trace_summary(inner, builtins());
 
   std::vector<TraceSummary> inner_runs;
   SimRun run(outer);
@@ -198,7 +201,8 @@ TEST_CASE("a world run in the middle of another changes neither trace", "[determ
   REQUIRE(echo);
   uint64_t others = 0;
   run.run([&](Kernel& k) {
-    Interleaving mixed(k, kAtCalls, [&] { inner_runs.push_back(trace_summary(inner)); });
+    Interleaving mixed(k, kAtCalls,
+                       [&] { inner_runs.push_back(trace_summary(inner, builtins())); });
     // Counted on the way out too: a Stop unwinds through here.
     struct Count {
       Interleaving& m;
@@ -212,7 +216,7 @@ TEST_CASE("a world run in the middle of another changes neither trace", "[determ
   for (const TraceSummary& s : inner_runs) CHECK(s == inner_alone);
   CHECK(TraceSummary{run.world().trace().hash(), run.world().trace().count()} == outer_alone);
   // And in sequence: A, B, A.
-  CHECK(trace_summary(outer) == outer_alone);
+  CHECK(trace_summary(outer, builtins()) == outer_alone);
 }
 
 }  // namespace

@@ -100,6 +100,7 @@ std::string seen_text(const HuntResult& r) {
 // each finding: the right oracle, a shrunk case no bigger than the one generated.
 void hunt_for(std::string_view handler, const std::vector<std::string>& targets) {
   HuntOptions o;
+  o.run.handlers = &edgecase::handlers::builtins();
   o.seeds = kHuntSeeds;
   o.targets = targets;
   o.max_shrink_runs = kShrinkRuns;
@@ -133,6 +134,7 @@ void hunt_for(std::string_view handler, const std::vector<std::string>& targets)
 void fixed_clean(std::string_view handler, uint64_t cases, const RunOptions& run,
                  uint64_t shrink_runs) {
   HuntOptions o;
+  o.run.handlers = &edgecase::handlers::builtins();
   o.seeds = cases;
   o.max_shrink_runs = shrink_runs;
   o.run = run;
@@ -334,12 +336,14 @@ namespace {
 
 void fixed_sim(std::string_view handler) {
   RunOptions run;
+  run.handlers = &edgecase::handlers::builtins();
   run.trace = false;
   fixed_clean(handler, kFixedSimCases, run, kShrinkRuns);
 }
 
 void fixed_live(std::string_view handler) {
   RunOptions run;
+  run.handlers = &edgecase::handlers::builtins();
   run.backend = Backend::live;
   run.live_time_limit = kLiveTimeLimit;
   fixed_clean(handler, kFixedLiveCases, run, 0);
@@ -379,6 +383,7 @@ TEST_CASE("seeds: explore", "[.explore]") {
   const auto env = [](const char* name) { return std::getenv(name); };
   const std::string handler = env("HANDLER") ? env("HANDLER") : "seed000";
   HuntOptions o;
+  o.run.handlers = &edgecase::handlers::builtins();
   o.seeds = env("SEEDS") ? std::strtoull(env("SEEDS"), nullptr, 10) : 200;
   o.shrink = env("SHRINK") != nullptr;
   if (env("FIRST")) o.first_seed = std::strtoull(env("FIRST"), nullptr, 10);
@@ -418,6 +423,7 @@ constexpr uint64_t kReproSeeds = 300;  // the demo's default
 // and undecided lines.
 int reproduce_live(const Case& c, const std::string& oracle, std::string* seen) {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = Backend::live;
   o.isolate = true;
   o.trace = false;
@@ -441,6 +447,7 @@ TEST_CASE("seeds: live reproduction of the hunt's findings", "[.live-repro]") {
   uint64_t all_live = 0;
   for (std::string_view server : {"seed000", "seed001", "seed002", "seed003"}) {
     HuntOptions o;
+    o.run.handlers = &edgecase::handlers::builtins();
     o.seeds = seeds;
     o.max_shrink_runs = kShrinkRuns;
     o.run.isolate = true;

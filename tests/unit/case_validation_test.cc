@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "edgecase/case_file.h"
+#include "handlers/handlers.h"
 #include "edgecase/runner.h"
 #include "harness/generate.h"
 
@@ -124,6 +125,7 @@ TEST_CASE("run_case: a case that cannot run is a case error, not PASS and no ora
   c.scenario.peers[0].steps.erase(c.scenario.peers[0].steps.begin());  // the connect
   for (bool isolate : {false, true}) {
     RunOptions o;
+    o.handlers = &edgecase::handlers::builtins();
     o.isolate = isolate;
     const Report r = run_case(c, o);
     INFO(r.format());
@@ -207,6 +209,7 @@ TEST_CASE("run_case: a live peer whose host has no fd left is a case error",
     lim.rlim_cur = kFewFds;
     if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
     RunOptions o;
+    o.handlers = &edgecase::handlers::builtins();
     o.backend = Backend::live;
     const Case c = echo_case(3, FaultPlan::none(), EchoShape{.peers = 1, .messages = 1});
     const Report r = run_case(listen_then_fill_fds, c, o);

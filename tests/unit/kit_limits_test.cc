@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "props/hunt.h"
 
@@ -32,6 +33,7 @@ void require_undecided(const Report& r, std::string_view limit_words) {
 
 TEST_CASE("kit limits: a sim run past a tiny wall-time limit is undecided", "[runner][limits]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.wall_time_limit = 1;  // 1 ns: the first check ends the run
   require_undecided(run_case(long_case(), o), "wall-time limit (0.000 s)");
   o.isolate = true;
@@ -40,6 +42,7 @@ TEST_CASE("kit limits: a sim run past a tiny wall-time limit is undecided", "[ru
 
 TEST_CASE("kit limits: a live run past a tiny wall-time limit is undecided", "[runner][limits][live]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = Backend::live;
   o.wall_time_limit = 1;
   require_undecided(run_case(long_case(), o), "wall-time limit");
@@ -48,9 +51,10 @@ TEST_CASE("kit limits: a live run past a tiny wall-time limit is undecided", "[r
 TEST_CASE("kit limits: the wall-time limit never changes a run that finishes within it",
           "[runner][limits]") {
   RunOptions none;
+  none.handlers = &edgecase::handlers::builtins();
   none.wall_time_limit = 0;
   const Report a = run_case(long_case(), none);
-  const Report b = run_case(long_case(), RunOptions{});
+  const Report b = run_case(long_case(), edgecase::handlers::with_builtins());
   CHECK(a.clean());
   CHECK(a.format() == b.format());
 }
@@ -60,6 +64,7 @@ TEST_CASE("kit limits: the wall-time limit never changes a run that finishes wit
 TEST_CASE("kit limits: a step budget that runs out on a working handler is undecided",
           "[runner][limits]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.step_budget = 200;  // far fewer calls than 2 x 8 messages of up to 1 MiB need
   for (const Backend b : {Backend::sim, Backend::live}) {
     o.backend = b;
@@ -73,6 +78,7 @@ TEST_CASE("kit limits: a step budget that runs out on a working handler is undec
 TEST_CASE("kit limits: a step budget that runs out on a spinning handler is a busy loop",
           "[runner][limits]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.step_budget = 200;
   const Report r = run_case(
       [](Kernel& k) {
@@ -90,6 +96,7 @@ TEST_CASE("kit limits: a step budget that runs out on a spinning handler is a bu
 TEST_CASE("kit limits: the isolation timeout is undecided, not handler-blocked",
           "[runner][limits][isolate]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.isolate = true;
   o.isolation_timeout = 300 * kNanosPerMilli;
   // Blocks outside the kit's calls, where no limit of the world's can stop it.
@@ -106,6 +113,7 @@ namespace {
 
 TEST_CASE("kit limits: a hunt stops at its time budget and says so", "[search][limits]") {
   HuntOptions o;
+  o.run.handlers = &edgecase::handlers::builtins();
   o.seeds = 1'000'000;  // far more than any budget here lets run
   o.run.trace = false;
   o.time_budget = 1;  // 1 ns: spent before the second case

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 #include "examples/kv/kv.h"
 
 namespace edgecase {
@@ -49,6 +50,7 @@ Case kv_case(std::vector<PeerScript> peers, FaultPlan faults = FaultPlan::none()
 Report run(const Case& c, kv::Bug bug, Backend backend = Backend::sim) {
   static const kv::ModelChecker model;
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = backend;
   o.checker = &model;
   return run_case(kv::server(c.scenario, bug), c, o);

@@ -168,6 +168,7 @@ edgecase::Handler echo(Bug b) {
 
 Report run_live(const edgecase::Handler& h, const Case& c) {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   return edgecase::run_case(h, c, o);
 }
@@ -402,6 +403,7 @@ TEST_CASE("live faults: a loop spinning after its peers are done runs into busy-
   };
   const Case c = make_case({PeerScript{0, {st(Op::connect), st(Op::close)}}}, FaultPlan::none());
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   o.step_budget = kSpinBudget;
   const Report r = edgecase::run_case(spinner, c, o);

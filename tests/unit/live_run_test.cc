@@ -467,6 +467,7 @@ constexpr uint64_t kRunnerSeeds = 50;
 
 edgecase::RunOptions live_options() {
   edgecase::RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   return o;
 }

@@ -76,6 +76,7 @@ PeerScript echo_script(uint64_t n, edgecase::Nanos start = 0) {
 
 Report run(const edgecase::Handler& h, const Case& c) {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   return edgecase::run_case(h, c, o);
 }
@@ -432,6 +433,7 @@ TEST_CASE("oracles: live reproduction of the planted bugs", "[.live-repro]") {
   int live_found = 0;
   for (const Planted& p : planted_bugs()) {
     RunOptions o;
+    o.handlers = &edgecase::handlers::builtins();
     o.trace = false;
     o.step_budget = p.step_budget;
     const bool in_sim = edgecase::run_case(p.handler, p.c, o).found(p.oracle);
@@ -464,6 +466,7 @@ TEST_CASE("oracles: the reference echo server passes 1,000 generated cases with 
   // limit; a smaller budget ends those runs sooner (30 times faster under ASan) and must not
   // be mistaken for a busy loop.
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   o.step_budget = kCleanStepBudget;
   uint64_t failed = 0;
@@ -486,6 +489,7 @@ TEST_CASE("oracles: a budget spent in waits that EINTR keeps interrupting is no 
   f[FaultKind::eintr] = Fault{true, Fault::kPerMille};
   const Case c = edgecase::echo_case(1, f);
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   o.step_budget = 20'000;
   const Report r = edgecase::run_case(edgecase::handlers::find("echo", c.scenario), c, o);
@@ -698,6 +702,7 @@ TEST_CASE("oracles: a ONESHOT re-arm changes the registration: no busy loop in t
   Bugs b;
   b.oneshot_out_rearm = true;
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   o.step_budget = 20'000;
   const Report r = edgecase::run_case(server(b), make_case({parked_script()}), o);
@@ -709,6 +714,7 @@ TEST_CASE("oracles: a ONESHOT re-arm changes the registration: no busy loop in t
 TEST_CASE("oracles: busy-loop names re-registering loops on live sockets too",
           "[oracle][busy-loop][live]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   SECTION("LT, the same mask re-MODed") {
     Bugs b;
@@ -736,6 +742,7 @@ TEST_CASE("oracles: busy-loop names a handler that spins until the step budget",
     for (;;) k.read(fd, &v, sizeof v);
   };
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   o.step_budget = 5000;
   const Report r = edgecase::run_case(spin, make_case({echo_script(10)}), o);
@@ -901,6 +908,7 @@ TEST_CASE("oracles: no use-after-close when the reused number is skipped or has 
 TEST_CASE("oracles: use-after-close for a stale event after reuse, on live sockets",
           "[oracle][use-after-close][live]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   const Report act = edgecase::run_case(stale_batch(Stale::act), make_case({}), o);
   INFO(act.format());
@@ -946,6 +954,7 @@ std::vector<Class16> class16_servers() {
 
 edgecase::HuntOptions class16_hunt(uint64_t seeds) {
   edgecase::HuntOptions o;
+  o.run.handlers = &edgecase::handlers::builtins();
   o.seeds = seeds;
   o.shrink = false;
   o.targets = {std::string(oracle::kUseAfterClose)};
@@ -967,6 +976,7 @@ TEST_CASE("oracles: the batch shape lands several connections in one epoll_wait 
   // The largest batch the reference echo server gets in each batch-shaped case of the first
   // kClass16HuntSeeds: the shape is there to give the handler several events at once.
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   uint64_t shaped = 0, several = 0;
   for (uint64_t seed = 1; seed <= kClass16HuntSeeds; ++seed) {
@@ -1012,6 +1022,7 @@ TEST_CASE("oracles: class 16 over generated cases: how many name use-after-close
   const char* env = std::getenv("SEEDS");
   const uint64_t seeds = env != nullptr ? std::strtoull(env, nullptr, 10) : 1000;
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   o.step_budget = kCleanStepBudget;
   if (std::getenv("LIVE") != nullptr) o.backend = edgecase::Backend::live;
@@ -1164,6 +1175,7 @@ TEST_CASE("oracles: lost-read-event on live loopback sockets", "[oracle][lost-re
   Bugs b;
   b.read_once = true;
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   const Report r = edgecase::run_case(server(b), make_case({echo_script(10'000)}), o);
   INFO(r.format());
@@ -1180,6 +1192,7 @@ TEST_CASE("oracles: the reference echo server is clean on live loopback sockets"
           "[oracle][clean][live]") {
   constexpr uint64_t kLiveSeeds = 5;
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = edgecase::Backend::live;
   for (uint64_t seed = 0; seed < kLiveSeeds; ++seed) {
     const Case c = edgecase::echo_case(seed, FaultPlan::none());

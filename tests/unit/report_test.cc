@@ -5,15 +5,18 @@
 #include <string>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "harness/report_wire.h"
+
+using edgecase::handlers::with_builtins;
 
 namespace edgecase {
 namespace {
 
 TEST_CASE("Report::format ends with the case file that replays the run", "[report]") {
   const Case c = echo_case(7, FaultPlan::none(), EchoShape{.peers = 1, .messages = 1});
-  const Report r = run_case(c);
+  const Report r = run_case(c, with_builtins());
   REQUIRE(r.clean());
   const std::string text = r.format();
   INFO(text);

@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 #include "harness/report_wire.h"
+
+using edgecase::handlers::with_builtins;
 
 namespace edgecase {
 namespace {
@@ -78,7 +81,7 @@ TEST_CASE("run stats: a server that meets no edge counts nothing", "[runner][sta
 
 TEST_CASE("run stats: the reference echo server's reads come back short and end in EAGAIN",
           "[runner][stats]") {
-  const Report r = run_case(echo_with({echo_peer()}));
+  const Report r = run_case(echo_with({echo_peer()}), with_builtins());
   INFO(r.format());
   REQUIRE(r.clean());
   CHECK(r.stats.short_reads > 0);  // 16 KiB asked, 100 bytes there
@@ -94,31 +97,33 @@ TEST_CASE("run stats: the reference echo server's reads come back short and end 
 
 TEST_CASE("run stats: each fault's count is reached by the fault", "[runner][stats]") {
   SECTION("short-write") {
-    const Report r = run_case(echo_with({echo_peer(false, 200'000)}, only(FaultKind::short_write)));
+    const Report r = run_case(echo_with({echo_peer(false, 200'000)}, only(FaultKind::short_write)),
+                              with_builtins());
     INFO(r.format());
     CHECK(r.stats.short_writes > 0);
     CHECK(stats_tags(r.stats) == std::vector<std::string>{"short-read", "short-write", "eagain"});
   }
   SECTION("eintr") {
-    const Report r = run_case(echo_with({echo_peer()}, only(FaultKind::eintr)));
+    const Report r = run_case(echo_with({echo_peer()}, only(FaultKind::eintr)), with_builtins());
     INFO(r.format());
     CHECK(r.stats.eintr > 0);
   }
   SECTION("emfile") {
     std::vector<PeerScript> peers(6, echo_peer());
-    const Report r = run_case(echo_with(peers, only(FaultKind::fd_limit)));
+    const Report r = run_case(echo_with(peers, only(FaultKind::fd_limit)), with_builtins());
     INFO(r.format());
     CHECK(r.stats.emfile > 0);
     CHECK(r.stats.econnaborted == 0);
   }
   SECTION("econnaborted") {
-    const Report r = run_case(echo_with({echo_peer(), echo_peer()}, only(FaultKind::accept_abort)));
+    const Case c = echo_with({echo_peer(), echo_peer()}, only(FaultKind::accept_abort));
+    const Report r = run_case(c, with_builtins());
     INFO(r.format());
     CHECK(r.stats.econnaborted > 0);
     CHECK(r.stats.emfile == 0);
   }
   SECTION("none of them without faults") {
-    const Report r = run_case(echo_with({echo_peer(false, 200'000)}));
+    const Report r = run_case(echo_with({echo_peer(false, 200'000)}), with_builtins());
     INFO(r.format());
     CHECK(r.stats.short_writes == 0);
     CHECK(r.stats.eintr == 0);
@@ -134,10 +139,10 @@ TEST_CASE("run stats: a peer's reset is seen as ECONNRESET or EPIPE", "[runner][
   s.steps = {step(Step::Op::connect), step(Step::Op::send, 300'000), step(Step::Op::sleep),
              step(Step::Op::reset)};
   s.steps[2].t = kNanosPerMilli;
-  const Report r = run_case(echo_with({s}));
+  const Report r = run_case(echo_with({s}), with_builtins());
   INFO(r.format());
   CHECK(r.stats.resets > 0);
-  const Report calm = run_case(echo_with({echo_peer(false, 300'000)}));
+  const Report calm = run_case(echo_with({echo_peer(false, 300'000)}), with_builtins());
   CHECK(calm.stats.resets == 0);
 }
 
@@ -145,6 +150,7 @@ TEST_CASE("run stats: a half-close counts when the handler reads its end of file
           "[runner][stats]") {
   const Backend backend = GENERATE(Backend::sim, Backend::live);
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = backend;
   const Report half = run_case(echo_with({echo_peer(true), echo_peer(true), echo_peer()}), o);
   INFO(half.format());
@@ -161,8 +167,9 @@ TEST_CASE("run stats: a half-close counts when the handler reads its end of file
 TEST_CASE("run stats: carried over the isolated runner's pipe and the wire form",
           "[runner][stats]") {
   const Case c = echo_with({echo_peer(true), echo_peer(false, 50'000)}, only(FaultKind::short_write));
-  const Report direct = run_case(c);
+  const Report direct = run_case(c, with_builtins());
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.isolate = true;
   const Report isolated = run_case(c, o);
   CHECK(direct.stats != RunStats{});

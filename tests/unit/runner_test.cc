@@ -10,9 +10,12 @@
 #include <string>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 #include "harness/generate.h"
 #include "harness/peer.h"
 #include "harness/report_wire.h"
+
+using edgecase::handlers::with_builtins;
 
 namespace edgecase {
 namespace {
@@ -201,14 +204,14 @@ TEST_CASE("run_case: the echo server fails the hello checker with stream-corrupt
   // `edgecase case --seed 42` with its protocol line changed to hello.
   Case c = echo_case(42, FaultPlan::all(200));
   c.scenario.protocol = "hello";
-  const Report r = run_case(c);
+  const Report r = run_case(c, with_builtins());
   INFO(r.format());
   REQUIRE_FALSE(r.clean());
   CHECK(r.violations.front().oracle == oracle::kStreamCorrupt);
   CHECK(r.violations.front().evidence.detail.find("cannot become an answer") != std::string::npos);
   // The same case under its own protocol is clean.
   c.scenario.protocol = "echo";
-  CHECK(run_case(c).clean());
+  CHECK(run_case(c, with_builtins()).clean());
 }
 
 TEST_CASE("run_case: report_text off leaves the text out and the verdict as it was",
@@ -216,6 +219,7 @@ TEST_CASE("run_case: report_text off leaves the text out and the verdict as it w
   Case c = echo_case(42, FaultPlan::all(200));
   c.scenario.protocol = "hello";  // a failing run: the verdict has something to compare
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   const Report full = run_case(c, o);
   o.report_text = false;
   const Report bare = run_case(c, o);
@@ -247,8 +251,9 @@ TEST_CASE("checker registries: built-ins by name, a user's own added to a copy",
   CHECK(find_checker("mirror") == nullptr);  // the built-ins are not changed
   Case c = echo_case(7, FaultPlan::none());
   c.scenario.protocol = "mirror";
-  CHECK_THROWS_AS(run_case(c), std::invalid_argument);
+  CHECK_THROWS_AS(run_case(c, with_builtins()), std::invalid_argument);
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.checkers = &mine;
   CHECK(run_case(c, o).clean());
   // Replacing a built-in by name in a copy.
@@ -257,7 +262,7 @@ TEST_CASE("checker registries: built-ins by name, a user's own added to a copy",
   CHECK(mine.names().size() == 4);
   c.scenario.protocol = "echo";
   CHECK_FALSE(run_case(c, o).clean());
-  CHECK(run_case(c).clean());
+  CHECK(run_case(c, with_builtins()).clean());
 }
 
 TEST_CASE("reports survive the wire between an isolated child and the parent", "[runner][wire]") {
@@ -298,7 +303,9 @@ TEST_CASE("isolated runs: a crash is a handler-crashed violation, a clean run is
           "[runner][isolate]") {
   const Case c = echo_case_for("echo");
   RunOptions in_process;
+  in_process.handlers = &edgecase::handlers::builtins();
   RunOptions isolated;
+  isolated.handlers = &edgecase::handlers::builtins();
   isolated.isolate = true;
   const Report a = run_case(c, in_process);
   const Report b = run_case(c, isolated);
@@ -321,6 +328,7 @@ TEST_CASE("isolated runs: a crash is a handler-crashed violation, a clean run is
 TEST_CASE("an IsolatedRunner keeps one child for many cases and replaces it after a crash",
           "[runner][isolate]") {
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.trace = false;
   IsolatedRunner runner(o);
   const Case clean = echo_case_for("echo");
@@ -350,18 +358,55 @@ TEST_CASE("an IsolatedRunner keeps one child for many cases and replaces it afte
 }
 
 TEST_CASE("run_case: unknown handler or protocol is the caller's error", "[runner]") {
-  CHECK_THROWS_AS(run_case(echo_case_for("no-such-server")), std::invalid_argument);
+  CHECK_THROWS_AS(run_case(echo_case_for("no-such-server"), with_builtins()),
+                  std::invalid_argument);
+  // The runner knows no handler by name unless it is handed a registry.
+  CHECK_THROWS_AS(run_case(echo_case_for("echo")), std::invalid_argument);
   Case c = echo_case_for("echo");
   c.scenario.protocol = "smtp";
-  CHECK_THROWS_AS(run_case(c), std::invalid_argument);
+  CHECK_THROWS_AS(run_case(c, with_builtins()), std::invalid_argument);
   RunOptions isolated;
+  isolated.handlers = &edgecase::handlers::builtins();
   isolated.isolate = true;
   CHECK_THROWS_AS(run_case(c, isolated), std::invalid_argument);
   // An explicit checker overrides the scenario's protocol.
   const EchoChecker echo;
   RunOptions with_checker;
+  with_checker.handlers = &edgecase::handlers::builtins();
   with_checker.checker = &echo;
   CHECK(run_case(c, with_checker).clean());
+}
+
+}  // namespace
+}  // namespace edgecase
+
+namespace edgecase {
+namespace {
+
+TEST_CASE("handler registry: a user's handlers by name, sorted, with their own ports", "[runner]") {
+  HandlerRegistry mine;
+  CHECK(mine.names().empty());
+  CHECK_FALSE(mine.find("echo", Scenario{}));
+  mine.add("zed", [](const Scenario&) { return Handler([](Kernel&) {}); }, uint16_t{7000});
+  uint16_t seen_port = 0;
+  mine.add("mine", [&](const Scenario& s) {
+    seen_port = s.port;
+    return Handler([](Kernel&) {});
+  });
+  CHECK(mine.names() == std::vector<std::string>{"mine", "zed"});
+  CHECK(mine.own_port("zed") == uint16_t{7000});
+  CHECK(mine.own_port("mine") == std::nullopt);
+  Scenario s;
+  s.port = 4242;
+  CHECK(mine.find("mine", s));
+  CHECK(seen_port == 4242);  // the factory is given the scenario
+  CHECK_THROWS_AS(mine.get("nope", s), std::invalid_argument);
+  // The built-ins are a registry like any other: the kit's tools hand it to the runner.
+  CHECK(handlers::builtins().names() == handlers::names());
+  CHECK(handlers::builtins().own_port("seed001") == handlers::kSeed001Port);
+  RunOptions o;
+  o.handlers = &mine;
+  CHECK_THROWS_AS(run_case(echo_case_for("echo"), o), std::invalid_argument);
 }
 
 }  // namespace

@@ -165,7 +165,7 @@ TEST_CASE("seeds: the fixed hello seed answers every request line, no faults", "
     const Case c = line_case("seed000-fixed", seed, FaultPlan::none());
     Recorder rec;
     SimRun run(c, checked(kRunOptions, rec));
-    const auto r = run.run();
+    const auto r = run.run(edgecase::handlers::builtins());
     INFO("seed " << seed << " error " << r.error);
     REQUIRE(r.outcome == World::Outcome::stopped);
     for (size_t i = 0; i < run.peers().size(); ++i) {
@@ -186,7 +186,7 @@ TEST_CASE("seeds: the buggy hello seed misbehaves under faults", "[seeds-port]")
     const Case c = line_case("seed000", seed, FaultPlan::all(kFaultPerMille));
     Recorder rec;
     SimRun run(c, checked(kRunOptions, rec));
-    run.run();
+    run.run(edgecase::handlers::builtins());
     if (hello_misbehaved(run, rec)) {
       ++bad;
       if (first_bad == 0) first_bad = seed;
@@ -214,7 +214,7 @@ TEST_CASE("seeds: the fixed echo seeds echo every byte, no faults", "[seeds-port
   for (uint64_t seed = 1; seed <= kFixedSeeds; ++seed) {
     const auto echo = echo_check();
     SimRun run(seed_case(name, seed, FaultPlan::none()), checked(kRunOptions, *echo));
-    const auto r = run.run();
+    const auto r = run.run(edgecase::handlers::builtins());
     INFO(name << " seed " << seed << " error " << r.error);
     REQUIRE(r.outcome == World::Outcome::stopped);
     for (const Peer* p : run.peers()) {
@@ -238,7 +238,7 @@ TEST_CASE("seeds: the buggy echo seeds misbehave under faults", "[seeds-port]") 
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
     const auto echo = echo_check();
     SimRun run(seed_case(name, seed, plan, shape), checked(kRunOptions, *echo));
-    run.run();
+    run.run(edgecase::handlers::builtins());
     if (misbehaved(run)) {
       ++bad;
       if (first_bad == 0) first_bad = seed;
@@ -254,7 +254,7 @@ TEST_CASE("seeds: the fixed echo seeds under faults, no stall or corruption", "[
   for (uint64_t seed = 1; seed <= kBuggySeeds; ++seed) {
     const auto echo = echo_check();
     SimRun run(seed_case(name, seed, FaultPlan::all(kFaultPerMille)), checked(kRunOptions, *echo));
-    const auto r = run.run();
+    const auto r = run.run(edgecase::handlers::builtins());
     INFO(name << " seed " << seed << " error " << r.error);
     std::string st;
     for (const Peer* p : run.peers()) st += p->status() + " failure: " + p->failure() + "\n";
@@ -269,7 +269,7 @@ TEST_CASE("seeds: the fixed hello seed under faults, no stall or wrong reply", "
     Recorder rec;
     SimRun run(line_case("seed000-fixed", seed, FaultPlan::all(kFaultPerMille)),
                checked(kRunOptions, rec));
-    const auto r = run.run();
+    const auto r = run.run(edgecase::handlers::builtins());
     std::string st;
     for (const Peer* p : run.peers()) st += p->status() + " failure: " + p->failure() + "\n";
     INFO("seed " << seed << " error " << r.error << "\n" << st);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 
 namespace edgecase {
 namespace {
@@ -84,6 +85,7 @@ TEST_CASE("server_read: every byte is read before its echo arrives, in the serve
   Log log;
   const RecordingChecker checker(log);
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = backend;
   o.checker = &checker;
   const Report r = run_case(c, o);

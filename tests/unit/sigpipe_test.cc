@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "edgecase/runner.h"
+#include "handlers/handlers.h"
 #include "harness/generate.h"
 
 namespace edgecase {
@@ -43,6 +44,7 @@ std::string no_broken_pipe(const Report& r) {
 TEST_CASE("live runs never die of SIGPIPE: isolated child", "[runner][live][sigpipe]") {
   const DefaultSigpipe dfl;
   RunOptions o;
+  o.handlers = &edgecase::handlers::builtins();
   o.backend = Backend::live;
   o.isolate = true;
   for (uint64_t seed : kSigpipeSeeds) {
@@ -61,6 +63,7 @@ TEST_CASE("live runs never die of SIGPIPE: in process", "[runner][live][sigpipe]
   REQUIRE(pid >= 0);
   if (pid == 0) {
     RunOptions o;
+    o.handlers = &edgecase::handlers::builtins();
     o.backend = Backend::live;
     for (uint64_t seed : kSigpipeSeeds) {
       const Report r = run_case(echo_case(seed, FaultPlan::all(kAllFaultsPerMille)), o);

@@ -2,6 +2,7 @@
 // shown firing (at 1000 per mille) and not firing (off, or at 0), the reference echo handler
 // under no faults, the network's faults and all faults together, and determinism of the trace.
 // The network's own faults (split, coalesce, delay) are tested in detail in network_test.cc.
+#include "handlers/handlers.h"
 #include "harness/sim_run.h"
 
 #include <catch2/catch.hpp>
@@ -153,7 +154,7 @@ TEST_CASE("sim_run: no fault fires when off or at 0 per mille", "[sim_run][fault
     const auto echo = echo_check();
     SimRun run(c, checked(keep_trace(), *echo));
     REQUIRE(run.scripts() == c.scenario.peers);
-    run.run();
+    run.run(edgecase::handlers::builtins());
     INFO("seed " << seed);
     REQUIRE(count_lines(run, "fault:") == 0);
     REQUIRE(count_lines(run, "signal:") == 0);
@@ -172,7 +173,7 @@ TEST_CASE("sim_run: the echo handler with no faults echoes every byte, 200 seeds
     const Case c = echo_case(seed, FaultPlan::none());
     const auto echo = echo_check();
     SimRun run(c, checked({}, *echo));
-    const auto r = run.run();
+    const auto r = run.run(edgecase::handlers::builtins());
     INFO("seed " << seed << "\n" << trace_text(run));
     REQUIRE(r.outcome == Outcome::stopped);
     REQUIRE(r.stop->reason == Stop::Reason::quiescent);
@@ -202,7 +203,7 @@ TEST_CASE("sim_run: the echo handler with the network's faults on echoes every b
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
     const auto echo = echo_check();
     SimRun run(echo_case(seed, plan), checked({}, *echo));
-    run.run();
+    run.run(edgecase::handlers::builtins());
     INFO("per mille " << per_mille << ", seed " << seed << "\n" << trace_text(run));
     for (const Peer* p : run.peers()) {
       REQUIRE(p->done());
@@ -222,7 +223,7 @@ TEST_CASE("sim_run: the echo handler under all faults at 200 per mille: no silen
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
     const auto echo = echo_check();
     SimRun run(echo_case(seed, plan), checked(keep_trace(), *echo));
-    const auto r = run.run();
+    const auto r = run.run(edgecase::handlers::builtins());
     INFO("seed " << seed << "\n" << trace_text(run));
     REQUIRE(r.outcome == Outcome::stopped);
     REQUIRE(r.stop->reason == Stop::Reason::quiescent);
@@ -466,7 +467,7 @@ TEST_CASE("sim_run: half_close: peers shut down after their last send and still 
     const Case c = echo_case(seed, only(FaultKind::half_close, Fault::kPerMille));
     const auto echo = echo_check();
     SimRun run(c, checked({}, *echo));
-    run.run();
+    run.run(edgecase::handlers::builtins());
     INFO("seed " << seed << "\n" << trace_text(run));
     for (size_t i = 0; i < run.peers().size(); ++i) {
       const auto& before = c.scenario.peers[i].steps;
@@ -588,7 +589,7 @@ TEST_CASE("sim_run: slow_reader: reads of at most k bytes, spaced by at least t"
     const Case c = echo_case(seed, only(FaultKind::slow_reader, Fault::kPerMille));
     const auto echo = echo_check();
     SimRun run(c, checked(keep_trace(), *echo));
-    run.run();
+    run.run(edgecase::handlers::builtins());
     INFO("seed " << seed);
     for (size_t i = 0; i < run.peers().size(); ++i) {
       const auto& steps = run.scripts()[i].steps;
@@ -661,7 +662,7 @@ TEST_CASE("sim_run: the same seed gives the same trace; different seeds differen
   const FaultPlan plan = FaultPlan::all(200);
   auto hash = [&](uint64_t seed) {
     SimRun run(echo_case(seed, plan), {});
-    run.run();
+    run.run(edgecase::handlers::builtins());
     return run.world().trace().hash();
   };
   constexpr uint64_t kSeeds = 50;
@@ -680,16 +681,16 @@ TEST_CASE("sim_run: two runs alive at once give the traces each gives alone",
   uint64_t alone1 = 0, alone2 = 0;
   {
     SimRun r1(echo_case(11, plan), {});
-    r1.run();
+    r1.run(edgecase::handlers::builtins());
     alone1 = r1.world().trace().hash();
     SimRun r2(echo_case(12, plan), {});
-    r2.run();
+    r2.run(edgecase::handlers::builtins());
     alone2 = r2.world().trace().hash();
   }
   SimRun a(echo_case(11, plan), {});
   SimRun b(echo_case(12, plan), {});
-  b.run();
-  a.run();
+  b.run(edgecase::handlers::builtins());
+  a.run(edgecase::handlers::builtins());
   REQUIRE(a.world().trace().hash() == alone1);
   REQUIRE(b.world().trace().hash() == alone2);
 }
