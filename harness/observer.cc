@@ -272,7 +272,7 @@ void Observer::busy_loop(int epfd) {
   const int shown = std::min<int>(last_wait_n_, static_cast<int>(kEventsShown));
   for (int i = 0; i < shown; ++i)
     events += fmt::format("{}{{data {}: {}}}", i ? ", " : "",
-                          static_cast<uint64_t>(last_events_[i].data.u64),
+                          data_names_.text(last_events_[i].data.u64),
                           epoll_events_name(static_cast<uint32_t>(last_events_[i].events)));
   if (last_wait_n_ > shown) events += fmt::format(", ... ({} events)", last_wait_n_);
   if (last_wait_n_ == 0) events = fmt::format("no events (timeout {})", last_wait_timeout_);
@@ -290,6 +290,7 @@ void Observer::busy_loop(int epfd) {
 
 void Observer::wait_returned(int epfd, const struct epoll_event* events, int r, int timeout,
                              int err) {
+  for (int i = 0; i < r; ++i) data_names_.text(events[i].data.u64);
   in_batch_ = true;
   resolve_batch(epfd, events, r);
   interrupted_waits_ = r < 0 && err == EINTR && timeout != 0 ? interrupted_waits_ + 1 : 0;
@@ -353,7 +354,8 @@ void Observer::check_ghosts(int epfd, const struct epoll_event* events, int n) {
       e.detail = fmt::format(
           "epoll_wait({}) returned {} for fd {} (data {}), which the handler closed while a dup "
           "kept its file and registration alive",
-          epfd, epoll_events_name(static_cast<uint32_t>(events[i].events)), gh.fd, data);
+          epfd, epoll_events_name(static_cast<uint32_t>(events[i].events)), gh.fd,
+          data_names_.text(data));
       violation(oracle::kEventForClosedFd, std::move(e));
     }
   }
@@ -416,6 +418,7 @@ int Observer::epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
   const bool changes = registration_changed(epfd, op, fd, event);
   const int r = inner_.epoll_ctl(epfd, op, fd, event);
   const int err = errno;
+  if (event) data_names_.text(event->data.u64);  // named in the order the trace names them
   if (r == 0) {
     if (changes) progress_ = true;  // progress, but no work done (outgrown_text)
     if (op == EPOLL_CTL_DEL) requested_.erase({fd, epfd});

@@ -25,6 +25,7 @@
 #include "edgecase/kernel.h"
 #include "edgecase/kernel_layer.h"
 #include "edgecase/report.h"
+#include "edgecase/strace.h"
 
 namespace edgecase {
 
@@ -232,6 +233,10 @@ class Observer final : public KernelLayer {
   int last_wait_timeout_ = 0;
   struct epoll_event last_events_[kEventsShown] = {};
   std::string last_error_;  // the latest failure in the streak, e.g. "accept4(4): EMFILE"
+  // Evidence shows epoll data as the trace does: pointers by name, numbered by first appearance
+  // at the same points as the trace's (each ctl's event, then each returned event), so with a
+  // trace underneath, "ptr#1" in evidence is the trace's ptr#1.
+  DataNames data_names_;
 };
 
 }  // namespace edgecase

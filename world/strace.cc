@@ -90,11 +90,11 @@ std::string socktype_name(int type) {
   return s;
 }
 
-std::string event_name(const epoll_event& e) {
+std::string event_name(const epoll_event& e, DataNames& names) {
   // epoll_event is packed on x86-64: fmt takes its arguments by reference, and a reference to
   // the misaligned data.u64 is undefined behaviour (clang's UBSan, found by fuzz_seed002).
   const uint64_t data = e.data.u64;
-  return fmt::format("{{events={}, data.u64={}}}", epoll_events_name(e.events), data);
+  return fmt::format("{{events={}, {}}}", epoll_events_name(e.events), names.field(data));
 }
 
 std::string sockaddr_name(const sockaddr* a, socklen_t len) {
@@ -123,6 +123,30 @@ std::string file_flags_name(long flags) {
 }
 
 }  // namespace
+
+std::string DataNames::text(uint64_t v) {
+  // Numbers are not kept: an echo handler's trace (every event an fd) adds nothing to the map.
+  if (!looks_like_address(v)) return std::to_string(v);
+  const auto it = texts_.find(v);
+  if (it != texts_.end()) return it->second;
+  std::string t;
+  const auto upper = static_cast<uint32_t>(v >> 32);
+  const uint64_t lower = v & 0xffffffffu;
+  const auto half = upper_halves_.find(upper);
+  if (half != upper_halves_.end() && lower < kStaleLowEnd) {
+    t = fmt::format("hi32(ptr#{})|{}", half->second, lower);
+  } else {
+    t = fmt::format("ptr#{}", ++named_);
+    upper_halves_.emplace(upper, named_);  // the first pointer in these 4 GiB names them
+  }
+  return texts_.emplace(v, std::move(t)).first->second;
+}
+
+std::string DataNames::field(uint64_t v) {
+  if (!looks_like_address(v)) return fmt::format(FMT_COMPILE("data.u64={}"), v);
+  const std::string t = text(v);
+  return (t.starts_with("ptr#") ? "data.ptr=" : "data.u64=") + t;
+}
 
 std::string epoll_events_name(uint32_t events) { return bits_name(events, kEpollBits); }
 
@@ -180,7 +204,10 @@ namespace {
 
 template <auto Method>
 struct CallTag {};
-struct Specific {};
+// Carries the trace's state that a line may need: the names of pointers in epoll_data.
+struct Specific {
+  DataNames* data_names;
+};
 struct Generic {
   Generic(Specific) {}  // NOLINT: the conversion ranks the generic line below a call's own
 };
@@ -211,28 +238,29 @@ using Name = const char*;
 Line describe(CallTag<&Kernel::epoll_create1>, Specific, Name, int, int flags) {
   return fmt::format("epoll_create1({})", flags ? "EPOLL_CLOEXEC" : "0");
 }
-Line describe(CallTag<&Kernel::epoll_ctl>, Specific, Name, int, int epfd, int op, int fd,
+Line describe(CallTag<&Kernel::epoll_ctl>, Specific s, Name, int, int epfd, int op, int fd,
               struct epoll_event* event) {
-  std::string ev = event ? event_name(*event) : "NULL";
+  std::string ev = event ? event_name(*event, *s.data_names) : "NULL";
   return fmt::format("epoll_ctl({}, {}, {}, {})", epfd,
                      value_name(static_cast<uint64_t>(op), kCtlOps), fd, ev);
 }
 
-std::string events_out(const epoll_event* events, int n) {
+std::string events_out(const epoll_event* events, int n, DataNames& names) {
   if (n < 0) return events ? "0x..." : "NULL";
   std::string out = "[";
-  for (int i = 0; i < n; ++i) out += (i ? ", " : "") + event_name(events[i]);
+  for (int i = 0; i < n; ++i) out += (i ? ", " : "") + event_name(events[i], names);
   return out + "]";
 }
 
-Line describe(CallTag<&Kernel::epoll_wait>, Specific, Name, int r, int epfd,
+Line describe(CallTag<&Kernel::epoll_wait>, Specific s, Name, int r, int epfd,
               struct epoll_event* events, int maxevents, int timeout) {
-  return fmt::format("epoll_wait({}, {}, {}, {})", epfd, events_out(events, r), maxevents,
-                     timeout);
+  return fmt::format("epoll_wait({}, {}, {}, {})", epfd, events_out(events, r, *s.data_names),
+                     maxevents, timeout);
 }
-Line describe(CallTag<&Kernel::epoll_pwait>, Specific, Name, int r, int epfd,
+Line describe(CallTag<&Kernel::epoll_pwait>, Specific s, Name, int r, int epfd,
               struct epoll_event* events, int maxevents, int timeout, const sigset_t* sigmask) {
-  return fmt::format("epoll_pwait({}, {}, {}, {}, {})", epfd, events_out(events, r), maxevents,
+  return fmt::format("epoll_pwait({}, {}, {}, {}, {})", epfd,
+                     events_out(events, r, *s.data_names), maxevents,
                      timeout, sigmask ? "[...]" : "NULL");
 }
 Line describe(CallTag<&Kernel::socket>, Specific, Name, int, int domain, int type, int protocol) {
@@ -468,7 +496,8 @@ Line describe(CallTag<&Kernel::setrlimit>, Specific, Name, int, int resource,
     const ret r = inner_.name args;                                                        \
     const int saved = errno;                                                               \
     std::string line =                                                                     \
-        describe(CallTag<&Kernel::name>{}, Specific{}, #name, r, EDGECASE_ARGS args);      \
+        describe(CallTag<&Kernel::name>{}, Specific{&data_names_}, #name, r,                \
+                 EDGECASE_ARGS args);                                                      \
     errno = saved;                                                                         \
     return done(std::move(line), r);                                                       \
   }

@@ -1,7 +1,9 @@
 // The trace's lines read as strace prints them (world/strace.cc).
 #include <catch2/catch.hpp>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <cstdint>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -63,4 +65,66 @@ TEST_CASE("strace: calls without a line of their own get the generic one; the ta
   CHECK(lines[5] == "getrlimit(RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=524288}) = 0");
   CHECK(lines[6] == "close(7) = 0");  // the generic line
   CHECK(lines[7] == "listen(7, 5) = -1 EBADF (Bad file descriptor)");
+}
+
+namespace {
+
+// seed003's union misuse with data.ptr = `at` (the test picks the address, as ASLR would):
+// the pointer, data.fd written over it, a second pointer, then values that are not addresses.
+std::vector<std::string> union_misuse(uint64_t at) {
+  return traced([at](edgecase::Kernel& k) {
+    int p[2];
+    REQUIRE(k.pipe2(p, 0) == 0);
+    const int ep = k.epoll_create1(0);
+    epoll_event ev{}, out[4];
+    ev.events = EPOLLOUT;
+    ev.data.u64 = at;  // ev.data.ptr = &mdata
+    k.epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev);
+    k.epoll_wait(ep, out, 4, 0);
+    ev.data.fd = p[1];  // the upper half of the pointer stays
+    k.epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev);
+    k.epoll_wait(ep, out, 4, 0);
+    ev.data.u64 = at + 0x400;  // ev.data.ptr = line, a second stack address
+    k.epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev);
+    ev.data.u64 = at;
+    k.epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev);
+    for (const uint64_t v : {uint64_t{7}, uint64_t{0xffffffff}, uint64_t{UINT64_MAX}}) {
+      ev.data.u64 = v;
+      k.epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev);
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("strace: pointers in epoll data are named per trace, numbers stay numbers",
+          "[strace]") {
+  // A stack address in one process, a heap address in another: the same lines.
+  const auto stack = union_misuse(0x7ffc12345678);
+  const auto heap = union_misuse(0x55d0abcd1230);
+  CHECK(stack == heap);
+  REQUIRE(stack.size() == 11);
+  CHECK(stack[2] == "epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT, data.ptr=ptr#1}) = 0");
+  CHECK(stack[3] == "epoll_wait(5, [{events=EPOLLOUT, data.ptr=ptr#1}], 4, 0) = 1");
+  CHECK(stack[4] ==
+        "epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLOUT, data.u64=hi32(ptr#1)|4}) = 0");
+  CHECK(stack[5] == "epoll_wait(5, [{events=EPOLLOUT, data.u64=hi32(ptr#1)|4}], 4, 0) = 1");
+  CHECK(stack[6] == "epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLOUT, data.ptr=ptr#2}) = 0");
+  CHECK(stack[7] == "epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLOUT, data.ptr=ptr#1}) = 0");
+  CHECK(stack[8] == "epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLOUT, data.u64=7}) = 0");
+  CHECK(stack[9] ==
+        "epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLOUT, data.u64=4294967295}) = 0");
+  CHECK(stack[10] == "epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLOUT, "
+                     "data.u64=18446744073709551615}) = 0");
+}
+
+TEST_CASE("strace: an address above user space or below 4 GiB prints as a number", "[strace]") {
+  edgecase::DataNames names;
+  CHECK(names.field(5) == "data.u64=5");
+  CHECK(names.field(0xffffffff) == "data.u64=4294967295");
+  CHECK(names.field(UINT64_MAX) == "data.u64=18446744073709551615");
+  CHECK(names.field(edgecase::DataNames::kUserSpaceEnd) == "data.u64=140737488355328");
+  CHECK(names.field(edgecase::DataNames::kAddressLow) == "data.ptr=ptr#1");
+  CHECK(names.field(0x7ffc12345678) == "data.ptr=ptr#2");
+  CHECK(names.field(edgecase::DataNames::kAddressLow) == "data.ptr=ptr#1");
 }
