@@ -637,4 +637,28 @@ int Observer::clock_gettime(clockid_t clockid, struct timespec* tp) {
   return inner_.clock_gettime(clockid, tp);
 }
 
+int Observer::timerfd_create(int clockid, int flags) {
+  ++calls_;
+  const int r = inner_.timerfd_create(clockid, flags);
+  if (r >= 0) opened(r, FdState::Kind::other, "timerfd_create");
+  return r;
+}
+
+int Observer::timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                              struct itimerspec* old_value) {
+  return fd_call("timerfd_settime", fd,
+                 [&] { return inner_.timerfd_settime(fd, flags, new_value, old_value); });
+}
+
+int Observer::timerfd_gettime(int fd, struct itimerspec* curr_value) {
+  return fd_call("timerfd_gettime", fd, [&] { return inner_.timerfd_gettime(fd, curr_value); });
+}
+
+// A wait like epoll_wait, but the oracles that judge waits (busy-loop, stale events) read
+// epoll's reports only: poll's results are passed on unjudged.
+int Observer::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  ++calls_;
+  return inner_.poll(fds, nfds, timeout);
+}
+
 }  // namespace edgecase

@@ -9,9 +9,11 @@
 #include <iterator>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 
 namespace edgecase {
@@ -79,7 +81,52 @@ constexpr Named kSockOpts[] = {{SO_ERROR, "SO_ERROR"},     {SO_TYPE, "SO_TYPE"},
                                {SO_LINGER, "SO_LINGER"},   {SO_REUSEADDR, "SO_REUSEADDR"},
                                {SO_KEEPALIVE, "SO_KEEPALIVE"}, {SO_RCVLOWAT, "SO_RCVLOWAT"},
                                {SO_DOMAIN, "SO_DOMAIN"},   {SO_ACCEPTCONN, "SO_ACCEPTCONN"}};
-constexpr Named kClocks[] = {{CLOCK_REALTIME, "CLOCK_REALTIME"}, {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"}};
+constexpr Named kClocks[] = {{CLOCK_REALTIME, "CLOCK_REALTIME"},
+                             {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"},
+                             {CLOCK_MONOTONIC_RAW, "CLOCK_MONOTONIC_RAW"},
+                             {CLOCK_REALTIME_COARSE, "CLOCK_REALTIME_COARSE"},
+                             {CLOCK_MONOTONIC_COARSE, "CLOCK_MONOTONIC_COARSE"},
+                             {CLOCK_BOOTTIME, "CLOCK_BOOTTIME"},
+                             {CLOCK_REALTIME_ALARM, "CLOCK_REALTIME_ALARM"},
+                             {CLOCK_BOOTTIME_ALARM, "CLOCK_BOOTTIME_ALARM"}};
+constexpr Named kTfdFlags[] = {{TFD_CLOEXEC, "TFD_CLOEXEC"}, {TFD_NONBLOCK, "TFD_NONBLOCK"}};
+constexpr Named kTfdSettimeFlags[] = {{TFD_TIMER_ABSTIME, "TFD_TIMER_ABSTIME"},
+                                      {TFD_TIMER_CANCEL_ON_SET, "TFD_TIMER_CANCEL_ON_SET"}};
+constexpr Named kPollBits[] = {
+    {POLLIN, "POLLIN"},         {POLLPRI, "POLLPRI"},       {POLLOUT, "POLLOUT"},
+    {POLLERR, "POLLERR"},       {POLLHUP, "POLLHUP"},       {POLLNVAL, "POLLNVAL"},
+    {POLLRDNORM, "POLLRDNORM"}, {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"},
+    {POLLWRBAND, "POLLWRBAND"}, {POLLMSG, "POLLMSG"},       {POLLRDHUP, "POLLRDHUP"}};
+// strace abbreviates arrays after as many elements as its string limit (-s, 32 by default).
+constexpr nfds_t kMaxPollfdsShown = 32;
+
+// {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=1, tv_nsec=500000000}}
+std::string itimerspec_name(const struct itimerspec& t) {
+  return fmt::format("{{it_interval={{tv_sec={}, tv_nsec={}}}, it_value={{tv_sec={}, tv_nsec={}}}}}",
+                     t.it_interval.tv_sec, t.it_interval.tv_nsec, t.it_value.tv_sec,
+                     t.it_value.tv_nsec);
+}
+
+// poll's array as strace shows it: before the call ("events") or the ready entries after it
+// ("revents").
+std::string pollfds_name(const struct pollfd* fds, nfds_t nfds, bool revents) {
+  if (fds == nullptr) return "NULL";
+  std::string out = "[";
+  nfds_t shown = 0;
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (revents && fds[i].revents == 0) continue;
+    if (shown == kMaxPollfdsShown) {
+      out += ", ...";
+      break;
+    }
+    const short bits = revents ? fds[i].revents : fds[i].events;
+    out += fmt::format("{}{{fd={}, {}={}}}", shown ? ", " : "", fds[i].fd,
+                       revents ? "revents" : "events",
+                       bits_name(static_cast<uint16_t>(bits), kPollBits));
+    ++shown;
+  }
+  return out + "]";
+}
 
 std::string socktype_name(int type) {
   std::string s = value_name(static_cast<uint64_t>(type & 0xf), kSockTypes);
@@ -360,6 +407,45 @@ int TracingKernel::ioctl(int fd, unsigned long request, int* arg) {
 int TracingKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
   return done(fmt::format("clock_gettime({}, ...)", value_name(static_cast<uint64_t>(clockid), kClocks)),
               inner_.clock_gettime(clockid, tp));
+}
+int TracingKernel::timerfd_create(int clockid, int flags) {
+  return done(fmt::format("timerfd_create({}, {})", value_name(static_cast<uint64_t>(clockid), kClocks),
+                          bits_name(static_cast<uint64_t>(flags), kTfdFlags)),
+              inner_.timerfd_create(clockid, flags));
+}
+int TracingKernel::timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                                   struct itimerspec* old_value) {
+  const int r = inner_.timerfd_settime(fd, flags, new_value, old_value);
+  const int saved = errno;
+  std::string old = old_value == nullptr ? "NULL" : r == 0 ? itimerspec_name(*old_value) : "0x...";
+  std::string line = fmt::format("timerfd_settime({}, {}, {}, {})", fd,
+                                 bits_name(static_cast<uint64_t>(flags), kTfdSettimeFlags),
+                                 new_value ? itimerspec_name(*new_value) : "NULL", old);
+  errno = saved;
+  return done(std::move(line), r);
+}
+int TracingKernel::timerfd_gettime(int fd, struct itimerspec* curr_value) {
+  const int r = inner_.timerfd_gettime(fd, curr_value);
+  const int saved = errno;
+  std::string cur = curr_value == nullptr ? "NULL" : r == 0 ? itimerspec_name(*curr_value) : "0x...";
+  std::string line = fmt::format("timerfd_gettime({}, {})", fd, cur);
+  errno = saved;
+  return done(std::move(line), r);
+}
+// poll([{fd=3, events=POLLIN}], 1, 100) = 1 ([{fd=3, revents=POLLIN}]), or = 0 (Timeout).
+int TracingKernel::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  const int r = inner_.poll(fds, nfds, timeout);
+  const int saved = errno;
+  std::string line = fmt::format("poll({}, {}, {})", pollfds_name(fds, nfds, false), nfds, timeout);
+  if (r < 0) {
+    errno = saved;
+    return done(std::move(line), r);
+  }
+  line += r == 0 ? " = 0 (Timeout)"
+                 : fmt::format(" = {} ({})", r, pollfds_name(fds, nfds, true));
+  sink_(line);
+  errno = saved;
+  return r;
 }
 
 }  // namespace edgecase

@@ -217,5 +217,22 @@ int HandlerKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
   w_.on_call("clock_gettime", -1);
   return k_.clock_gettime(clockid, tp);
 }
+int HandlerKernel::timerfd_create(int clockid, int flags) {
+  w_.on_call("timerfd_create", -1);
+  return k_.timerfd_create(clockid, flags);
+}
+int HandlerKernel::timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                                   struct itimerspec* old_value) {
+  w_.on_call("timerfd_settime", fd);
+  return k_.timerfd_settime(fd, flags, new_value, old_value);
+}
+int HandlerKernel::timerfd_gettime(int fd, struct itimerspec* curr_value) {
+  w_.on_call("timerfd_gettime", fd);
+  return k_.timerfd_gettime(fd, curr_value);
+}
+int HandlerKernel::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  w_.on_call("poll", -1);
+  return k_.poll(fds, nfds, timeout);
+}
 
 }  // namespace edgecase::sim

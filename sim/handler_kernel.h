@@ -52,6 +52,11 @@ class HandlerKernel final : public Kernel {
   int fcntl(int fd, int cmd, long arg = 0) override;
   int ioctl(int fd, unsigned long request, int* arg) override;
   int clock_gettime(clockid_t clockid, struct timespec* tp) override;
+  int timerfd_create(int clockid, int flags) override;
+  int timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                      struct itimerspec* old_value) override;
+  int timerfd_gettime(int fd, struct itimerspec* curr_value) override;
+  int poll(struct pollfd* fds, nfds_t nfds, int timeout) override;
 
  private:
   // The byte count a write may copy: `len`, or less when the short-write fault fires on a

@@ -13,8 +13,10 @@
 #include <csignal>
 #include <cstddef>
 #include <ctime>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -95,6 +97,23 @@ class Kernel {
   virtual int ioctl(int fd, unsigned long request, int* arg) = 0;
   // clockid: CLOCK_MONOTONIC, CLOCK_REALTIME (the simulation's virtual clock, in both cases).
   virtual int clock_gettime(clockid_t clockid, struct timespec* tp) = 0;
+
+  // --- timers and poll -----------------------------------------------------------------------
+  // clockid: CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME; CLOCK_REALTIME_ALARM and
+  // CLOCK_BOOTTIME_ALARM need CAP_WAKE_ALARM (EPERM). flags: TFD_NONBLOCK, TFD_CLOEXEC.
+  // read(2) gives the expirations since the last read as a uint64_t (EAGAIN when none and
+  // nonblocking, EINVAL for a buffer under 8 bytes); poll reports EPOLLIN while there are any.
+  virtual int timerfd_create(int clockid, int flags) = 0;
+  // flags: TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET. An it_value of 0 disarms; a non-zero
+  // it_interval repeats. old_value may be NULL.
+  virtual int timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                              struct itimerspec* old_value) = 0;
+  virtual int timerfd_gettime(int fd, struct itimerspec* curr_value) = 0;
+  // events: POLLIN, POLLPRI, POLLOUT, POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND,
+  // POLLRDHUP; POLLERR and POLLHUP are always reported, POLLNVAL for an fd that is not open;
+  // a negative fd is skipped (revents 0). nfds <= RLIMIT_NOFILE. timeout in milliseconds as
+  // for epoll_wait.
+  virtual int poll(struct pollfd* fds, nfds_t nfds, int timeout) = 0;
 };
 
 }  // namespace edgecase

@@ -3,7 +3,7 @@
 // result with `errno` exactly as the call left it. Nothing is simulated, translated or retried.
 //
 // fd ownership. A RealKernel remembers every fd it handed out — the results of epoll_create,
-// epoll_create1, socket, accept4, pipe2, socketpair, eventfd, dup, dup2 and fcntl(F_DUPFD /
+// epoll_create1, socket, accept4, pipe2, socketpair, eventfd, timerfd_create, dup, dup2 and fcntl(F_DUPFD /
 // F_DUPFD_CLOEXEC) — and its destructor closes those still open, so a test that fails half-way
 // through leaks nothing. Rules:
 //   * close(fd) forgets fd, whatever close returns: on Linux the descriptor is released even
@@ -79,6 +79,11 @@ class RealKernel final : public Kernel, public Inspect {
   // `arg` is passed through as the third argument (the pointer itself).
   int ioctl(int fd, unsigned long request, int* arg) override;
   int clock_gettime(clockid_t clockid, struct timespec* tp) override;
+  int timerfd_create(int clockid, int flags) override;
+  int timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                      struct itimerspec* old_value) override;
+  int timerfd_gettime(int fd, struct itimerspec* curr_value) override;
+  int poll(struct pollfd* fds, nfds_t nfds, int timeout) override;
 
   // --- Inspect -------------------------------------------------------------------------------
   // ioctl(FIONREAD); nullopt if it fails (EINVAL on a listening socket or an epoll fd, ENOTTY on

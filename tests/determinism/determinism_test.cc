@@ -211,6 +211,12 @@ class Interleaving final : public Kernel {
   int fcntl(int fd, int c, long a) override { return tick(), k_.fcntl(fd, c, a); }
   int ioctl(int fd, unsigned long r, int* a) override { return tick(), k_.ioctl(fd, r, a); }
   int clock_gettime(clockid_t c, timespec* t) override { return tick(), k_.clock_gettime(c, t); }
+  int timerfd_create(int c, int f) override { return tick(), k_.timerfd_create(c, f); }
+  int timerfd_settime(int fd, int f, const itimerspec* n, itimerspec* o) override {
+    return tick(), k_.timerfd_settime(fd, f, n, o);
+  }
+  int timerfd_gettime(int fd, itimerspec* c) override { return tick(), k_.timerfd_gettime(fd, c); }
+  int poll(pollfd* fds, nfds_t n, int t) override { return tick(), k_.poll(fds, n, t); }
 
  private:
   void tick() {
