@@ -83,12 +83,15 @@ constexpr Named kSockOpts[] = {{SO_ERROR, "SO_ERROR"},     {SO_TYPE, "SO_TYPE"},
                                {SO_DOMAIN, "SO_DOMAIN"},   {SO_ACCEPTCONN, "SO_ACCEPTCONN"}};
 constexpr Named kClocks[] = {{CLOCK_REALTIME, "CLOCK_REALTIME"},
                              {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"},
+                             {CLOCK_PROCESS_CPUTIME_ID, "CLOCK_PROCESS_CPUTIME_ID"},
+                             {CLOCK_THREAD_CPUTIME_ID, "CLOCK_THREAD_CPUTIME_ID"},
                              {CLOCK_MONOTONIC_RAW, "CLOCK_MONOTONIC_RAW"},
                              {CLOCK_REALTIME_COARSE, "CLOCK_REALTIME_COARSE"},
                              {CLOCK_MONOTONIC_COARSE, "CLOCK_MONOTONIC_COARSE"},
                              {CLOCK_BOOTTIME, "CLOCK_BOOTTIME"},
                              {CLOCK_REALTIME_ALARM, "CLOCK_REALTIME_ALARM"},
-                             {CLOCK_BOOTTIME_ALARM, "CLOCK_BOOTTIME_ALARM"}};
+                             {CLOCK_BOOTTIME_ALARM, "CLOCK_BOOTTIME_ALARM"},
+                             {CLOCK_TAI, "CLOCK_TAI"}};
 constexpr Named kTfdFlags[] = {{TFD_CLOEXEC, "TFD_CLOEXEC"}, {TFD_NONBLOCK, "TFD_NONBLOCK"}};
 constexpr Named kTfdSettimeFlags[] = {{TFD_TIMER_ABSTIME, "TFD_TIMER_ABSTIME"},
                                       {TFD_TIMER_CANCEL_ON_SET, "TFD_TIMER_CANCEL_ON_SET"}};
