@@ -35,7 +35,7 @@ constexpr Nanos kMaxPause = 200 * kNanosPerMicro;
 // A small receive buffer before connect (a peer on a small window).
 constexpr uint64_t kSmallRcvbufMin = 1024;
 constexpr uint64_t kSmallRcvbufMax = 8192;
-// Fault probabilities: the swarm's menu (harness/fault_plan.cc); EINTR at most every other
+// Fault probabilities: the swarm's menu (world/fault_plan.cc); EINTR at most every other
 // wait, else the world interrupts even the final wait and no run ever goes quiet.
 constexpr uint32_t kPerMilleMenu[] = {50, 200, 500, 1000};
 constexpr uint32_t kMaxEintrPerMille = 500;

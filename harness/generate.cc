@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/random.h"
+#include "world/random.h"
 
 namespace edgecase {
 

@@ -19,10 +19,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "edgecase/kernel_layer.h"
 #include "harness/live_interrupt.h"
 #include "real/errno_guard.h"
 #include "harness/sim_run.h"
-#include "sim/random.h"
+#include "world/random.h"
 
 namespace edgecase {
 
@@ -179,9 +180,11 @@ struct LiveRun::Impl {
 };
 
 // What the handler is given: RealKernel, with the blocking points driving the peers.
-class LiveKernel final : public Kernel {
+// The calls that make fds (the lowered fd limit), block (the peers run meanwhile) or need more
+// than their own fd checked are written out; every other call is around()'s.
+class LiveKernel final : public KernelLayer {
  public:
-  explicit LiveKernel(LiveRun::Impl& run) : r_(run), k_(run.real) {}
+  explicit LiveKernel(LiveRun::Impl& run) : KernelLayer(run.real), r_(run), k_(run.real) {}
 
   int epoll_create1(int flags) override {
     r_.on_call("epoll_create1", -1, true);
@@ -213,11 +216,6 @@ class LiveKernel final : public Kernel {
     return k_.socket(domain, type, protocol);
   }
   int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int listen(int sockfd, int backlog) override {
-    r_.on_call("listen", sockfd, true);
-    if (!r_.handler_fd(sockfd)) return ebadf();
-    return k_.listen(sockfd, backlog);
-  }
   int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override {
     r_.on_call("accept4", sockfd, true);
     if (!r_.handler_fd(sockfd)) return ebadf();
@@ -230,11 +228,6 @@ class LiveKernel final : public Kernel {
     return fd;
   }
   int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int shutdown(int sockfd, int how) override {
-    r_.on_call("shutdown", sockfd, true);
-    if (!r_.handler_fd(sockfd)) return ebadf();
-    return k_.shutdown(sockfd, how);
-  }
   ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
   ssize_t send(int sockfd, const void* buf, size_t len, int flags) override {
     r_.on_call("send", sockfd, true);
@@ -249,23 +242,7 @@ class LiveKernel final : public Kernel {
     if (r_.emfile(2)) return -1;
     return k_.socketpair(domain, type, protocol, sv);
   }
-  int setsockopt(int sockfd, int level, int optname, const void* optval,
-                 socklen_t optlen) override {
-    r_.on_call("setsockopt", sockfd, true);
-    if (!r_.handler_fd(sockfd)) return ebadf();
-    return k_.setsockopt(sockfd, level, optname, optval, optlen);
-  }
-  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override {
-    r_.on_call("getsockopt", sockfd, true);
-    if (!r_.handler_fd(sockfd)) return ebadf();
-    return k_.getsockopt(sockfd, level, optname, optval, optlen);
-  }
   int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
-  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override {
-    r_.on_call("getpeername", sockfd, true);
-    if (!r_.handler_fd(sockfd)) return ebadf();
-    return k_.getpeername(sockfd, addr, addrlen);
-  }
   ssize_t read(int fd, void* buf, size_t count) override {
     r_.on_call("read", fd, true);
     if (!r_.handler_fd(fd)) return ebadf();
@@ -332,32 +309,23 @@ class LiveKernel final : public Kernel {
     if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r_.emfile(1)) return -1;
     return k_.fcntl(fd, cmd, arg);
   }
-  int ioctl(int fd, unsigned long request, int* arg) override {
-    r_.on_call("ioctl", fd, true);
-    if (!r_.handler_fd(fd)) return ebadf();
-    return k_.ioctl(fd, request, arg);
-  }
-  int clock_gettime(clockid_t clockid, struct timespec* tp) override {
-    r_.on_call("clock_gettime", -1, false);
-    return k_.clock_gettime(clockid, tp);
-  }
+
   int timerfd_create(int clockid, int flags) override {
     r_.on_call("timerfd_create", -1, true);
     if (r_.emfile(1)) return -1;
     return k_.timerfd_create(clockid, flags);
   }
-  int timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
-                      struct itimerspec* old_value) override {
-    r_.on_call("timerfd_settime", fd, true);
-    if (!r_.handler_fd(fd)) return ebadf();
-    return k_.timerfd_settime(fd, flags, new_value, old_value);
-  }
-  int timerfd_gettime(int fd, struct itimerspec* curr_value) override {
-    r_.on_call("timerfd_gettime", fd, false);
-    if (!r_.handler_fd(fd)) return ebadf();
-    return k_.timerfd_gettime(fd, curr_value);
-  }
+  // A blocking point, like epoll_wait.
   int poll(struct pollfd* fds, nfds_t nfds, int timeout) override;
+
+ protected:
+  // A call on one of the handler's fds (EBADF on any other fd: never a peer's or the test's),
+  // or on none (a clock: moves nothing, so it does not end the idle streak).
+  long around(const CallSite& call, Forward forward) override {
+    r_.on_call(call.name, call.fd, call.names_fd);
+    if (call.names_fd && !r_.handler_fd(call.fd)) return ebadf();
+    return forward();
+  }
 
  private:
   static int ebadf() {

@@ -32,7 +32,7 @@
 #include "edgecase/kernel.h"
 #include "edgecase/real_kernel.h"
 #include "harness/peer.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase {
 

@@ -13,7 +13,7 @@
 
 #include "edgecase/strace.h"
 #include "real/errno_guard.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase {
 
@@ -35,7 +35,7 @@ bool routine_errno(int err) { return err == EAGAIN || err == EWOULDBLOCK || err 
 }  // namespace
 
 Observer::Observer(Kernel& inner, Kernel& quiet, Inspect& inspect, std::function<Nanos()> clock)
-    : inner_(inner), quiet_(quiet), inspect_(inspect), clock_(std::move(clock)) {}
+    : KernelLayer(inner), inner_(inner), quiet_(quiet), inspect_(inspect), clock_(std::move(clock)) {}
 
 std::optional<uint32_t> Observer::requested(int epfd, int fd) const {
   auto it = requested_.find({fd, epfd});
@@ -359,6 +359,12 @@ void Observer::check_ghosts(int epfd, const struct epoll_event* events, int n) {
   }
 }
 
+long Observer::around(const CallSite& call, Forward forward) {
+  if (call.names_fd) return fd_call(call.name, call.fd, forward);
+  ++calls_;
+  return forward();
+}
+
 // --- Kernel: epoll ------------------------------------------------------------------------------
 
 int Observer::epoll_create1(int flags) {
@@ -464,10 +470,6 @@ int Observer::socket(int domain, int type, int protocol) {
   return r;
 }
 
-int Observer::bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) {
-  return fd_call("bind", sockfd, [&] { return inner_.bind(sockfd, addr, addrlen); });
-}
-
 int Observer::listen(int sockfd, int backlog) {
   const int r = fd_call("listen", sockfd, [&] { return inner_.listen(sockfd, backlog); });
   if (r == 0) {
@@ -498,10 +500,6 @@ int Observer::connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen
   return r;
 }
 
-int Observer::shutdown(int sockfd, int how) {
-  return fd_call("shutdown", sockfd, [&] { return inner_.shutdown(sockfd, how); });
-}
-
 ssize_t Observer::recv(int sockfd, void* buf, size_t len, int flags) {
   const ssize_t r = fd_call("recv", sockfd, [&] { return inner_.recv(sockfd, buf, len, flags); });
   // MSG_PEEK leaves the bytes queued: not a read of them for the stats or the read order.
@@ -525,25 +523,6 @@ int Observer::socketpair(int domain, int type, int protocol, int sv[2]) {
     opened(sv[1], FdState::Kind::other, "socketpair");
   }
   return r;
-}
-
-int Observer::setsockopt(int sockfd, int level, int optname, const void* optval,
-                         socklen_t optlen) {
-  return fd_call("setsockopt", sockfd,
-                 [&] { return inner_.setsockopt(sockfd, level, optname, optval, optlen); });
-}
-
-int Observer::getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) {
-  return fd_call("getsockopt", sockfd,
-                 [&] { return inner_.getsockopt(sockfd, level, optname, optval, optlen); });
-}
-
-int Observer::getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
-  return fd_call("getsockname", sockfd, [&] { return inner_.getsockname(sockfd, addr, addrlen); });
-}
-
-int Observer::getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
-  return fd_call("getpeername", sockfd, [&] { return inner_.getpeername(sockfd, addr, addrlen); });
 }
 
 // --- Kernel: files ------------------------------------------------------------------------------
@@ -615,6 +594,13 @@ int Observer::pipe2(int pipefd[2], int flags) {
   return r;
 }
 
+int Observer::timerfd_create(int clockid, int flags) {
+  ++calls_;
+  const int r = inner_.timerfd_create(clockid, flags);
+  if (r >= 0) opened(r, FdState::Kind::other, "timerfd_create");
+  return r;
+}
+
 int Observer::eventfd(unsigned int initval, int flags) {
   ++calls_;
   const int r = inner_.eventfd(initval, flags);
@@ -626,39 +612,6 @@ int Observer::fcntl(int fd, int cmd, long arg) {
   const int r = fd_call("fcntl", fd, [&] { return inner_.fcntl(fd, cmd, arg); });
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) duplicated(fd, r, "fcntl");
   return r;
-}
-
-int Observer::ioctl(int fd, unsigned long request, int* arg) {
-  return fd_call("ioctl", fd, [&] { return inner_.ioctl(fd, request, arg); });
-}
-
-int Observer::clock_gettime(clockid_t clockid, struct timespec* tp) {
-  ++calls_;
-  return inner_.clock_gettime(clockid, tp);
-}
-
-int Observer::timerfd_create(int clockid, int flags) {
-  ++calls_;
-  const int r = inner_.timerfd_create(clockid, flags);
-  if (r >= 0) opened(r, FdState::Kind::other, "timerfd_create");
-  return r;
-}
-
-int Observer::timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
-                              struct itimerspec* old_value) {
-  return fd_call("timerfd_settime", fd,
-                 [&] { return inner_.timerfd_settime(fd, flags, new_value, old_value); });
-}
-
-int Observer::timerfd_gettime(int fd, struct itimerspec* curr_value) {
-  return fd_call("timerfd_gettime", fd, [&] { return inner_.timerfd_gettime(fd, curr_value); });
-}
-
-// A wait like epoll_wait, but the oracles that judge waits (busy-loop, stale events) read
-// epoll's reports only: poll's results are passed on unjudged.
-int Observer::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
-  ++calls_;
-  return inner_.poll(fds, nfds, timeout);
 }
 
 }  // namespace edgecase

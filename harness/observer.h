@@ -23,11 +23,12 @@
 
 #include "edgecase/inspect.h"
 #include "edgecase/kernel.h"
+#include "edgecase/kernel_layer.h"
 #include "edgecase/report.h"
 
 namespace edgecase {
 
-class Observer final : public Kernel {
+class Observer final : public KernelLayer {
  public:
   // Consecutive epoll_wait returns (with events, or a zero-timeout poll) after which the
   // handler moved no byte, accepted nothing, closed nothing and changed no registration:
@@ -88,7 +89,7 @@ class Observer final : public Kernel {
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t calls() const { return calls_; }
 
-  // --- Kernel --------------------------------------------------------------------------------
+  // --- Kernel: the calls with a record of their own; the rest go through around() ----------
   int epoll_create1(int flags) override;
   int epoll_create(int size) override;
   int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override;
@@ -96,19 +97,12 @@ class Observer final : public Kernel {
   int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
                   const sigset_t* sigmask) override;
   int socket(int domain, int type, int protocol) override;
-  int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
   int listen(int sockfd, int backlog) override;
   int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override;
   int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int shutdown(int sockfd, int how) override;
   ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
   ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
   int socketpair(int domain, int type, int protocol, int sv[2]) override;
-  int setsockopt(int sockfd, int level, int optname, const void* optval,
-                 socklen_t optlen) override;
-  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override;
-  int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
-  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
   ssize_t read(int fd, void* buf, size_t count) override;
   ssize_t write(int fd, const void* buf, size_t count) override;
   ssize_t readv(int fd, const struct iovec* iov, int iovcnt) override;
@@ -118,14 +112,8 @@ class Observer final : public Kernel {
   int dup2(int oldfd, int newfd) override;
   int pipe2(int pipefd[2], int flags) override;
   int eventfd(unsigned int initval, int flags) override;
-  int fcntl(int fd, int cmd, long arg = 0) override;
-  int ioctl(int fd, unsigned long request, int* arg) override;
-  int clock_gettime(clockid_t clockid, struct timespec* tp) override;
   int timerfd_create(int clockid, int flags) override;
-  int timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
-                      struct itimerspec* old_value) override;
-  int timerfd_gettime(int fd, struct itimerspec* curr_value) override;
-  int poll(struct pollfd* fds, nfds_t nfds, int timeout) override;
+  int fcntl(int fd, int cmd, long arg = 0) override;
 
   // Violations of one oracle kept at most: a buggy loop repeats the same mistake thousands of
   // times, and the first few name it.
@@ -159,6 +147,9 @@ class Observer final : public Kernel {
     bool reported = false;
   };
 
+  // A call with nothing of its own to record: an fd call is judged as fd_call judges it
+  // (bind, shutdown, setsockopt, ioctl, ...), any other is counted.
+  long around(const CallSite& call, Forward forward) override;
   template <class Call>
   auto fd_call(const char* call, int fd, Call&& c);
   FdCheck check(int fd) const;

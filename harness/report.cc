@@ -10,7 +10,7 @@
 
 #include "edgecase/strace.h"
 #include "harness/report_wire.h"
-#include "sim/trace.h"
+#include "world/trace.h"
 
 namespace edgecase {
 

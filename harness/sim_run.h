@@ -11,7 +11,7 @@
 #include "edgecase/case_file.h"
 #include "harness/peer.h"
 #include "handlers/handlers.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase {
 

@@ -252,7 +252,7 @@ const std::vector<uint32_t> kKindWeights = {25, 20, 15, 15, 5, 20};
 // instant, and so do the FINs or resets that end them. The handler wakes on the first arrival
 // and the rest pile up while it works: its next epoll_wait returns several connections at once
 // (bug class 16: the handler of event i closes j, then acts on j's event). The delay fault is
-// off for it (sim/network.cc's delivery_time would spread the arrivals the shape lines up).
+// off for it (world/network.cc's delivery_time would spread the arrivals the shape lines up).
 constexpr uint32_t kBatchOneIn = 8;
 // Peers of a batch case: enough for several events in one batch, and more than a server that
 // caps its connections at two keeps.
@@ -524,6 +524,21 @@ rc::Gen<Fault> fault(uint32_t most) {
                         rc::gen::arbitrary<bool>(), rc::gen::elementOf(menu));
 }
 
+// A fault that is on in every case (with a probability from the menu), shrinking to off: the
+// `every_fault` profile.
+rc::Gen<Fault> fault_on(uint32_t most) {
+  std::vector<uint32_t> menu;
+  for (uint32_t pm : kPerMilleMenu)
+    if (pm <= most) menu.push_back(pm);
+  const rc::Gen<uint32_t> level = rc::gen::elementOf(menu);
+  return [level](const rc::Random& random, int size) {
+    const uint32_t pm = level(random, size).value();
+    return rc::shrinkable::shrinkRecur(Fault{true, pm}, [](const Fault& f) {
+      return f.on ? rc::seq::just(Fault{}) : rc::Seq<Fault>();
+    });
+  };
+}
+
 }  // namespace
 
 // --- protocols -----------------------------------------------------------------------------------
@@ -550,11 +565,18 @@ std::optional<Protocol> builtin_protocol(std::string_view name) {
 
 // --- generators ------------------------------------------------------------------------------------
 
-rc::Gen<FaultPlan> gen_fault_plan() {
+rc::Gen<FaultPlan> gen_fault_plan(uint32_t kinds, bool every) {
   std::vector<rc::Gen<Fault>> each;
-  for (size_t i = 0; i < kFaultCount; ++i)
-    each.push_back(fault(static_cast<FaultKind>(i) == FaultKind::eintr ? kMaxEintrPerMille
-                                                                        : Fault::kPerMille));
+  for (size_t i = 0; i < kFaultCount; ++i) {
+    const uint32_t most =
+        static_cast<FaultKind>(i) == FaultKind::eintr ? kMaxEintrPerMille : Fault::kPerMille;
+    // A kind left out still takes its split of the random stream below, so the other kinds
+    // draw what they draw in the full plan.
+    if ((kinds >> i & 1u) == 0)
+      each.push_back(rc::gen::just(Fault{}));
+    else
+      each.push_back(every ? fault_on(most) : fault(most));
+  }
   // One generator per fault, in FaultKind order: a tuple of kFaultCount faults.
   return [each](const rc::Random& random, int size) {
     rc::Random r = random;
@@ -583,7 +605,8 @@ rc::Gen<Scenario> gen_scenario(const Protocol& protocol, const GenOptions& optio
 
 rc::Gen<Case> gen_case(const Protocol& protocol, const GenOptions& options) {
   const rc::Gen<FaultPlan> faults =
-      options.faults ? gen_fault_plan() : rc::gen::just(FaultPlan::none());
+      options.faults ? gen_fault_plan(options.fault_kinds, options.every_fault)
+                     : rc::gen::just(FaultPlan::none());
   return rc::gen::apply(
       [protocol, options](FaultPlan f, const Plan& p, uint64_t seed) {
         Case c;

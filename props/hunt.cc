@@ -95,6 +95,7 @@ HuntResult hunt(const Protocol& protocol, const GenOptions& gen, const HuntOptio
     const Report report = run(generated, run_options);
     ++result.generated;
     if (report.clean()) ++result.clean_runs;
+    if (options.on_case) options.on_case(result.generated, report);
     for (const std::string& oracle : report.oracles()) {
       count_seen(result, oracle);
       if (!targeted(options, oracle) || result.find(oracle) != nullptr) continue;

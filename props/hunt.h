@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,10 @@ struct HuntOptions {
   // stops the hunt: the runs it makes are the same as without it.
   Nanos time_budget = kDefaultTimeBudget;
   static constexpr Nanos kDefaultTimeBudget = 600'000 * kNanosPerMilli;
+  // Called after each generated case has run (shrink runs are not generated cases), with the
+  // number run so far and the case's report: a caller's progress line and its own counts
+  // (undecided runs, cases that cannot run). It only watches: the hunt is the same without it.
+  std::function<void(uint64_t generated, const Report& report)> on_case;
 };
 
 struct Finding {

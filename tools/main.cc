@@ -14,6 +14,7 @@
 
 #include "edgecase/case_file.h"
 #include "edgecase/runner.h"
+#include "tools/check_cmd.h"
 #include "tools/demo.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
 
   edgecase::tools::WorldCommands world;
   world.add_to(app);
+  edgecase::tools::CheckOptions check;
+  check.add_to(app);
 
   // CLI11 would say only "A subcommand is required" for a misspelt command.
   if (argc > 1 && argv[1][0] != '-') {
@@ -89,6 +92,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (int code = world.dispatch(); code >= 0) return output_written(code);
+  if (check.command->parsed()) return output_written(edgecase::tools::run_check(check, stdout));
   if (demo->parsed()) {
     // The output directory is checked before the demo's minutes of hunting, not after.
     std::error_code ec;

@@ -258,6 +258,8 @@ std::string seed_error(const std::string& text) {
   return {};
 }
 
+}  // namespace
+
 void seed_option(CLI::App* app, const char* name, uint64_t& seed, const char* help) {
   app->add_option_function<std::string>(
          name,
@@ -269,8 +271,6 @@ void seed_option(CLI::App* app, const char* name, uint64_t& seed, const char* he
          help)
       ->check(CLI::Validator(seed_error, "SEED"));
 }
-
-}  // namespace
 
 void WorldCommands::add_to(CLI::App& app) {
   run = app.add_subcommand(

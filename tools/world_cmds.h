@@ -7,6 +7,10 @@
 
 namespace edgecase::tools {
 
+// Adds a seed option: decimal digits, or 0x and hex digits, that fit 64 bits; anything else
+// (a sign, junk, a longer number) is a usage error rather than a wrapped or capped seed.
+void seed_option(CLI::App* app, const char* name, uint64_t& seed, const char* help);
+
 struct WorldCommands {
   // run / replay
   std::string case_path;

@@ -77,6 +77,12 @@ struct GenOptions {
   std::string handler = "echo";  // the case's handler name (case files, the registry)
   uint16_t port = Scenario::kDefaultPort;
   bool faults = true;           // draw a fault plan (swarm: each fault on or off); else none
+  // With faults: the kinds the plan may turn on (bit i: FaultKind i); the others stay off.
+  uint32_t fault_kinds = kEveryFaultKind;
+  // With faults: every allowed kind on in every case (its probability drawn), instead of each
+  // on or off (the swarm draw, the default). Shrinking may still turn one off.
+  bool every_fault = false;
+  static constexpr uint32_t kEveryFaultKind = (1u << kFaultCount) - 1;
   uint32_t max_peers = 6;       // at rapidcheck's full size (kFullSize)
   uint32_t max_requests = 8;    // per conversation, at full size
   uint64_t max_peer_bytes = 1024 * 1024;  // what one peer sends at most
@@ -87,7 +93,7 @@ inline constexpr int kFullSize = 100;
 
 // Fault plans, swarm-style: each fault on or off, with a probability from a small menu;
 // shrinks toward every fault off.
-rc::Gen<FaultPlan> gen_fault_plan();
+rc::Gen<FaultPlan> gen_fault_plan(uint32_t kinds = GenOptions::kEveryFaultKind, bool every = false);
 // Scenarios for `protocol` (peers, kinds, starts, requests); shrinks toward fewer peers, fewer
 // and smaller requests, plain peers starting at once.
 rc::Gen<Scenario> gen_scenario(const Protocol& protocol, const GenOptions& options = {});

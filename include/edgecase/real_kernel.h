@@ -1,11 +1,13 @@
 // edgecase::RealKernel — the live backend: every edgecase::Kernel method is the libc function of
 // the same name (`::epoll_wait`, `::accept4`, ...), called with the same arguments, returning its
-// result with `errno` exactly as the call left it. Nothing is simulated, translated or retried.
+// result with `errno` exactly as the call left it. Nothing is simulated, translated or retried:
+// fcntl's `arg` goes through as the third argument (a long) whatever `cmd` is, and ioctl's `arg`
+// as the third argument (the pointer itself).
 //
 // fd ownership. A RealKernel remembers every fd it handed out — the results of epoll_create,
-// epoll_create1, socket, accept4, pipe2, socketpair, eventfd, timerfd_create, dup, dup2 and fcntl(F_DUPFD /
-// F_DUPFD_CLOEXEC) — and its destructor closes those still open, so a test that fails half-way
-// through leaks nothing. Rules:
+// epoll_create1, socket, accept4, pipe2, socketpair, eventfd, timerfd_create, dup, dup2 and
+// fcntl(F_DUPFD / F_DUPFD_CLOEXEC) — and its destructor closes those still open, so a test that
+// fails half-way through leaks nothing. Rules:
 //   * close(fd) forgets fd, whatever close returns: on Linux the descriptor is released even
 //     when close fails (EINTR, EIO), and EBADF means it was not open anyway. The fd is forgotten
 //     *before* the syscall, so another thread that is handed the same number right after the
@@ -44,46 +46,9 @@ class RealKernel final : public Kernel, public Inspect {
   // Closes every fd this kernel handed out that is still open. errno is preserved.
   ~RealKernel() override;
 
-  // --- Kernel: each is the libc call of the same name --------------------------------------
-  int epoll_create1(int flags) override;
-  int epoll_create(int size) override;
-  int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) override;
-  int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) override;
-  int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
-                  const sigset_t* sigmask) override;
-  int socket(int domain, int type, int protocol) override;
-  int bind(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int listen(int sockfd, int backlog) override;
-  int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override;
-  int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
-  int shutdown(int sockfd, int how) override;
-  ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
-  ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
-  int socketpair(int domain, int type, int protocol, int sv[2]) override;
-  int setsockopt(int sockfd, int level, int optname, const void* optval,
-                 socklen_t optlen) override;
-  int getsockopt(int sockfd, int level, int optname, void* optval, socklen_t* optlen) override;
-  int getsockname(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
-  int getpeername(int sockfd, struct sockaddr* addr, socklen_t* addrlen) override;
-  ssize_t read(int fd, void* buf, size_t count) override;
-  ssize_t write(int fd, const void* buf, size_t count) override;
-  ssize_t readv(int fd, const struct iovec* iov, int iovcnt) override;
-  ssize_t writev(int fd, const struct iovec* iov, int iovcnt) override;
-  int close(int fd) override;
-  int dup(int oldfd) override;
-  int dup2(int oldfd, int newfd) override;
-  int pipe2(int pipefd[2], int flags) override;
-  int eventfd(unsigned int initval, int flags) override;
-  // `arg` is passed through as the third argument (a long), whatever `cmd` is.
-  int fcntl(int fd, int cmd, long arg = 0) override;
-  // `arg` is passed through as the third argument (the pointer itself).
-  int ioctl(int fd, unsigned long request, int* arg) override;
-  int clock_gettime(clockid_t clockid, struct timespec* tp) override;
-  int timerfd_create(int clockid, int flags) override;
-  int timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
-                      struct itimerspec* old_value) override;
-  int timerfd_gettime(int fd, struct itimerspec* curr_value) override;
-  int poll(struct pollfd* fds, nfds_t nfds, int timeout) override;
+  // --- Kernel: every call of the table (kernel_calls.def), each the libc call of its name ---
+#define EDGECASE_KERNEL_CALL(ret, name, params, args, fd) ret name params override;
+#include "edgecase/kernel_calls.def"
 
   // --- Inspect -------------------------------------------------------------------------------
   // ioctl(FIONREAD); nullopt if it fails (EINVAL on a listening socket or an epoll fd, ENOTTY on

@@ -25,7 +25,7 @@
 #include "edgecase/real_kernel.h"
 #include "edgecase/scenario.h"
 #include "edgecase/sim_kernel.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace edgecase::conformance {
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "edgecase/kernel.h"
+#include "edgecase/kernel_layer.h"
 #include "harness/generate.h"
 #include "harness/replay.h"
 #include "harness/sim_run.h"
@@ -153,70 +154,17 @@ TEST_CASE("different seeds give different traces", "[determinism]") {
 
 // Forwards every call to the world's handler kernel, and at chosen calls first runs a whole
 // other world to completion, in the same thread, while this one is mid-run.
-class Interleaving final : public Kernel {
+class Interleaving final : public KernelLayer {
  public:
   Interleaving(Kernel& k, std::vector<uint64_t> at_calls, std::function<void()> other)
-      : k_(k), at_(std::move(at_calls)), other_(std::move(other)) {}
+      : KernelLayer(k), at_(std::move(at_calls)), other_(std::move(other)) {}
   uint64_t others_run() const { return others_run_; }
 
-  int epoll_create1(int f) override { return tick(), k_.epoll_create1(f); }
-  int epoll_create(int s) override { return tick(), k_.epoll_create(s); }
-  int epoll_ctl(int e, int op, int fd, epoll_event* ev) override {
-    return tick(), k_.epoll_ctl(e, op, fd, ev);
+ protected:
+  long around(const CallSite&, Forward forward) override {
+    tick();
+    return forward();
   }
-  int epoll_wait(int e, epoll_event* ev, int m, int t) override {
-    return tick(), k_.epoll_wait(e, ev, m, t);
-  }
-  int epoll_pwait(int e, epoll_event* ev, int m, int t, const sigset_t* s) override {
-    return tick(), k_.epoll_pwait(e, ev, m, t, s);
-  }
-  int socket(int d, int t, int p) override { return tick(), k_.socket(d, t, p); }
-  int bind(int s, const sockaddr* a, socklen_t l) override { return tick(), k_.bind(s, a, l); }
-  int listen(int s, int b) override { return tick(), k_.listen(s, b); }
-  int accept4(int s, sockaddr* a, socklen_t* l, int f) override {
-    return tick(), k_.accept4(s, a, l, f);
-  }
-  int connect(int s, const sockaddr* a, socklen_t l) override {
-    return tick(), k_.connect(s, a, l);
-  }
-  int shutdown(int s, int h) override { return tick(), k_.shutdown(s, h); }
-  ssize_t recv(int s, void* b, size_t n, int f) override { return tick(), k_.recv(s, b, n, f); }
-  ssize_t send(int s, const void* b, size_t n, int f) override {
-    return tick(), k_.send(s, b, n, f);
-  }
-  int socketpair(int d, int t, int p, int sv[2]) override {
-    return tick(), k_.socketpair(d, t, p, sv);
-  }
-  int setsockopt(int s, int l, int o, const void* v, socklen_t n) override {
-    return tick(), k_.setsockopt(s, l, o, v, n);
-  }
-  int getsockopt(int s, int l, int o, void* v, socklen_t* n) override {
-    return tick(), k_.getsockopt(s, l, o, v, n);
-  }
-  int getsockname(int s, sockaddr* a, socklen_t* l) override {
-    return tick(), k_.getsockname(s, a, l);
-  }
-  int getpeername(int s, sockaddr* a, socklen_t* l) override {
-    return tick(), k_.getpeername(s, a, l);
-  }
-  ssize_t read(int fd, void* b, size_t n) override { return tick(), k_.read(fd, b, n); }
-  ssize_t write(int fd, const void* b, size_t n) override { return tick(), k_.write(fd, b, n); }
-  ssize_t readv(int fd, const iovec* v, int n) override { return tick(), k_.readv(fd, v, n); }
-  ssize_t writev(int fd, const iovec* v, int n) override { return tick(), k_.writev(fd, v, n); }
-  int close(int fd) override { return tick(), k_.close(fd); }
-  int dup(int fd) override { return tick(), k_.dup(fd); }
-  int dup2(int a, int b) override { return tick(), k_.dup2(a, b); }
-  int pipe2(int p[2], int f) override { return tick(), k_.pipe2(p, f); }
-  int eventfd(unsigned int v, int f) override { return tick(), k_.eventfd(v, f); }
-  int fcntl(int fd, int c, long a) override { return tick(), k_.fcntl(fd, c, a); }
-  int ioctl(int fd, unsigned long r, int* a) override { return tick(), k_.ioctl(fd, r, a); }
-  int clock_gettime(clockid_t c, timespec* t) override { return tick(), k_.clock_gettime(c, t); }
-  int timerfd_create(int c, int f) override { return tick(), k_.timerfd_create(c, f); }
-  int timerfd_settime(int fd, int f, const itimerspec* n, itimerspec* o) override {
-    return tick(), k_.timerfd_settime(fd, f, n, o);
-  }
-  int timerfd_gettime(int fd, itimerspec* c) override { return tick(), k_.timerfd_gettime(fd, c); }
-  int poll(pollfd* fds, nfds_t n, int t) override { return tick(), k_.poll(fds, n, t); }
 
  private:
   void tick() {
@@ -227,7 +175,6 @@ class Interleaving final : public Kernel {
         ++others_run_;
       }
   }
-  Kernel& k_;
   std::vector<uint64_t> at_;
   std::function<void()> other_;
   uint64_t calls_ = 0;

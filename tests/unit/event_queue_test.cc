@@ -1,6 +1,6 @@
-// Tests of sim/event_queue.h: order by time then push order, cancel, move-only payloads, and a
+// Tests of world/event_queue.h: order by time then push order, cancel, move-only payloads, and a
 // sorted-vector model checked after every step of random push/pop/cancel sequences.
-#include "sim/event_queue.h"
+#include "world/event_queue.h"
 
 #include <algorithm>
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Tests of the fault plan (harness/fault_plan.cc): names, the description line, and the swarm
+// Tests of the fault plan (world/fault_plan.cc): names, the description line, and the swarm
 // draw pinned for fixed seeds.
 #include <array>
 #include <cstddef>

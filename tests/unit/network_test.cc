@@ -1,4 +1,4 @@
-// Tests of the network model (sim/network.h) without the World: two simulated hosts on one
+// Tests of the network model (world/network.h) without the World: two simulated hosts on one
 // network, a tiny Host with its own event queue and fixed-seed streams, and a Scheduler that
 // runs deliveries while a call waits. Splitting, coalescing and delays as a receiver's epoll
 // sees them, order per direction under random faults, windows, FIN and RST after data, the
@@ -23,11 +23,11 @@
 
 #include "edgecase/scenario.h"
 #include "edgecase/sim_kernel.h"
-#include "sim/event_queue.h"
+#include "world/event_queue.h"
 #include "sim/net.h"
-#include "sim/network.h"
-#include "sim/random.h"
-#include "sim/trace.h"
+#include "world/network.h"
+#include "world/random.h"
+#include "world/trace.h"
 #include "sim/wait.h"
 
 namespace {

@@ -1,6 +1,6 @@
-// Tests of sim/random.h: outputs pinned against an independent reference, stream independence
+// Tests of world/random.h: outputs pinned against an independent reference, stream independence
 // and stability, and the range helpers' bounds and edge cases.
-#include "sim/random.h"
+#include "world/random.h"
 
 #include <cstddef>
 #include <cstdint>

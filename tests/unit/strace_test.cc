@@ -1,4 +1,4 @@
-// The trace's lines read as strace prints them (harness/strace.cc).
+// The trace's lines read as strace prints them (world/strace.cc).
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <poll.h>

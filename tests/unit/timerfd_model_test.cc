@@ -14,7 +14,7 @@
 
 #include "edgecase/sim_kernel.h"
 #include "sim/hrtimer.h"
-#include "sim/world.h"
+#include "world/world.h"
 
 namespace {
 
@@ -29,7 +29,8 @@ constexpr Nanos kMs = 1'000'000;
 
 itimerspec spec(Nanos value, Nanos interval = 0) {
   itimerspec t{};
-  t.it_value = {static_cast<time_t>(value / 1'000'000'000), static_cast<long>(value % 1'000'000'000)};
+  t.it_value = {static_cast<time_t>(value / 1'000'000'000),
+                static_cast<long>(value % 1'000'000'000)};
   t.it_interval = {static_cast<time_t>(interval / 1'000'000'000),
                    static_cast<long>(interval % 1'000'000'000)};
   return t;

@@ -1,8 +1,8 @@
-// Tests of sim/world.h: the virtual clock and the call cost, the event queue's order, the
+// Tests of world/world.h: the virtual clock and the call cost, the event queue's order, the
 // handler's blocking points and quiescence, the Stop signal and the run's outcomes, actors
 // (timers, watches, delayed starts), the faults the world itself fires (EINTR, the fd limit),
 // and two worlds in one process. Peer-level faults are in sim_run_test.cc.
-#include "sim/world.h"
+#include "world/world.h"
 
 #include <catch2/catch.hpp>
 

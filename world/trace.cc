@@ -1,4 +1,4 @@
-#include "sim/trace.h"
+#include "world/trace.h"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // pattern_byte (include/edgecase/scenario.h) and its bulk form pattern_fill (harness/peer.h).
-// The fault plan's functions live in harness/fault_plan.cc.
+// The fault plan's functions live in world/fault_plan.cc.
 #include "edgecase/scenario.h"
 
 #include <bit>

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "edgecase/scenario.h"
-#include "sim/random.h"
+#include "world/random.h"
 
 namespace edgecase {
 

@@ -2,7 +2,7 @@
 //
 // A World owns two simulated hosts on one network: the server's (the SimKernel the handler
 // calls) and the peers' (a second SimKernel whose fds the handler never sees). Between them
-// runs the network model (sim/network.h). Time is virtual, in integer nanoseconds; what
+// runs the network model (world/network.h). Time is virtual, in integer nanoseconds; what
 // happens next is kept in one event queue ordered by (time, push order): segment deliveries,
 // actors' timers (the peers), and signals. The hosts' own timers (timerfds, sim/hrtimer.h)
 // stay in their kernels; the world runs them in time order with its events, a timer before
@@ -37,10 +37,10 @@
 #include "edgecase/kernel.h"
 #include "edgecase/scenario.h"
 #include "edgecase/sim_kernel.h"
-#include "sim/event_queue.h"
-#include "sim/network.h"
-#include "sim/random.h"
-#include "sim/trace.h"
+#include "world/event_queue.h"
+#include "world/network.h"
+#include "world/random.h"
+#include "world/trace.h"
 #include "sim/wait.h"
 
 namespace edgecase {

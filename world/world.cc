@@ -1,5 +1,5 @@
 // The world's loop: the clock, the event queue, the handler's blocking points and quiescence.
-#include "sim/world.h"
+#include "world/world.h"
 
 #include <cassert>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 #include "edgecase/strace.h"
 #include "sim/file.h"
-#include "sim/handler_kernel.h"
+#include "world/handler_kernel.h"
 
 namespace edgecase {
 

@@ -1,6 +1,6 @@
 // The world's network model: per-direction queues of segments in flight, split, coalesced and
-// delayed as the network stream and the fault plan decide. See sim/network.h.
-#include "sim/network.h"
+// delayed as the network stream and the fault plan decide. See world/network.h.
+#include "world/network.h"
 
 #include <algorithm>
 #include <cassert>

@@ -22,7 +22,7 @@
 
 #include "edgecase/scenario.h"
 #include "sim/net.h"
-#include "sim/random.h"
+#include "world/random.h"
 
 namespace edgecase::sim {
 

@@ -1,0 +1,464 @@
+#include "tools/check_cmd.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <unistd.h>
+#include <vector>
+
+#include "edgecase/gen.h"
+#include "edgecase/runner.h"
+#include "handlers/handlers.h"
+#include "harness/sim_run.h"
+#include "props/hunt.h"
+#include "tools/world_cmds.h"
+
+namespace edgecase::tools {
+
+namespace {
+
+constexpr int kExitClean = 0;
+constexpr int kExitFound = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUndecided = 3;
+
+struct InputError {
+  std::string message;
+};
+
+// What a check runs, resolved and validated from the options before any case runs.
+struct Plan {
+  std::string handler;
+  std::string protocol;
+  uint16_t port = 0;
+  GenOptions gen;
+  HuntOptions hunt;
+};
+
+std::string all_fault_names() {
+  std::string out;
+  for (size_t i = 0; i < kFaultCount; ++i)
+    out += (i ? ", " : "") + std::string(fault_name(static_cast<FaultKind>(i)));
+  return out;
+}
+
+// --faults: none, swarm (each case draws which faults are on: the generator's default), all
+// (every fault on in every case), or a list of names (swarm among those only).
+void apply_faults(const std::string& profile, GenOptions& gen) {
+  if (profile == "none") {
+    gen.faults = false;
+    return;
+  }
+  if (profile == "swarm") return;
+  if (profile == "all") {
+    gen.every_fault = true;
+    return;
+  }
+  uint32_t kinds = 0;
+  std::stringstream names(profile);
+  for (std::string name; std::getline(names, name, ',');) {
+    bool known = false;
+    for (size_t i = 0; i < kFaultCount; ++i) {
+      if (fault_name(static_cast<FaultKind>(i)) != name) continue;
+      kinds |= 1u << i;
+      known = true;
+    }
+    if (!known)
+      throw InputError{fmt::format("--faults: `{}` is not a fault; give none, swarm, all, or a "
+                                   "comma-separated list of: {}",
+                                   name, all_fault_names())};
+  }
+  gen.fault_kinds = kinds;
+}
+
+std::string default_protocol(std::string_view handler) {
+  return handler.substr(0, 7) == "seed000" ? "hello" : "echo";
+}
+
+// Checks a path can be written before the check's minutes of runs, not after.
+void check_writable_file(const std::string& path, std::string_view option) {
+  if (path.empty()) return;
+  std::ofstream probe(path, std::ios::app);
+  if (!probe)
+    throw InputError{fmt::format("{} {}: cannot write there ({})", option, path,
+                                 std::strerror(errno))};
+}
+
+void check_writable_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || ::access(dir.c_str(), W_OK) != 0)
+    throw InputError{fmt::format("--out {}: cannot write there ({})", dir,
+                                 ec ? ec.message() : std::strerror(errno))};
+}
+
+Plan make_plan(const CheckOptions& o) {
+  Plan p;
+  p.handler = o.handler;
+  const std::vector<std::string> known = handlers::names();
+  if (std::find(known.begin(), known.end(), o.handler) == known.end())
+    throw InputError{fmt::format("no handler named `{}` (built-in handlers: {}; see edgecase "
+                                 "check --list)",
+                                 o.handler, fmt::join(known, ", "))};
+  p.protocol = o.protocol.empty() ? default_protocol(o.handler) : o.protocol;
+  if (!builtin_protocol(p.protocol))
+    throw InputError{fmt::format("--protocol: no protocol named `{}` (echo, line, hello)",
+                                 p.protocol)};
+  const std::optional<uint16_t> own = handlers::own_port(o.handler);
+  if (own && o.port >= 0 && o.port != *own)
+    throw InputError{fmt::format("--port {}: {} listens on its own port {}, so peers sent to "
+                                 "{} would find nothing there (drop --port)",
+                                 o.port, o.handler, *own, o.port)};
+  p.port = own ? *own : o.port >= 0 ? static_cast<uint16_t>(o.port) : Scenario::kDefaultPort;
+  if (o.backend != "sim" && o.backend != "live")
+    throw InputError{"--backend must be sim or live, not `" + o.backend + "`"};
+  if (!o.trace_path.empty() && o.backend == "live")
+    throw InputError{"--trace is for the simulation (a live run's trace varies): drop --trace "
+                     "or use --backend sim"};
+  if (o.cases > UINT64_MAX - o.seed)
+    throw InputError{fmt::format("--seed {} --cases {} goes past the last seed", o.seed,
+                                 o.cases)};
+  apply_faults(o.faults, p.gen);
+  p.gen.handler = o.handler;
+  p.gen.port = p.port;
+  p.hunt.first_seed = o.seed;
+  p.hunt.seeds = o.cases;
+  p.hunt.run.backend = o.backend == "live" ? Backend::live : Backend::sim;
+  // A handler under test may overflow its buffers: a crash is a finding, not the kit's end.
+  p.hunt.run.isolate = true;
+  p.hunt.run.trace = true;
+  p.hunt.time_budget = static_cast<Nanos>(o.time_limit * 1e9);
+  check_writable_dir(o.out_dir);
+  check_writable_file(o.trace_path, "--trace");
+  check_writable_file(o.junit_path, "--junit");
+  check_writable_file(o.json_path, "--json");
+  return p;
+}
+
+// What the hunt's runs came to, counted as each generated case finishes (HuntOptions::on_case).
+struct Tally {
+  uint64_t generated = 0;
+  uint64_t clean = 0;
+  uint64_t violating = 0;
+  uint64_t undecided = 0;    // a limit of the kit's ended the run: no verdict on the handler
+  uint64_t case_errors = 0;  // the case could not run as written
+  // Per JUnit batch (generated case i falls in batch (i-1)/kJunitBatch): runs of each party.
+  struct Batch {
+    uint64_t cases = 0, violating = 0, undecided = 0, case_errors = 0;
+    std::string first_undecided;
+  };
+  std::vector<Batch> batches;
+};
+
+void count(Tally& t, uint64_t generated, const Report& r) {
+  t.generated = generated;
+  const size_t b = (generated - 1) / CheckOptions::kJunitBatch;
+  if (t.batches.size() <= b) t.batches.resize(b + 1);
+  Tally::Batch& batch = t.batches[b];
+  ++batch.cases;
+  if (!r.case_errors.empty()) {
+    ++t.case_errors;
+    ++batch.case_errors;
+  } else if (!r.violations.empty()) {
+    ++t.violating;
+    ++batch.violating;
+  } else if (!r.kit_limit.empty() || !r.undecided.empty()) {
+    // A live run's undecided checks do not make the run undecided when nothing else did.
+    if (!r.kit_limit.empty()) {
+      ++t.undecided;
+      ++batch.undecided;
+      if (batch.first_undecided.empty()) batch.first_undecided = r.kit_limit;
+    } else {
+      ++t.clean;
+    }
+  } else {
+    ++t.clean;
+  }
+}
+
+std::string finding_path(const CheckOptions& o, const Finding& f) {
+  return fmt::format("{}/{}-{}.case", o.out_dir, o.handler, f.oracle);
+}
+
+// The finding's case, with the violation it reproduces as comments after the format line.
+void write_finding(const CheckOptions& o, const Finding& f) {
+  const std::string path = finding_path(o, f);
+  const std::string text = f.report.recorded_case_text();
+  const size_t body = text.find('\n') + 1;
+  std::ofstream out(path);
+  out << text.substr(0, body);
+  out << fmt::format("# found by `edgecase check {}` (generated seed {}, {} runs)\n", o.handler,
+                     f.seed, f.runs);
+  out << text.substr(body);
+  out.close();
+  if (!out) throw InputError{path + ": cannot write the case file"};
+}
+
+std::string size_text(const CaseSize& s) {
+  return fmt::format("{} peer{}, {} steps, {} B, {} fault{}", s.peers, s.peers == 1 ? "" : "s",
+                     s.steps, s.bytes, s.faults, s.faults == 1 ? "" : "s");
+}
+
+// XML 1.0 text: the five escapes, and characters XML cannot carry (control bytes a payload
+// may put into a report) as U+FFFD.
+std::string xml(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (c < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') out += "\xEF\xBF\xBD";
+        else out += ch;
+    }
+  }
+  return out;
+}
+
+std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h, const Tally& t) {
+  std::string cases;
+  uint64_t tests = 0, failures = 0, skipped = 0, errors = 0;
+  const std::string cls = xml("edgecase.check." + o.handler);
+  for (const Finding& f : h.findings) {
+    ++tests;
+    ++failures;
+    const std::string first = f.report.violations.empty() ? f.oracle
+                                                          : f.report.violations.front().format();
+    cases += fmt::format(
+        "    <testcase classname=\"{}\" name=\"{} (generated seed {})\">\n"
+        "      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+        cls, xml(f.oracle), f.seed, xml(f.oracle), xml(first), xml(f.report.format()));
+  }
+  for (size_t b = 0; b < t.batches.size(); ++b) {
+    const Tally::Batch& batch = t.batches[b];
+    if (batch.violating > 0) continue;  // its findings are the testcases above
+    const uint64_t first = p.hunt.first_seed + b * CheckOptions::kJunitBatch;
+    const std::string name = fmt::format("generated seeds {}-{}", first, first + batch.cases - 1);
+    ++tests;
+    std::string body;
+    if (batch.case_errors > 0) {
+      ++errors;
+      body = fmt::format("      <error message=\"{} cases could not run as written\"/>\n",
+                         batch.case_errors);
+    } else if (batch.undecided > 0) {
+      ++skipped;
+      body = fmt::format("      <skipped message=\"{} runs undecided (a limit of the kit's, "
+                         "not the handler): {}\"/>\n",
+                         batch.undecided, xml(batch.first_undecided));
+    }
+    cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\">\n{}    </testcase>\n", cls,
+                         xml(name), body);
+  }
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n"
+      "{}  </testsuite>\n</testsuites>\n",
+      xml(fmt::format("edgecase check {} ({}, {} on port {})", o.handler, o.backend, p.protocol,
+                      p.port)),
+      tests, failures, errors, skipped, cases);
+}
+
+nlohmann::ordered_json size_json(const CaseSize& s) {
+  return {{"peers", s.peers}, {"steps", s.steps}, {"bytes", s.bytes}, {"faults", s.faults}};
+}
+
+std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h, const Tally& t,
+                      int exit_code) {
+  nlohmann::ordered_json j;
+  j["handler"] = o.handler;
+  j["protocol"] = p.protocol;
+  j["port"] = p.port;
+  j["backend"] = o.backend;
+  j["faults"] = o.faults;
+  j["first_seed"] = o.seed;
+  j["cases"] = o.cases;
+  j["generated"] = h.generated;
+  j["clean"] = t.clean;
+  j["violating"] = t.violating;
+  j["undecided"] = t.undecided;
+  j["case_errors"] = t.case_errors;
+  j["runs"] = h.runs;
+  j["out_of_time"] = h.out_of_time;
+  j["findings"] = nlohmann::ordered_json::array();
+  for (const Finding& f : h.findings) {
+    nlohmann::ordered_json v = nlohmann::ordered_json::array();
+    for (const Violation& x : f.report.violations) v.push_back(x.format());
+    j["findings"].push_back({{"oracle", f.oracle},
+                             {"seed", f.seed},
+                             {"generated", f.generated},
+                             {"runs", f.runs},
+                             {"shrink_runs", f.shrink_runs},
+                             {"first_size", size_json(f.first_size)},
+                             {"smallest_size", size_json(case_size(f.smallest))},
+                             {"violations", v},
+                             {"case_file", o.out_dir.empty() ? "" : finding_path(o, f)},
+                             {"case", f.report.recorded_case_text()}});
+  }
+  j["seen"] = nlohmann::ordered_json::array();
+  for (const auto& [oracle, n] : h.seen) j["seen"].push_back({{"oracle", oracle}, {"cases", n}});
+  j["exit"] = exit_code;
+  // Reports carry payload bytes: replace what is not UTF-8 rather than fail.
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+void write_file(const std::string& path, const std::string& text, std::string_view what) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw InputError{fmt::format("{}: cannot write the {}", path, what)};
+}
+
+void write_trace(const CheckOptions& o, const HuntResult& h, std::FILE* out) {
+  if (o.trace_path.empty()) return;
+  if (h.findings.empty()) {
+    write_file(o.trace_path, "", "trace");
+    fmt::print(out, "trace: nothing found, {} left empty\n", o.trace_path);
+    return;
+  }
+  const Finding& f = h.findings.front();
+  if (f.oracle == oracle::kHandlerCrashed) {
+    fmt::print(out, "trace: the handler crashed in that case; no trace can be taken in this "
+                    "process ({} left empty; replay the case file in a sanitizer build)\n",
+               o.trace_path);
+    write_file(o.trace_path, "", "trace");
+    return;
+  }
+  SimRun run(f.smallest, SimRunOptions{.keep_trace = true});
+  run.run();
+  std::string text;
+  for (const std::string& l : run.world().trace().all()) text += l + "\n";
+  write_file(o.trace_path, text, "trace");
+  fmt::print(out, "trace: the {} case's, {} lines, written to {}\n", f.oracle,
+             run.world().trace().count(), o.trace_path);
+}
+
+void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, const Tally& t,
+                   std::FILE* out) {
+  for (const Finding& f : h.findings) {
+    fmt::print(out, "\n=== {}: found in generated case {} (seed {}); smallest after {} shrink "
+                    "runs: {}\n",
+               f.oracle, f.generated, f.seed, f.shrink_runs, size_text(case_size(f.smallest)));
+    fmt::print(out, "{}", f.report.format());
+    if (!o.out_dir.empty()) fmt::print(out, "case file: {}\n", finding_path(o, f));
+  }
+  fmt::print(out, "\nedgecase check {} ({}, protocol {}, port {}, faults {}): {} of {} cases run "
+                  "from seed {}: {} clean, {} violating, {} undecided, {} could not run\n",
+             o.handler, o.backend, p.protocol, p.port, o.faults, h.generated, o.cases, o.seed,
+             t.clean, t.violating, t.undecided, t.case_errors);
+  if (!h.out_of_time.empty()) fmt::print(out, "undecided past that point: {}\n", h.out_of_time);
+  std::vector<std::string> oracles;
+  for (const Finding& f : h.findings) oracles.push_back(f.oracle);
+  if (!oracles.empty())
+    fmt::print(out, "verdict: FOUND {} ({})\n", oracles.size(), fmt::join(oracles, ", "));
+  else if (t.case_errors > 0)
+    fmt::print(out, "verdict: {} generated cases could not run (the case's fault, not the "
+                    "handler's)\n", t.case_errors);
+  else if (t.undecided > 0 || !h.out_of_time.empty())
+    fmt::print(out, "verdict: UNDECIDED (a limit of the kit's, not the handler: {} runs)\n",
+               t.undecided);
+  else
+    fmt::print(out, "verdict: CLEAN\n");
+}
+
+int exit_code(const HuntResult& h, const Tally& t) {
+  if (t.case_errors > 0) return kExitUsage;
+  if (!h.findings.empty()) return kExitFound;
+  if (t.undecided > 0 || !h.out_of_time.empty()) return kExitUndecided;
+  return kExitClean;
+}
+
+void print_list(std::FILE* out) {
+  fmt::print(out, "built-in handlers:\n");
+  for (const std::string& n : handlers::names()) {
+    const auto port = handlers::own_port(n);
+    fmt::print(out, "  {:<16} protocol {}{}\n", n, default_protocol(n),
+               port ? fmt::format(", listens on its own port {}", *port) : std::string());
+  }
+  fmt::print(out, "protocols: echo, line, hello\nfaults: {}\n", all_fault_names());
+}
+
+}  // namespace
+
+void CheckOptions::add_to(CLI::App& app) {
+  command = app.add_subcommand(
+      "check",
+      "Run generated cases against a handler and report every bug found, each with its "
+      "smallest case (exit 0 clean, 1 found, 2 usage or input error, 3 undecided: a limit of "
+      "the kit's ended runs)");
+  command->add_option("handler", handler, "The handler: a built-in name (see --list)");
+  command->add_flag("--list", list, "Print the built-in handlers, protocols and faults");
+  command->add_option("--backend", backend, "sim (the simulated world) or live (loopback sockets)")
+      ->capture_default_str();
+  command->add_option("--cases", cases, "Generated cases to run")
+      ->check(CLI::Range(uint64_t{1}, kMaxCases))
+      ->capture_default_str();
+  seed_option(command, "--seed", seed, "The first generated seed (default 1; the cases use "
+                                       "seed, seed + 1, ...)");
+  command->add_option("--faults", faults,
+                      "none; swarm (each case draws which faults are on); all (every fault on "
+                      "in every case); or a comma-separated list of faults (swarm among them)")
+      ->capture_default_str();
+  command->add_option("--protocol", protocol,
+                      "echo, line or hello (default: the handler's own, see --list)");
+  command->add_option("--port", port, "Where the handler listens (default: its own, or 7000)")
+      ->check(CLI::Range(1, 65535));
+  command->add_option("--time-limit", time_limit,
+                      "Wall-clock seconds for the whole check; past it the rest is undecided")
+      ->check(CLI::Range(0.001, 7 * 24 * 3600.0))
+      ->capture_default_str();
+  command->add_option("--out", out_dir, "Directory for a case file per finding");
+  command->add_option("--trace", trace_path, "Write the first finding's full trace here (sim)");
+  command->add_option("--junit", junit_path,
+                      "Write JUnit XML: a testcase per finding and per batch of clean cases");
+  command->add_option("--json", json_path, "Write the result as JSON");
+  command->add_flag("-q,--quiet", quiet, "No progress lines on standard error");
+}
+
+int run_check(const CheckOptions& o, std::FILE* out) {
+  if (o.list) {
+    print_list(out);
+    return kExitClean;
+  }
+  try {
+    if (o.handler.empty()) throw InputError{"name a handler (see edgecase check --list)"};
+    Plan p = make_plan(o);
+    Tally tally;
+    // Progress is for a person watching a long check: at most a line a second, on standard
+    // error, never in what the check writes (wall-clock time decides only when to print).
+    using Clock = std::chrono::steady_clock;
+    auto next_line = Clock::now() + CheckOptions::kProgressEvery;
+    p.hunt.on_case = [&](uint64_t generated, const Report& r) {
+      count(tally, generated, r);
+      if (o.quiet || Clock::now() < next_line) return;
+      next_line = Clock::now() + CheckOptions::kProgressEvery;
+      fmt::print(stderr, "check {}: {}/{} cases, {} violating, {} undecided\n", o.handler,
+                 generated, o.cases, tally.violating, tally.undecided);
+    };
+    const HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
+    if (!o.out_dir.empty())
+      for (const Finding& f : h.findings) write_finding(o, f);
+    print_summary(o, p, h, tally, out);
+    write_trace(o, h, out);
+    const int code = exit_code(h, tally);
+    if (!o.junit_path.empty()) write_file(o.junit_path, junit_text(o, p, h, tally), "JUnit XML");
+    if (!o.json_path.empty()) write_file(o.json_path, json_text(o, p, h, tally, code), "JSON");
+    return code;
+  } catch (const InputError& e) {
+    fmt::print(stderr, "edgecase check: {}\n", e.message);
+    return kExitUsage;
+  }
+}
+
+}  // namespace edgecase::tools
