@@ -34,6 +34,7 @@ void HrTimerBase::start(HrTimer* t, Nanos expires) {
   const bool inserted = queue_.insert(t);
   assert(inserted);
   (void)inserted;
+  update_next();
   if (expires <= now_) run_due(now_);
 }
 
@@ -41,6 +42,12 @@ void HrTimerBase::cancel(HrTimer* t) {
   if (!t->queued) return;
   queue_.erase(t);
   t->queued = false;
+  update_next();
+}
+
+void HrTimerBase::update_next() {
+  const HrTimer* first = queue_.first();
+  next_ = first ? first->expires : kNoExpiry;
 }
 
 std::optional<Nanos> HrTimerBase::next_expiry() const {
@@ -55,6 +62,7 @@ void HrTimerBase::run_due(Nanos t) {
     // __run_hrtimer: dequeue, then call; the callback may re-arm any timer, itself included.
     queue_.erase(first);
     first->queued = false;
+    update_next();
     if (first->expires > now_) now_ = first->expires;
     first->function(first);
   }

@@ -57,7 +57,11 @@ inline Nanos ktime_add_safe(Nanos a, Nanos b) { return a > kKtimeMax - b ? kKtim
 
 class HrTimerBase {
  public:
-  HrTimerBase() = default;
+  // `clock` is the host's clock and `next` the earliest expiry (kNoExpiry when none), both
+  // kept by their owner where the world reads them at every call without a function call
+  // (SimKernel, inline); the base keeps them up to date.
+  HrTimerBase(Nanos* clock, Nanos* next) : now_(*clock), next_(*next) { next_ = kNoExpiry; }
+  static constexpr Nanos kNoExpiry = kKtimeMax;
   HrTimerBase(const HrTimerBase&) = delete;
   HrTimerBase& operator=(const HrTimerBase&) = delete;
 
@@ -79,8 +83,11 @@ class HrTimerBase {
  private:
   // __hrtimer_run_queues: runs the timers due by `t`.
   void run_due(Nanos t);
+  void update_next();  // after any change to the queue
 
-  Nanos now_ = 0;
+
+  Nanos& now_;
+  Nanos& next_;
   uint64_t next_seq_ = 0;
   RbTree<HrTimer, &HrTimer::node, HrTimerLess> queue_;
 };

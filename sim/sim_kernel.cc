@@ -72,7 +72,7 @@ SimKernel::SimKernel(SimOptions options, SimKernel& network)
 
 SimKernel::SimKernel(SimOptions options, std::shared_ptr<sim::Net> net)
     : options_(options),
-      timers_(std::make_unique<sim::HrTimerBase>()),
+      timers_(std::make_unique<sim::HrTimerBase>(&now_ns_, &next_timer_ns_)),
       fdt_(std::make_unique<sim::FdTable>(options.nofile)),
       net_(std::move(net)),
       standalone_(std::make_unique<Standalone>(*this)),
@@ -86,11 +86,11 @@ SimKernel::~SimKernel() {
   fdt_.reset();  // releases run while the counters, the timers and the network still exist
 }
 
-int64_t SimKernel::now_ns() const { return timers_->now(); }
+void SimKernel::set_now_ns(int64_t t) {
+  if (t > now_ns_) timers_->advance(t);
+}
 
-void SimKernel::set_now_ns(int64_t t) { timers_->advance(t); }
 
-std::optional<int64_t> SimKernel::next_timer_ns() const { return timers_->next_expiry(); }
 
 void SimKernel::set_nofile(int limit) {
   options_.nofile = limit;

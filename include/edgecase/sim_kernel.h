@@ -78,12 +78,15 @@ class SimKernel final : public Kernel, public Inspect {
 
   // --- for the simulation's own layers (world, tests) ---------------------------------------
   const SimOptions& options() const { return options_; }
-  int64_t now_ns() const;
+  int64_t now_ns() const { return now_ns_; }
   // Time only moves forward; timers due on the way fire, each at its own expiry.
   void set_now_ns(int64_t t);
   // The earliest armed timer's expiry (a timerfd's), or nullopt: a scheduler must not move
   // the clock past it without letting it fire first.
-  std::optional<int64_t> next_timer_ns() const;
+  std::optional<int64_t> next_timer_ns() const {
+    if (next_timer_ns_ == INT64_MAX) return std::nullopt;
+    return next_timer_ns_;
+  }
   // Replaces what blocked calls do (nullptr restores the standalone behaviour).
   void set_scheduler(sim::Scheduler* s);
   sim::Net& net() { return *net_; }
@@ -116,7 +119,9 @@ class SimKernel final : public Kernel, public Inspect {
   int do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout);
 
   SimOptions options_;
-  std::unique_ptr<sim::HrTimerBase> timers_;  // the clock and its timers; outlives fdt_
+  int64_t now_ns_ = 0;                         // the clock, moved by timers_
+  int64_t next_timer_ns_ = INT64_MAX;          // timers_' earliest expiry (INT64_MAX: none)
+  std::unique_ptr<sim::HrTimerBase> timers_;  // the clock's timers; outlives fdt_
   std::unique_ptr<sim::FdTable> fdt_;
   std::shared_ptr<sim::Net> net_;
   std::unique_ptr<sim::Scheduler> standalone_;
