@@ -174,20 +174,6 @@ void World::run_event(const Event& e) {
   }
 }
 
-std::optional<Nanos> World::next_timer() const {
-  const std::optional<Nanos> a = server_->next_timer_ns();
-  const std::optional<Nanos> b = remote_->next_timer_ns();
-  if (a && b) return std::min(*a, *b);
-  return a ? a : b;
-}
-
-std::optional<Nanos> World::timer_before_events(std::optional<Nanos> until) const {
-  const std::optional<Nanos> timer = next_timer();
-  if (!timer || (until && *timer > *until)) return std::nullopt;
-  if (!queue_.empty() && queue_.next_time() < *timer) return std::nullopt;
-  return timer;
-}
-
 void World::advance_to(Nanos t) {
   assert(t >= now() && "time only moves forward");
   for (;;) {

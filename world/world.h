@@ -25,6 +25,7 @@
 // standard library distributions.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -192,11 +193,23 @@ class World final : public Scheduler, public Network::Host {
   void run_ready_actors();
   static int peers_woken(WaitEntry* entry, uint32_t key);
   void set_clock(Nanos t);  // both hosts' clocks: their timers due by `t` fire
-  // The earliest timer armed on either host (a timerfd), or nullopt.
-  std::optional<Nanos> next_timer() const;
+  // The earliest timer armed on either host (a timerfd), or nullopt. Inline: the world asks at
+  // every call and every event.
+  std::optional<Nanos> next_timer() const {
+    const std::optional<Nanos> a = server_->next_timer_ns();
+    const std::optional<Nanos> b = remote_->next_timer_ns();
+    if (!a) return b;
+    if (!b) return a;
+    return std::min(*a, *b);
+  }
   // That timer, if it is due by `until` (nullopt: no bound) and no queued event comes before
   // it: timers fire before events due at the same instant.
-  std::optional<Nanos> timer_before_events(std::optional<Nanos> until) const;
+  std::optional<Nanos> timer_before_events(std::optional<Nanos> until) const {
+    const std::optional<Nanos> timer = next_timer();
+    if (!timer || (until && *timer > *until)) return std::nullopt;
+    if (!queue_.empty() && queue_.next_time() < *timer) return std::nullopt;
+    return timer;
+  }
   // A wait ended with a timeout or a timer's wakeup: counts toward quiescence.
   void count_idle(const char* call, int fd);
   void on_first_wait();
