@@ -237,6 +237,34 @@ class LiveKernel final : public KernelLayer {
       return k_.send(sockfd, static_cast<const char*>(buf) + off, len - off, flags | extra);
     });
   }
+  // recvfrom and recvmsg block as recv does (MSG_WAITALL is not waited for here: one read).
+  ssize_t recvfrom(int sockfd, void* buf, size_t len, int flags, struct sockaddr* src_addr,
+                   socklen_t* addrlen) override {
+    r_.on_call("recvfrom", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
+    return blocking("recvfrom", sockfd, POLLIN, fl, [&] {
+      return k_.recvfrom(sockfd, buf, len, flags | MSG_DONTWAIT, src_addr, addrlen);
+    });
+  }
+  ssize_t recvmsg(int sockfd, struct msghdr* msg, int flags) override {
+    r_.on_call("recvmsg", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
+    return blocking("recvmsg", sockfd, POLLIN, fl,
+                    [&] { return k_.recvmsg(sockfd, msg, flags | MSG_DONTWAIT); });
+  }
+  ssize_t sendto(int sockfd, const void* buf, size_t len, int flags,
+                 const struct sockaddr* dest_addr, socklen_t addrlen) override {
+    r_.on_call("sendto", sockfd, true);
+    if (!r_.handler_fd(sockfd)) return ebadf();
+    const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
+    return write_fully("sendto", sockfd, fl, len, [&](size_t off, int extra) {
+      return k_.sendto(sockfd, static_cast<const char*>(buf) + off, len - off, flags | extra,
+                       dest_addr, addrlen);
+    });
+  }
+  ssize_t sendmsg(int sockfd, const struct msghdr* msg, int flags) override;
   int socketpair(int domain, int type, int protocol, int sv[2]) override {
     r_.on_call("socketpair", -1, true);
     if (r_.emfile(2)) return -1;
@@ -292,6 +320,17 @@ class LiveKernel final : public KernelLayer {
     }
     if (newfd != oldfd && !r_.handler_fd(newfd) && r_.emfile(1)) return -1;
     return k_.dup2(oldfd, newfd);
+  }
+  int dup3(int oldfd, int newfd, int flags) override {
+    r_.on_call("dup3", oldfd, true);
+    if (!r_.handler_fd(oldfd)) return ebadf();
+    // As dup2: never over a number the run itself holds.
+    if (newfd != oldfd && !r_.handler_fd(newfd) && ::fcntl(newfd, F_GETFD) >= 0) {
+      errno = EBUSY;
+      return -1;
+    }
+    if (newfd != oldfd && !r_.handler_fd(newfd) && r_.emfile(1)) return -1;
+    return k_.dup3(oldfd, newfd, flags);
   }
   int pipe2(int pipefd[2], int flags) override {
     r_.on_call("pipe2", -1, true);
@@ -459,6 +498,26 @@ ssize_t LiveKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   return write_fully("writev", fd, fl, flat.size(), [&](size_t off, int) {
     iovec one{flat.data() + off, flat.size() - off};
     return toggled(fd, fl, [&] { return k_.writev(fd, &one, 1); });
+  });
+}
+
+// As writev: a blocking sendmsg writes the whole vector, flattened into one segment.
+ssize_t LiveKernel::sendmsg(int sockfd, const struct msghdr* msg, int flags) {
+  r_.on_call("sendmsg", sockfd, true);
+  if (!r_.handler_fd(sockfd)) return ebadf();
+  const int fl = (flags & MSG_DONTWAIT) != 0 ? O_NONBLOCK : status_flags(sockfd);
+  if (r_.passive() || (fl & O_NONBLOCK) != 0 || msg == nullptr || msg->msg_iov == nullptr ||
+      msg->msg_iovlen == 0)
+    return k_.sendmsg(sockfd, msg, flags | (r_.passive() ? MSG_DONTWAIT : 0));
+  std::string flat;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i)
+    flat.append(static_cast<const char*>(msg->msg_iov[i].iov_base), msg->msg_iov[i].iov_len);
+  return write_fully("sendmsg", sockfd, fl, flat.size(), [&](size_t off, int extra) {
+    iovec one{flat.data() + off, flat.size() - off};
+    struct msghdr rest = *msg;
+    rest.msg_iov = &one;
+    rest.msg_iovlen = 1;
+    return k_.sendmsg(sockfd, &rest, flags | extra);
   });
 }
 

@@ -515,6 +515,51 @@ ssize_t Observer::send(int sockfd, const void* buf, size_t len, int flags) {
   return r;
 }
 
+template <class R>
+R Observer::sent(int fd, R r, size_t len) {
+  const int err = errno;
+  wrote(fd, r, len, err);
+  errno = err;
+  return r;
+}
+
+// The bytes a msghdr's vector holds (0 for a header the kernel will refuse).
+static size_t msg_bytes(const struct msghdr* msg) {
+  size_t len = 0;
+  for (size_t i = 0; msg != nullptr && msg->msg_iov != nullptr && i < msg->msg_iovlen; ++i)
+    len += msg->msg_iov[i].iov_len;
+  return len;
+}
+
+ssize_t Observer::recvfrom(int sockfd, void* buf, size_t len, int flags,
+                           struct sockaddr* src_addr, socklen_t* addrlen) {
+  const ssize_t r = fd_call("recvfrom", sockfd, [&] {
+    return inner_.recvfrom(sockfd, buf, len, flags, src_addr, addrlen);
+  });
+  read_done(sockfd, r, len, (flags & MSG_PEEK) != 0);
+  return r;
+}
+
+ssize_t Observer::sendto(int sockfd, const void* buf, size_t len, int flags,
+                         const struct sockaddr* dest_addr, socklen_t addrlen) {
+  const ssize_t r = fd_call("sendto", sockfd, [&] {
+    return inner_.sendto(sockfd, buf, len, flags, dest_addr, addrlen);
+  });
+  return sent(sockfd, r, len);
+}
+
+ssize_t Observer::recvmsg(int sockfd, struct msghdr* msg, int flags) {
+  const size_t len = msg_bytes(msg);
+  const ssize_t r = fd_call("recvmsg", sockfd, [&] { return inner_.recvmsg(sockfd, msg, flags); });
+  read_done(sockfd, r, len, (flags & MSG_PEEK) != 0);
+  return r;
+}
+
+ssize_t Observer::sendmsg(int sockfd, const struct msghdr* msg, int flags) {
+  const ssize_t r = fd_call("sendmsg", sockfd, [&] { return inner_.sendmsg(sockfd, msg, flags); });
+  return sent(sockfd, r, msg_bytes(msg));
+}
+
 int Observer::socketpair(int domain, int type, int protocol, int sv[2]) {
   ++calls_;
   const int r = inner_.socketpair(domain, type, protocol, sv);
@@ -571,17 +616,28 @@ int Observer::dup(int oldfd) {
   return r;
 }
 
+int Observer::redirected(int oldfd, int newfd, bool replaces, int r, const char* origin) {
+  if (r >= 0 && oldfd != newfd) {
+    const int err = errno;
+    if (replaces) closed(newfd);
+    duplicated(oldfd, r, origin);
+    errno = err;
+  }
+  return r;
+}
+
 int Observer::dup2(int oldfd, int newfd) {
   const auto before = fds_.find(newfd);
   const bool replaces = oldfd != newfd && before != fds_.end() && before->second.open;
   const int r = fd_call("dup2", oldfd, [&] { return inner_.dup2(oldfd, newfd); });
-  if (r >= 0 && oldfd != newfd) {
-    const int err = errno;
-    if (replaces) closed(newfd);
-    duplicated(oldfd, r, "dup2");
-    errno = err;
-  }
-  return r;
+  return redirected(oldfd, newfd, replaces, r, "dup2");
+}
+
+int Observer::dup3(int oldfd, int newfd, int flags) {
+  const auto before = fds_.find(newfd);
+  const bool replaces = oldfd != newfd && before != fds_.end() && before->second.open;
+  const int r = fd_call("dup3", oldfd, [&] { return inner_.dup3(oldfd, newfd, flags); });
+  return redirected(oldfd, newfd, replaces, r, "dup3");
 }
 
 int Observer::pipe2(int pipefd[2], int flags) {

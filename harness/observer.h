@@ -102,6 +102,12 @@ class Observer final : public KernelLayer {
   int connect(int sockfd, const struct sockaddr* addr, socklen_t addrlen) override;
   ssize_t recv(int sockfd, void* buf, size_t len, int flags) override;
   ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
+  ssize_t recvfrom(int sockfd, void* buf, size_t len, int flags, struct sockaddr* src_addr,
+                   socklen_t* addrlen) override;
+  ssize_t sendto(int sockfd, const void* buf, size_t len, int flags,
+                 const struct sockaddr* dest_addr, socklen_t addrlen) override;
+  ssize_t recvmsg(int sockfd, struct msghdr* msg, int flags) override;
+  ssize_t sendmsg(int sockfd, const struct msghdr* msg, int flags) override;
   int socketpair(int domain, int type, int protocol, int sv[2]) override;
   ssize_t read(int fd, void* buf, size_t count) override;
   ssize_t write(int fd, const void* buf, size_t count) override;
@@ -110,6 +116,7 @@ class Observer final : public KernelLayer {
   int close(int fd) override;
   int dup(int oldfd) override;
   int dup2(int oldfd, int newfd) override;
+  int dup3(int oldfd, int newfd, int flags) override;
   int pipe2(int pipefd[2], int flags) override;
   int eventfd(unsigned int initval, int flags) override;
   int timerfd_create(int clockid, int flags) override;
@@ -165,6 +172,11 @@ class Observer final : public KernelLayer {
   void find_ghosts(int fd);
   void wrote(int fd, ssize_t r, size_t len, int err);
   void read_done(int fd, ssize_t r, size_t asked, bool peek = false);
+  // A write-like call returned: wrote() with errno kept.
+  template <class R>
+  R sent(int fd, R r, size_t len);
+  // dup2 and dup3 past the call: newfd's old file (if the handler's) is closed, newfd is oldfd's.
+  int redirected(int oldfd, int newfd, bool replaces, int r, const char* origin);
   void count_failure(const char* call, int err);
   void wait_begins(int epfd);
   void wait_returned(int epfd, const struct epoll_event* events, int r, int timeout, int err);

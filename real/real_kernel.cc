@@ -160,6 +160,24 @@ ssize_t RealKernel::send(int sockfd, const void* buf, size_t len, int flags) {
   return ::send(sockfd, buf, len, flags);
 }
 
+ssize_t RealKernel::recvfrom(int sockfd, void* buf, size_t len, int flags,
+                             struct sockaddr* src_addr, socklen_t* addrlen) {
+  return ::recvfrom(sockfd, buf, len, flags, src_addr, addrlen);
+}
+
+ssize_t RealKernel::sendto(int sockfd, const void* buf, size_t len, int flags,
+                           const struct sockaddr* dest_addr, socklen_t addrlen) {
+  return ::sendto(sockfd, buf, len, flags, dest_addr, addrlen);
+}
+
+ssize_t RealKernel::recvmsg(int sockfd, struct msghdr* msg, int flags) {
+  return ::recvmsg(sockfd, msg, flags);
+}
+
+ssize_t RealKernel::sendmsg(int sockfd, const struct msghdr* msg, int flags) {
+  return ::sendmsg(sockfd, msg, flags);
+}
+
 int RealKernel::socketpair(int domain, int type, int protocol, int sv[2]) {
   int rc = ::socketpair(domain, type, protocol, sv);
   if (rc == 0) {
@@ -221,6 +239,12 @@ int RealKernel::dup2(int oldfd, int newfd) {
   return fd;
 }
 
+int RealKernel::dup3(int oldfd, int newfd, int flags) {
+  int fd = ::dup3(oldfd, newfd, flags);
+  if (fd >= 0) adopt(fd);  // dup3 never succeeds with oldfd == newfd
+  return fd;
+}
+
 int RealKernel::pipe2(int pipefd[2], int flags) {
   int rc = ::pipe2(pipefd, flags);
   if (rc == 0) {
@@ -267,6 +291,23 @@ int RealKernel::timerfd_gettime(int fd, struct itimerspec* curr_value) {
 
 int RealKernel::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
   return ::poll(fds, nfds, timeout);
+}
+
+int RealKernel::clock_getres(clockid_t clockid, struct timespec* res) {
+  return ::clock_getres(clockid, res);
+}
+
+int RealKernel::nanosleep(const struct timespec* req, struct timespec* rem) {
+  return ::nanosleep(req, rem);
+}
+
+// glibc types the resource as an enum in C++; the Kernel passes the int the system call takes.
+int RealKernel::getrlimit(int resource, struct rlimit* rlim) {
+  return ::getrlimit(static_cast<__rlimit_resource_t>(resource), rlim);
+}
+
+int RealKernel::setrlimit(int resource, const struct rlimit* rlim) {
+  return ::setrlimit(static_cast<__rlimit_resource_t>(resource), rlim);
 }
 
 // --- Inspect -------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <vector>
 
 #include "sim/devnull.h"
@@ -23,8 +25,13 @@ namespace edgecase {
 
 namespace {
 
+using sim::kNanosPerSecond;
 constexpr size_t kMaxRwCount = INT_MAX & ~size_t{4095};  // MAX_RW_COUNT
 constexpr int kIovMax = 1024;                             // UIO_MAXIOV
+
+// hrtimer_resolution with high-resolution timers: what clock_getres reports for the clocks the
+// model has.
+constexpr long kClockResolutionNs = 1;
 
 int fail(int err) {
   errno = err;
@@ -249,6 +256,62 @@ ssize_t SimKernel::loop_writev(int fd, const struct iovec* iov, int iovcnt) {
   return done;
 }
 
+// copy_msghdr_from_user's checks shared by recvmsg and sendmsg: the header itself, the vector
+// length (EMSGSIZE past UIO_MAXIOV) and the name length.
+static int check_msghdr(const struct msghdr* msg) {
+  if (msg == nullptr) return -EFAULT;
+  if (msg->msg_iovlen > static_cast<size_t>(kIovMax)) return -EMSGSIZE;
+  if (msg->msg_name != nullptr && static_cast<int>(msg->msg_namelen) < 0) return -EINVAL;
+  return 0;
+}
+
+// ____sys_recvmsg: sock_recvmsg into the vector (gathered through one buffer, as readv), then the
+// outputs: msg_namelen 0 (a stream socket reports no address), msg_controllen 0 (no ancillary
+// data: msg_control is never written), msg_flags 0 (a stream never truncates).
+ssize_t SimKernel::recvmsg(int sockfd, struct msghdr* msg, int flags) {
+  sim::FileRef f(fdt_->get(sockfd));
+  if (!f) return fail(EBADF);
+  if (f->as_socket() == nullptr) return fail(ENOTSOCK);
+  if (const int e = check_msghdr(msg); e < 0) return fail(-e);
+  const ssize_t total = iov_total(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
+  if (total < 0) return fail(static_cast<int>(-total));
+  std::vector<std::byte> tmp(static_cast<size_t>(total));
+  const ssize_t r = do_read(sockfd, tmp.data(), tmp.size(), flags, "recvmsg", /*via_recv=*/true);
+  if (r < 0) return r;
+  size_t off = 0;
+  for (size_t i = 0; i < msg->msg_iovlen && off < static_cast<size_t>(r); ++i) {
+    const size_t n = std::min(msg->msg_iov[i].iov_len, static_cast<size_t>(r) - off);
+    if (n) std::memcpy(msg->msg_iov[i].iov_base, tmp.data() + off, n);
+    off += n;
+  }
+  msg->msg_namelen = 0;
+  msg->msg_controllen = 0;
+  msg->msg_flags = 0;
+  return r;
+}
+
+// ____sys_sendmsg: the vector gathered and sent as send would. Ancillary data is not modelled:
+// rather than pass or drop what the handler meant (SCM_RIGHTS would install fds in the peer),
+// a non-empty msg_control fails with EINVAL, the errno sock_cmsg_send gives for what it cannot
+// parse. docs/SEMANTICS.md.
+ssize_t SimKernel::sendmsg(int sockfd, const struct msghdr* msg, int flags) {
+  sim::FileRef f(fdt_->get(sockfd));
+  if (!f) return fail(EBADF);
+  if (f->as_socket() == nullptr) return fail(ENOTSOCK);
+  if (const int e = check_msghdr(msg); e < 0) return fail(-e);
+  if (msg->msg_controllen > static_cast<size_t>(INT_MAX)) return fail(ENOBUFS);
+  if (msg->msg_controllen != 0) return fail(EINVAL);
+  const ssize_t total = iov_total(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
+  if (total < 0) return fail(static_cast<int>(-total));
+  std::vector<std::byte> tmp;
+  tmp.reserve(static_cast<size_t>(total));
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) {
+    const auto* p = static_cast<const std::byte*>(msg->msg_iov[i].iov_base);
+    tmp.insert(tmp.end(), p, p + msg->msg_iov[i].iov_len);
+  }
+  return do_write(sockfd, tmp.data(), tmp.size(), flags, "sendmsg");
+}
+
 int SimKernel::close(int fd) {
   if (fdt_->get(fd) == nullptr) return fail(EBADF);
   sim::fput(fdt_->remove(fd));
@@ -265,12 +328,25 @@ int SimKernel::dup(int oldfd) {
 int SimKernel::dup2(int oldfd, int newfd) {
   sim::File* f = fdt_->get(oldfd);
   if (oldfd == newfd) return f ? newfd : fail(EBADF);
+  return do_dup2(oldfd, newfd, false);
+}
+
+// ksys_dup3: the flags, then oldfd == newfd, then the limit, then oldfd; dup2 shares the rest.
+int SimKernel::dup3(int oldfd, int newfd, int flags) {
+  if (flags & ~O_CLOEXEC) return fail(EINVAL);
+  if (oldfd == newfd) return fail(EINVAL);
+  return do_dup2(oldfd, newfd, (flags & O_CLOEXEC) != 0);
+}
+
+// do_dup2: newfd past the soft limit (or negative: the kernel's newfd is unsigned) is EBADF; the
+// old file at newfd is closed silently after the slot is replaced.
+int SimKernel::do_dup2(int oldfd, int newfd, bool cloexec) {
   if (newfd < 0 || newfd >= options_.nofile) return fail(EBADF);
+  sim::File* f = fdt_->get(oldfd);
   if (f == nullptr) return fail(EBADF);
   sim::fget(f);
-  // do_dup2: the old file at newfd is closed silently after the slot is replaced.
   sim::File* old = fdt_->get(newfd) ? fdt_->remove(newfd) : nullptr;
-  fdt_->install(newfd, f, false);
+  fdt_->install(newfd, f, cloexec);
   if (old) sim::fput(old);
   return newfd;
 }
@@ -332,6 +408,67 @@ int SimKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
   if (tp == nullptr) return fail(EFAULT);
   tp->tv_sec = t / sim::kNanosPerSecond;
   tp->tv_nsec = t % sim::kNanosPerSecond;
+  return 0;
+}
+
+// posix_get_hrtimer_res: the same clocks clock_gettime accepts; `res` may be NULL.
+int SimKernel::clock_getres(clockid_t clockid, struct timespec* res) {
+  switch (clockid) {
+    case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_BOOTTIME: case CLOCK_REALTIME:
+      break;
+    default: return fail(EINVAL);
+  }
+  if (res != nullptr) *res = timespec{0, kClockResolutionNs};
+  return 0;
+}
+
+// hrtimer_nanosleep: timespec64_valid first, then a sleep on a queue nobody wakes, so only the
+// deadline (or a signal) ends it. Alone the clock jumps to the deadline; in a World the world
+// runs until then. Interrupted: EINTR, with the time left in *rem (restart_block's remainder).
+int SimKernel::nanosleep(const struct timespec* req, struct timespec* rem) {
+  if (req == nullptr) return fail(EFAULT);
+  if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= kNanosPerSecond)
+    return fail(EINVAL);
+  constexpr int64_t kMaxSleepSeconds = INT64_MAX / kNanosPerSecond - 1;  // KTIME_MAX, clamped
+  const int64_t secs = std::min<int64_t>(req->tv_sec, kMaxSleepSeconds);
+  const int64_t deadline = now_ns_ + secs * kNanosPerSecond + req->tv_nsec;
+  sim::WaitQueue nobody;
+  if (block(nobody, deadline, "nanosleep", -1) != sim::WaitResult::interrupted) return 0;
+  if (rem != nullptr) {
+    const int64_t left = std::max<int64_t>(deadline - now_ns_, 0);
+    rem->tv_sec = left / kNanosPerSecond;
+    rem->tv_nsec = left % kNanosPerSecond;
+  }
+  return fail(EINTR);
+}
+
+// do_prlimit: the resource, then the new limit's order, then (RLIMIT_NOFILE) fs.nr_open, then
+// CAP_SYS_RESOURCE for a raised hard limit (the simulated process has none).
+int SimKernel::getrlimit(int resource, struct rlimit* rlim) {
+  if (resource < 0 || resource >= RLIM_NLIMITS) return fail(EINVAL);
+  if (rlim == nullptr) return fail(EFAULT);
+  if (resource == RLIMIT_NOFILE) {
+    *rlim = rlimit{static_cast<rlim_t>(options_.nofile), static_cast<rlim_t>(options_.nofile_max)};
+    return 0;
+  }
+  *rlim = other_limits_[static_cast<size_t>(resource)];
+  return 0;
+}
+
+int SimKernel::setrlimit(int resource, const struct rlimit* rlim) {
+  if (resource < 0 || resource >= RLIM_NLIMITS) return fail(EINVAL);
+  if (rlim == nullptr) return fail(EFAULT);
+  if (rlim->rlim_cur > rlim->rlim_max) return fail(EINVAL);
+  if (resource != RLIMIT_NOFILE) {
+    rlimit& old = other_limits_[static_cast<size_t>(resource)];
+    if (rlim->rlim_max > old.rlim_max) return fail(EPERM);
+    old = *rlim;
+    return 0;
+  }
+  if (rlim->rlim_max > static_cast<rlim_t>(SimOptions::kNrOpen)) return fail(EPERM);
+  if (rlim->rlim_max > static_cast<rlim_t>(options_.nofile_max)) return fail(EPERM);
+  options_.nofile_max = static_cast<int>(rlim->rlim_max);
+  set_nofile(static_cast<int>(rlim->rlim_cur));
   return 0;
 }
 

@@ -264,6 +264,32 @@ ssize_t SimKernel::send(int sockfd, const void* buf, size_t len, int flags) {
   return do_write(sockfd, buf, len, flags, "send");
 }
 
+// __sys_recvfrom: the data as recv, then the sender's address through move_addr_to_user. A
+// stream socket's recvmsg (tcp_recvmsg, unix_stream_recvmsg of an unbound peer) leaves
+// msg_namelen 0, so only the length is written: *addrlen = 0. The address checks come after the
+// data is taken, as in the kernel.
+ssize_t SimKernel::recvfrom(int sockfd, void* buf, size_t len, int flags,
+                            struct sockaddr* src_addr, socklen_t* addrlen) {
+  SOCKFD_LOOKUP(ref, sock, sockfd);
+  const ssize_t r = do_read(sockfd, buf, len, flags, "recvfrom", /*via_recv=*/true);
+  if (r < 0 || src_addr == nullptr) return r;
+  if (addrlen == nullptr) return fail(EFAULT);
+  if (static_cast<int>(*addrlen) < 0) return fail(EINVAL);
+  *addrlen = 0;
+  return r;
+}
+
+// __sys_sendto: move_addr_to_kernel checks the address length first; tcp_sendmsg then ignores
+// the address of a connected socket (it matters only for TCP Fast Open, not modelled).
+ssize_t SimKernel::sendto(int sockfd, const void* buf, size_t len, int flags,
+                          const struct sockaddr* dest_addr, socklen_t addrlen) {
+  SOCKFD_LOOKUP(ref, sock, sockfd);
+  if (dest_addr != nullptr) {
+    if (static_cast<int>(addrlen) < 0 || addrlen > sizeof(sockaddr_storage)) return fail(EINVAL);
+  }
+  return do_write(sockfd, buf, len, flags, "sendto");
+}
+
 int SimKernel::setsockopt(int sockfd, int level, int optname, const void* optval,
                           socklen_t optlen) {
   SOCKFD_LOOKUP(ref, sock, sockfd);

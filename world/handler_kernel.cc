@@ -72,6 +72,35 @@ ssize_t HandlerKernel::send(int sockfd, const void* buf, size_t len, int flags) 
   return r;
 }
 
+ssize_t HandlerKernel::sendto(int sockfd, const void* buf, size_t len, int flags,
+                              const struct sockaddr* dest_addr, socklen_t addrlen) {
+  w_.on_call("sendto", sockfd);
+  const size_t allowed = write_allowance(sockfd, len, flags, "sendto");
+  const ssize_t r = k_.sendto(sockfd, buf, allowed, flags, dest_addr, addrlen);
+  after_cut_write(r, allowed, len, sockfd);
+  return r;
+}
+
+// As writev: the vector cut to what the short-write fault allows, in a copy of the header.
+ssize_t HandlerKernel::sendmsg(int sockfd, const struct msghdr* msg, int flags) {
+  w_.on_call("sendmsg", sockfd);
+  if (msg == nullptr || msg->msg_iov == nullptr || msg->msg_iovlen == 0 ||
+      msg->msg_iovlen > IOV_MAX)
+    return k_.sendmsg(sockfd, msg, flags);
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
+  const size_t allowed = write_allowance(sockfd, total, flags, "sendmsg");
+  if (allowed == total) return k_.sendmsg(sockfd, msg, flags);
+  std::vector<struct iovec> cut(msg->msg_iovlen);
+  struct msghdr shorter = *msg;
+  shorter.msg_iov = cut.data();
+  shorter.msg_iovlen = static_cast<size_t>(
+      cut_iov(msg->msg_iov, static_cast<int>(msg->msg_iovlen), allowed, cut.data()));
+  const ssize_t r = k_.sendmsg(sockfd, &shorter, flags);
+  after_cut_write(r, allowed, total, sockfd);
+  return r;
+}
+
 ssize_t HandlerKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   w_.on_call("writev", fd);
   size_t total = 0;

@@ -24,6 +24,9 @@ class HandlerKernel final : public KernelLayer {
   // The calls with faults of their own; every other call is around()'s.
   int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) override;
   ssize_t send(int sockfd, const void* buf, size_t len, int flags) override;
+  ssize_t sendto(int sockfd, const void* buf, size_t len, int flags,
+                 const struct sockaddr* dest_addr, socklen_t addrlen) override;
+  ssize_t sendmsg(int sockfd, const struct msghdr* msg, int flags) override;
   ssize_t write(int fd, const void* buf, size_t count) override;
   ssize_t writev(int fd, const struct iovec* iov, int iovcnt) override;
 

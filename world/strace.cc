@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -456,6 +457,90 @@ std::string result_note(CallTag<Method>, Generic, R, A...) {
 std::string result_note(CallTag<&Kernel::poll>, Specific, int r, struct pollfd* fds, nfds_t nfds,
                         int) {
   return r == 0 ? " (Timeout)" : " (" + pollfds_name(fds, nfds, true) + ")";
+}
+
+Line describe(CallTag<&Kernel::dup3>, Specific, Name, int, int oldfd, int newfd, int flags) {
+  return fmt::format("dup3({}, {}, {})", oldfd, newfd,
+                     bits_name(static_cast<uint64_t>(flags), kOpenFlags));
+}
+Line describe(CallTag<&Kernel::recvfrom>, Specific, Name, ssize_t r, int sockfd, void* buf,
+              size_t len, int flags, struct sockaddr* src_addr, socklen_t* addrlen) {
+  std::string b = r > 0 ? quote_bytes(buf, static_cast<size_t>(r)) : (buf ? "\"\"" : "NULL");
+  return fmt::format("recvfrom({}, {}, {}, {}, {}, {})", sockfd, b, len,
+                     bits_name(static_cast<uint64_t>(flags), kMsgFlags),
+                     src_addr ? "0x..." : "NULL",
+                     addrlen ? fmt::format("[{}]", *addrlen) : "NULL");
+}
+Line describe(CallTag<&Kernel::sendto>, Specific, Name, ssize_t, int sockfd, const void* buf,
+              size_t len, int flags, const struct sockaddr* dest_addr, socklen_t addrlen) {
+  return fmt::format("sendto({}, {}, {}, {}, {}, {})", sockfd, quote_bytes(buf, len), len,
+                     bits_name(static_cast<uint64_t>(flags), kMsgFlags),
+                     sockaddr_name(dest_addr, addrlen), addrlen);
+}
+
+// A msghdr as strace shows it: each iovec with the bytes it holds (`filled` bytes in all, or
+// its whole length for a send), then the lengths and flags.
+std::string msghdr_text(const struct msghdr* msg, size_t filled) {
+  if (msg == nullptr) return "NULL";
+  std::string iov = "[";
+  for (size_t i = 0; msg->msg_iov != nullptr && i < msg->msg_iovlen; ++i) {
+    const size_t n = std::min(msg->msg_iov[i].iov_len, filled);
+    filled -= n;
+    fmt::format_to(std::back_inserter(iov), "{}{{iov_base={}, iov_len={}}}", i ? ", " : "",
+                   quote_bytes(msg->msg_iov[i].iov_base, n), msg->msg_iov[i].iov_len);
+  }
+  iov += ']';
+  return fmt::format("{{msg_name={}, msg_namelen={}, msg_iov={}, msg_iovlen={}, "
+                     "msg_controllen={}, msg_flags={}}}",
+                     msg->msg_name ? "0x..." : "NULL", msg->msg_namelen, iov, msg->msg_iovlen,
+                     msg->msg_controllen, bits_name(static_cast<uint64_t>(msg->msg_flags), kMsgFlags));
+}
+
+Line describe(CallTag<&Kernel::recvmsg>, Specific, Name, ssize_t r, int sockfd,
+              struct msghdr* msg, int flags) {
+  return fmt::format("recvmsg({}, {}, {})", sockfd,
+                     msghdr_text(msg, r > 0 ? static_cast<size_t>(r) : 0),
+                     bits_name(static_cast<uint64_t>(flags), kMsgFlags));
+}
+Line describe(CallTag<&Kernel::sendmsg>, Specific, Name, ssize_t, int sockfd,
+              const struct msghdr* msg, int flags) {
+  return fmt::format("sendmsg({}, {}, {})", sockfd, msghdr_text(msg, SIZE_MAX),
+                     bits_name(static_cast<uint64_t>(flags), kMsgFlags));
+}
+
+std::string timespec_text(const struct timespec* t) {
+  return t ? fmt::format("{{tv_sec={}, tv_nsec={}}}", t->tv_sec, t->tv_nsec) : "NULL";
+}
+Line describe(CallTag<&Kernel::clock_getres>, Specific, Name, int r, clockid_t clockid,
+              struct timespec* res) {
+  return fmt::format("clock_getres({}, {})", value_name(static_cast<uint64_t>(clockid), kClocks),
+                     r == 0 ? timespec_text(res) : (res ? "0x..." : "NULL"));
+}
+Line describe(CallTag<&Kernel::nanosleep>, Specific, Name, int r, const struct timespec* req,
+              struct timespec* rem) {
+  return fmt::format("nanosleep({}, {})", timespec_text(req),
+                     r < 0 && errno == EINTR ? timespec_text(rem) : (rem ? "0x..." : "NULL"));
+}
+
+constexpr Named kRlimits[] = {{RLIMIT_NOFILE, "RLIMIT_NOFILE"}, {RLIMIT_CORE, "RLIMIT_CORE"},
+                              {RLIMIT_STACK, "RLIMIT_STACK"}, {RLIMIT_AS, "RLIMIT_AS"}};
+std::string rlim_text(rlim_t v) {
+  return v == RLIM_INFINITY ? "RLIM_INFINITY" : std::to_string(v);
+}
+std::string rlimit_text(const struct rlimit* l) {
+  return l ? fmt::format("{{rlim_cur={}, rlim_max={}}}", rlim_text(l->rlim_cur),
+                         rlim_text(l->rlim_max))
+           : "NULL";
+}
+Line describe(CallTag<&Kernel::getrlimit>, Specific, Name, int r, int resource,
+              struct rlimit* rlim) {
+  return fmt::format("getrlimit({}, {})", value_name(static_cast<uint64_t>(resource), kRlimits),
+                     r == 0 ? rlimit_text(rlim) : (rlim ? "0x..." : "NULL"));
+}
+Line describe(CallTag<&Kernel::setrlimit>, Specific, Name, int, int resource,
+              const struct rlimit* rlim) {
+  return fmt::format("setrlimit({}, {})", value_name(static_cast<uint64_t>(resource), kRlimits),
+                     rlimit_text(rlim));
 }
 
 }  // namespace

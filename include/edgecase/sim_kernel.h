@@ -10,6 +10,7 @@
 // no timer left throws edgecase::Deadlock naming the call and fd.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,10 +41,13 @@ struct Deadlock {
 
 struct SimOptions {
   static constexpr int kDefaultNofile = 1024;          // RLIMIT_NOFILE soft limit on Debian
+  static constexpr int kDefaultNofileMax = 524'288;    // its hard limit (systemd's default)
+  static constexpr int kNrOpen = 1'048'576;            // fs.nr_open: no hard limit above it
   static constexpr int kDefaultSomaxconn = 4096;       // net.core.somaxconn
   static constexpr uint64_t kDefaultMaxUserWatches = 5'491'489;  // fs.epoll.max_user_watches here
 
   int nofile = kDefaultNofile;
+  int nofile_max = kDefaultNofileMax;
   int somaxconn = kDefaultSomaxconn;
   uint64_t max_user_watches = kDefaultMaxUserWatches;
   // EPOLLWAKEUP is kept in the stored mask only on kernels built with CONFIG_PM_SLEEP and for
@@ -116,6 +120,8 @@ class SimKernel final : public Kernel, public Inspect {
                   bool via_recv = false);
   ssize_t do_write(int fd, const void* buf, size_t len, int msg_flags, const char* call);
   ssize_t loop_writev(int fd, const struct iovec* iov, int iovcnt);
+  // dup2 and dup3 past their own checks (do_dup2).
+  int do_dup2(int oldfd, int newfd, bool cloexec);
   int do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout);
 
   SimOptions options_;
@@ -128,7 +134,14 @@ class SimKernel final : public Kernel, public Inspect {
   sim::Scheduler* sched_;
   uint64_t next_file_id_ = 1;
   uint64_t user_watches_ = 0;  // epoll items alive, against max_user_watches (ENOSPC)
-  uint64_t loop_check_gen_ = 0;  // generation for ep_loop_check's visited marks
+  uint64_t loop_check_gen_ = 0;
+  // setrlimit's other resources: remembered and reported, never enforced.
+  std::array<struct rlimit, RLIM_NLIMITS> other_limits_ = initial_limits();
+  static std::array<struct rlimit, RLIM_NLIMITS> initial_limits() {
+    std::array<struct rlimit, RLIM_NLIMITS> l{};
+    l.fill(rlimit{RLIM_INFINITY, RLIM_INFINITY});
+    return l;
+  }  // generation for ep_loop_check's visited marks
   friend class SimKernelAccess;
 };
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/timerfd.h>
+#include <sys/resource.h>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -71,4 +73,30 @@ TEST_CASE("strace: timerfd calls and poll read as strace prints them", "[strace]
                     "events=POLLIN|POLLRDNORM}], 3, 0) = 1 ([{fd=4, revents=POLLNVAL}])");
   CHECK(lines[6] == "poll([{fd=3, events=POLLIN}, {fd=-1, events=POLLOUT}], 2, 7) = 0 (Timeout)");
   CHECK(lines[7] == "poll(NULL, 1, 0) = -1 EFAULT (Bad address)");
+}
+
+TEST_CASE("strace: calls without a line of their own get the generic one; the table's new calls "
+          "read as strace prints them",
+          "[strace]") {
+  const auto lines = traced([](edgecase::Kernel& k) {
+    const int a = k.eventfd(0, 0);
+    k.dup3(a, 7, O_CLOEXEC);
+    k.dup3(a, a, 0);
+    timespec res{};
+    k.clock_getres(CLOCK_MONOTONIC, &res);
+    const timespec ms{0, 1'000'000};
+    k.nanosleep(&ms, nullptr);
+    rlimit l{};
+    k.getrlimit(RLIMIT_NOFILE, &l);
+    k.close(7);
+    k.listen(7, 5);
+  });
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[1] == "dup3(3, 7, O_CLOEXEC) = 7");
+  CHECK(lines[2] == "dup3(3, 3, 0) = -1 EINVAL (Invalid argument)");
+  CHECK(lines[3] == "clock_getres(CLOCK_MONOTONIC, {tv_sec=0, tv_nsec=1}) = 0");
+  CHECK(lines[4] == "nanosleep({tv_sec=0, tv_nsec=1000000}, NULL) = 0");
+  CHECK(lines[5] == "getrlimit(RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=524288}) = 0");
+  CHECK(lines[6] == "close(7) = 0");  // the generic line
+  CHECK(lines[7] == "listen(7, 5) = -1 EBADF (Bad file descriptor)");
 }

@@ -481,6 +481,22 @@ TEST_CASE("world: an actor's timer fires at its virtual time while the handler w
   REQUIRE(w.now() == 2 * kCall + 20 * kMs);
 }
 
+TEST_CASE("world: a handler's nanosleep runs the world until its deadline", "[world]") {
+  World w(options());
+  Nanos ran = -1;
+  Actor& a = add(w, [&](World& world, Actor&) { ran = world.now(); });
+  w.wake_at(a, 7 * kMs);
+  int slept = -2;
+  const auto r = w.run([&](Kernel& k) {
+    const timespec t{0, 20 * kMs};
+    slept = k.nanosleep(&t, nullptr);  // charged, then 20 ms
+  });
+  REQUIRE(r.outcome == Outcome::exited);
+  REQUIRE(slept == 0);
+  REQUIRE(ran == 7 * kMs);  // the actor ran while the handler slept
+  REQUIRE(w.now() == kCall + 20 * kMs);
+}
+
 TEST_CASE("world: a new timer replaces the actor's pending one", "[world]") {
   World w(options());
   std::vector<Nanos> ran;
