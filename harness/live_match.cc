@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 
 #include <dirent.h>
 #include <cstdlib>
@@ -22,6 +23,9 @@ SimOptions sim_options_like_live() {
     auto set = rk.interest_set(ep);
     o.cap_block_suspend = set && set->size() == 1 && ((*set)[0].events & EPOLLWAKEUP) != 0;
   }
+  // CAP_WAKE_ALARM: whether this process may make an alarm timerfd (EPERM if not).
+  const int alarm = rk.timerfd_create(CLOCK_BOOTTIME_ALARM, TFD_CLOEXEC);
+  o.cap_wake_alarm = alarm >= 0;
   return o;
 }
 

@@ -16,6 +16,7 @@
 #include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "edgecase/kernel_layer.h"
@@ -348,6 +349,14 @@ class LiveKernel final : public KernelLayer {
     return k_.fcntl(fd, cmd, arg);
   }
 
+  int timerfd_create(int clockid, int flags) override {
+    r_.on_call("timerfd_create", -1, true);
+    if (r_.emfile(1)) return -1;
+    return k_.timerfd_create(clockid, flags);
+  }
+  // A blocking point, like epoll_wait.
+  int poll(struct pollfd* fds, nfds_t nfds, int timeout) override;
+
  protected:
   // A call on one of the handler's fds (EBADF on any other fd: never a peer's or the test's),
   // or on none (a clock: moves nothing, so it does not end the idle streak).
@@ -601,6 +610,59 @@ int LiveKernel::wait_epoll(int epfd, struct epoll_event* events, int maxevents, 
     if (timeout > 0 && r_.now() >= deadline) return 0;
     r_.check_time("epoll_wait", epfd);
     r_.check_quiescent("epoll_wait", epfd);
+  }
+}
+
+// poll(2) as a blocking point, like epoll_wait: the peers are driven between slices of the real
+// wait. Fds that are not the handler's are POLLNVAL, as on the simulated host where they are
+// not open; the real call sees them as -1 (skipped). The eintr fault is not drawn here.
+int LiveKernel::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  r_.on_call("poll", -1, false);
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  // Arguments the kernel refuses are passed as they are, to fail as they would.
+  if ((nfds != 0 && fds == nullptr) || nfds > lim.rlim_cur) return k_.poll(fds, nfds, 0);
+  std::vector<pollfd> mine(fds, fds + nfds);
+  int foreign = 0;
+  for (pollfd& p : mine)
+    if (p.fd >= 0 && !r_.handler_fd(p.fd)) {
+      p.fd = -1;
+      ++foreign;
+    }
+  auto finish = [&](int n) {
+    if (n < 0) return n;
+    for (nfds_t i = 0; i < nfds; ++i)
+      fds[i].revents = mine[i].fd < 0 && fds[i].fd >= 0 ? POLLNVAL : mine[i].revents;
+    return n + foreign;
+  };
+  // The real wait for at most `ns`, in whole milliseconds (rounded up).
+  auto real_wait = [&](Nanos ns) {
+    return k_.poll(mine.data(), nfds, static_cast<int>((ns + kNanosPerMilli - 1) / kNanosPerMilli));
+  };
+  if (r_.passive() || foreign > 0) return finish(real_wait(0));
+  if (timeout == 0) {
+    r_.drive();
+    return finish(real_wait(0));
+  }
+  const Nanos begin = r_.now();
+  r_.last_tick = begin;
+  const Nanos deadline = timeout > 0 ? begin + Nanos{timeout} * kNanosPerMilli
+                                     : std::numeric_limits<Nanos>::max();
+  bool look = !r_.first_wait;  // before the first wait the peers have not started
+  for (;;) {
+    Nanos slice = 0;
+    if (!look) slice = r_.slice(r_.drive());
+    look = false;
+    if (timeout > 0) slice = std::max<Nanos>(0, std::min(slice, deadline - r_.now()));
+    const int n = real_wait(slice);
+    if (n != 0) {
+      if (n > 0) r_.idle = 0;
+      return finish(n);
+    }
+    r_.mark_waited();
+    if (timeout > 0 && r_.now() >= deadline) return finish(0);
+    r_.check_time("poll", -1);
+    r_.check_quiescent("poll", -1);
   }
 }
 

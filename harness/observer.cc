@@ -653,6 +653,13 @@ int Observer::pipe2(int pipefd[2], int flags) {
   return r;
 }
 
+int Observer::timerfd_create(int clockid, int flags) {
+  ++calls_;
+  const int r = inner_.timerfd_create(clockid, flags);
+  if (r >= 0) opened(r, FdState::Kind::other, "timerfd_create");
+  return r;
+}
+
 int Observer::eventfd(unsigned int initval, int flags) {
   ++calls_;
   const int r = inner_.eventfd(initval, flags);

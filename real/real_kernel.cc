@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <tuple>
@@ -271,6 +272,25 @@ int RealKernel::ioctl(int fd, unsigned long request, int* arg) {
 
 int RealKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
   return ::clock_gettime(clockid, tp);
+}
+
+int RealKernel::timerfd_create(int clockid, int flags) {
+  int fd = ::timerfd_create(clockid, flags);
+  adopt(fd);
+  return fd;
+}
+
+int RealKernel::timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                                struct itimerspec* old_value) {
+  return ::timerfd_settime(fd, flags, new_value, old_value);
+}
+
+int RealKernel::timerfd_gettime(int fd, struct itimerspec* curr_value) {
+  return ::timerfd_gettime(fd, curr_value);
+}
+
+int RealKernel::poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  return ::poll(fds, nfds, timeout);
 }
 
 int RealKernel::clock_getres(clockid_t clockid, struct timespec* res) {

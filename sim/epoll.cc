@@ -363,7 +363,7 @@ int SimKernel::do_epoll_wait(int epfd, struct epoll_event* events, int maxevents
 
   constexpr int64_t kNanosPerMilli = 1'000'000;
   std::optional<int64_t> deadline;
-  if (timeout >= 0) deadline = now_ns_ + int64_t{timeout} * kNanosPerMilli;
+  if (timeout >= 0) deadline = now_ns() + int64_t{timeout} * kNanosPerMilli;
   bool timed_out = timeout == 0;
   // ep_poll: collect; if nothing was ready, sleep on ep->wq until a callback or the deadline.
   for (;;) {

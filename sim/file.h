@@ -18,10 +18,11 @@ namespace edgecase::sim {
 
 class Socket;
 class EventPoll;
+class TimerFd;
 
 class File {
  public:
-  enum class Kind : uint8_t { devnull, pipe, eventfd, epoll, socket };
+  enum class Kind : uint8_t { devnull, pipe, eventfd, epoll, socket, timerfd };
 
   File(Kind kind, unsigned flags) : f_flags(flags), kind_(kind) {}
   virtual ~File();
@@ -50,6 +51,7 @@ class File {
 
   virtual Socket* as_socket() { return nullptr; }
   virtual EventPoll* as_epoll() { return nullptr; }
+  virtual TimerFd* as_timerfd() { return nullptr; }
 
   unsigned f_flags;
   uint64_t id = 0;      // creation serial: the deterministic key of (file, fd) in epoll trees

@@ -16,6 +16,7 @@
 #include "sim/epoll.h"
 #include "sim/fdtable.h"
 #include "sim/file.h"
+#include "sim/hrtimer.h"
 #include "sim/net.h"
 #include "sim/socket.h"
 #include "sim/wait.h"
@@ -24,11 +25,9 @@ namespace edgecase {
 
 namespace {
 
+using sim::kNanosPerSecond;
 constexpr size_t kMaxRwCount = INT_MAX & ~size_t{4095};  // MAX_RW_COUNT
 constexpr int kIovMax = 1024;                             // UIO_MAXIOV
-constexpr int64_t kNanosPerSecond = 1'000'000'000;
-// CLOCK_REALTIME starts at a fixed date so that traces never show the host's time.
-constexpr int64_t kRealtimeEpochSeconds = 1'700'000'000;
 
 // hrtimer_resolution with high-resolution timers: what clock_getres reports for the clocks the
 // model has.
@@ -39,16 +38,27 @@ int fail(int err) {
   return -1;
 }
 
-// Alone, nothing can ever wake a blocked call: a deadline simply arrives, and a wait without
-// one is a deadlock.
+// Alone, only the kernel's own timers can wake a blocked call: they fire as the clock reaches
+// them, then a deadline simply arrives, and a wait with neither is a deadlock.
 class Standalone final : public sim::Scheduler {
  public:
   explicit Standalone(SimKernel& k) : k_(k) {}
-  sim::WaitResult wait(sim::WaitQueue&, std::optional<sim::Nanos> deadline, const char* call,
+  sim::WaitResult wait(sim::WaitQueue& wq, std::optional<sim::Nanos> deadline, const char* call,
                        int fd) override {
-    if (!deadline) throw Deadlock{call, fd};
-    if (*deadline > k_.now_ns()) k_.set_now_ns(*deadline);
-    return sim::WaitResult::timed_out;
+    sim::Waiter w;
+    wq.add(&w);
+    sim::WaitGuard guard{wq, w};
+    for (;;) {
+      if (w.woken) return sim::WaitResult::woken;
+      const std::optional<sim::Nanos> timer = k_.next_timer_ns();
+      if (timer && (!deadline || *timer <= *deadline)) {
+        k_.set_now_ns(*timer);  // the timer fires: it may wake `wq`
+        continue;
+      }
+      if (!deadline) throw Deadlock{call, fd};
+      k_.set_now_ns(*deadline);
+      return sim::WaitResult::timed_out;
+    }
   }
 
  private:
@@ -69,6 +79,7 @@ SimKernel::SimKernel(SimOptions options, SimKernel& network)
 
 SimKernel::SimKernel(SimOptions options, std::shared_ptr<sim::Net> net)
     : options_(options),
+      timers_(std::make_unique<sim::HrTimerBase>(&now_ns_, &next_timer_ns_)),
       fdt_(std::make_unique<sim::FdTable>(options.nofile)),
       net_(std::move(net)),
       standalone_(std::make_unique<Standalone>(*this)),
@@ -79,12 +90,14 @@ SimKernel::SimKernel(SimOptions options, std::shared_ptr<sim::Net> net)
 }
 
 SimKernel::~SimKernel() {
-  fdt_.reset();  // releases run while the counters and the network still exist
+  fdt_.reset();  // releases run while the counters, the timers and the network still exist
 }
 
 void SimKernel::set_now_ns(int64_t t) {
-  if (t > now_ns_) now_ns_ = t;
+  if (t > now_ns_) timers_->advance(t);
 }
+
+
 
 void SimKernel::set_nofile(int limit) {
   options_.nofile = limit;
@@ -183,8 +196,12 @@ static ssize_t iov_total(const struct iovec* iov, int iovcnt) {
   return static_cast<ssize_t>(total);
 }
 
-// FMODE_CAN_READ / FMODE_CAN_WRITE: every simulated file but epoll has read and write.
-static bool has_rw_ops(const sim::File* f) { return f->kind() != sim::File::Kind::epoll; }
+// FMODE_CAN_READ / FMODE_CAN_WRITE: every simulated file but epoll has read, and every one
+// but epoll and timerfd has write.
+static bool has_read_op(const sim::File* f) { return f->kind() != sim::File::Kind::epoll; }
+static bool has_write_op(const sim::File* f) {
+  return has_read_op(f) && f->kind() != sim::File::Kind::timerfd;
+}
 
 ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
   sim::File* f = fdt_->get(fd);
@@ -192,7 +209,7 @@ ssize_t SimKernel::readv(int fd, const struct iovec* iov, int iovcnt) {
   // vfs_readv checks the file mode before it imports the iovec, and returns 0 for an empty
   // total without asking the file.
   if (!f->readable()) return fail(EBADF);
-  if (!has_rw_ops(f)) return fail(EINVAL);
+  if (!has_read_op(f)) return fail(EINVAL);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
   if (total == 0) return 0;
@@ -212,7 +229,7 @@ ssize_t SimKernel::writev(int fd, const struct iovec* iov, int iovcnt) {
   if (f == nullptr) return fail(EBADF);
   // vfs_writev: file mode first, then the iovec; an empty total never reaches the file.
   if (!f->writable()) return fail(EBADF);
-  if (!has_rw_ops(f)) return fail(EINVAL);
+  if (!has_write_op(f)) return fail(EINVAL);
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return fail(static_cast<int>(-total));
   if (total == 0) return 0;
@@ -382,15 +399,15 @@ int SimKernel::ioctl(int fd, unsigned long request, int* arg) {
 }
 
 int SimKernel::clock_gettime(clockid_t clockid, struct timespec* tp) {
-  int64_t t = now_ns_;
+  int64_t t = now_ns();
   switch (clockid) {
     case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_BOOTTIME: break;
-    case CLOCK_REALTIME: t += kRealtimeEpochSeconds * kNanosPerSecond; break;
+    case CLOCK_REALTIME: t += sim::kRealtimeOffset; break;
     default: return fail(EINVAL);
   }
   if (tp == nullptr) return fail(EFAULT);
-  tp->tv_sec = t / kNanosPerSecond;
-  tp->tv_nsec = t % kNanosPerSecond;
+  tp->tv_sec = t / sim::kNanosPerSecond;
+  tp->tv_nsec = t % sim::kNanosPerSecond;
   return 0;
 }
 

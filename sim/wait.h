@@ -50,6 +50,22 @@ class WaitQueue {
   IntrusiveList<WaitEntry, &WaitEntry::link> entries_;
 };
 
+// A blocked caller's entry: woken() marks it (default_wake_function, for one task).
+struct Waiter : WaitEntry {
+  Waiter() : WaitEntry(&Waiter::woken_cb) {}
+  static int woken_cb(WaitEntry* e, uint32_t) {
+    static_cast<Waiter*>(e)->woken = true;
+    return 1;
+  }
+  bool woken = false;
+};
+// Unlinks the waiter however the wait ends (an exception unwinds through here).
+struct WaitGuard {
+  WaitQueue& wq;
+  Waiter& w;
+  ~WaitGuard() { wq.remove(&w); }
+};
+
 // Virtual time in nanoseconds since the simulated boot.
 using Nanos = int64_t;
 

@@ -10,10 +10,12 @@
 #include <type_traits>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 
 namespace edgecase {
@@ -81,7 +83,55 @@ constexpr Named kSockOpts[] = {{SO_ERROR, "SO_ERROR"},     {SO_TYPE, "SO_TYPE"},
                                {SO_LINGER, "SO_LINGER"},   {SO_REUSEADDR, "SO_REUSEADDR"},
                                {SO_KEEPALIVE, "SO_KEEPALIVE"}, {SO_RCVLOWAT, "SO_RCVLOWAT"},
                                {SO_DOMAIN, "SO_DOMAIN"},   {SO_ACCEPTCONN, "SO_ACCEPTCONN"}};
-constexpr Named kClocks[] = {{CLOCK_REALTIME, "CLOCK_REALTIME"}, {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"}};
+constexpr Named kClocks[] = {{CLOCK_REALTIME, "CLOCK_REALTIME"},
+                             {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"},
+                             {CLOCK_PROCESS_CPUTIME_ID, "CLOCK_PROCESS_CPUTIME_ID"},
+                             {CLOCK_THREAD_CPUTIME_ID, "CLOCK_THREAD_CPUTIME_ID"},
+                             {CLOCK_MONOTONIC_RAW, "CLOCK_MONOTONIC_RAW"},
+                             {CLOCK_REALTIME_COARSE, "CLOCK_REALTIME_COARSE"},
+                             {CLOCK_MONOTONIC_COARSE, "CLOCK_MONOTONIC_COARSE"},
+                             {CLOCK_BOOTTIME, "CLOCK_BOOTTIME"},
+                             {CLOCK_REALTIME_ALARM, "CLOCK_REALTIME_ALARM"},
+                             {CLOCK_BOOTTIME_ALARM, "CLOCK_BOOTTIME_ALARM"},
+                             {CLOCK_TAI, "CLOCK_TAI"}};
+constexpr Named kTfdFlags[] = {{TFD_CLOEXEC, "TFD_CLOEXEC"}, {TFD_NONBLOCK, "TFD_NONBLOCK"}};
+constexpr Named kTfdSettimeFlags[] = {{TFD_TIMER_ABSTIME, "TFD_TIMER_ABSTIME"},
+                                      {TFD_TIMER_CANCEL_ON_SET, "TFD_TIMER_CANCEL_ON_SET"}};
+constexpr Named kPollBits[] = {
+    {POLLIN, "POLLIN"},         {POLLPRI, "POLLPRI"},       {POLLOUT, "POLLOUT"},
+    {POLLERR, "POLLERR"},       {POLLHUP, "POLLHUP"},       {POLLNVAL, "POLLNVAL"},
+    {POLLRDNORM, "POLLRDNORM"}, {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"},
+    {POLLWRBAND, "POLLWRBAND"}, {POLLMSG, "POLLMSG"},       {POLLRDHUP, "POLLRDHUP"}};
+// strace abbreviates arrays after as many elements as its string limit (-s, 32 by default).
+constexpr nfds_t kMaxPollfdsShown = 32;
+
+// {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=1, tv_nsec=500000000}}
+std::string itimerspec_name(const struct itimerspec& t) {
+  return fmt::format(
+      "{{it_interval={{tv_sec={}, tv_nsec={}}}, it_value={{tv_sec={}, tv_nsec={}}}}}",
+      t.it_interval.tv_sec, t.it_interval.tv_nsec, t.it_value.tv_sec, t.it_value.tv_nsec);
+}
+
+// poll's array as strace shows it: before the call ("events") or the ready entries after it
+// ("revents").
+std::string pollfds_name(const struct pollfd* fds, nfds_t nfds, bool revents) {
+  if (fds == nullptr) return "NULL";
+  std::string out = "[";
+  nfds_t shown = 0;
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (revents && fds[i].revents == 0) continue;
+    if (shown == kMaxPollfdsShown) {
+      out += ", ...";
+      break;
+    }
+    const short bits = revents ? fds[i].revents : fds[i].events;
+    out += fmt::format("{}{{fd={}, {}={}}}", shown ? ", " : "", fds[i].fd,
+                       revents ? "revents" : "events",
+                       bits_name(static_cast<uint16_t>(bits), kPollBits));
+    ++shown;
+  }
+  return out + "]";
+}
 
 std::string socktype_name(int type) {
   std::string s = value_name(static_cast<uint64_t>(type & 0xf), kSockTypes);
@@ -181,12 +231,14 @@ TracingKernel::TracingKernel(Kernel& inner, std::function<void(const std::string
     : inner_(inner), sink_(std::move(sink)) {}
 
 template <class R>
-R TracingKernel::done(std::string call, R r) {
+R TracingKernel::done(std::string call, R r, std::string_view note) {
   int saved = errno;
-  if (r < 0)
+  if (r < 0) {
     call += fmt::format(" = -1 {} ({})", errno_name(saved), std::strerror(saved));
-  else
+  } else {
     fmt::format_to(std::back_inserter(call), FMT_COMPILE(" = {}"), r);  // every read and write
+    call += note;
+  }
   sink_(call);
   errno = saved;  // the caller sees the errno of the call, not of the tracing
   return r;
@@ -401,6 +453,39 @@ Line describe(CallTag<&Kernel::clock_gettime>, Specific, Name, int, clockid_t cl
   return fmt::format("clock_gettime({}, ...)",
                      value_name(static_cast<uint64_t>(clockid), kClocks));
 }
+Line describe(CallTag<&Kernel::timerfd_create>, Specific, Name, int, int clockid, int flags) {
+  return fmt::format("timerfd_create({}, {})", value_name(static_cast<uint64_t>(clockid), kClocks),
+                     bits_name(static_cast<uint64_t>(flags), kTfdFlags));
+}
+// The old value is shown as the call left it.
+Line describe(CallTag<&Kernel::timerfd_settime>, Specific, Name, int r, int fd, int flags,
+              const struct itimerspec* new_value, struct itimerspec* old_value) {
+  std::string old = old_value == nullptr ? "NULL" : r == 0 ? itimerspec_name(*old_value) : "0x...";
+  return fmt::format("timerfd_settime({}, {}, {}, {})", fd,
+                     bits_name(static_cast<uint64_t>(flags), kTfdSettimeFlags),
+                     new_value ? itimerspec_name(*new_value) : "NULL", old);
+}
+Line describe(CallTag<&Kernel::timerfd_gettime>, Specific, Name, int r, int fd,
+              struct itimerspec* curr_value) {
+  std::string cur =
+      curr_value == nullptr ? "NULL" : r == 0 ? itimerspec_name(*curr_value) : "0x...";
+  return fmt::format("timerfd_gettime({}, {})", fd, cur);
+}
+Line describe(CallTag<&Kernel::poll>, Specific, Name, int, struct pollfd* fds, nfds_t nfds,
+              int timeout) {
+  return fmt::format("poll({}, {}, {})", pollfds_name(fds, nfds, false), nfds, timeout);
+}
+
+// What strace prints after a successful call's result: nothing, but for poll the ready
+// entries, or "(Timeout)".
+template <auto Method, class R, class... A>
+std::string result_note(CallTag<Method>, Generic, R, A...) {
+  return {};
+}
+std::string result_note(CallTag<&Kernel::poll>, Specific, int r, struct pollfd* fds, nfds_t nfds,
+                        int) {
+  return r == 0 ? " (Timeout)" : " (" + pollfds_name(fds, nfds, true) + ")";
+}
 
 Line describe(CallTag<&Kernel::dup3>, Specific, Name, int, int oldfd, int newfd, int flags) {
   return fmt::format("dup3({}, {}, {})", oldfd, newfd,
@@ -498,8 +583,10 @@ Line describe(CallTag<&Kernel::setrlimit>, Specific, Name, int, int resource,
     std::string line =                                                                     \
         describe(CallTag<&Kernel::name>{}, Specific{&data_names_}, #name, r,                \
                  EDGECASE_ARGS args);                                                      \
+    const std::string note =                                                               \
+        result_note(CallTag<&Kernel::name>{}, Specific{&data_names_}, r, EDGECASE_ARGS args); \
     errno = saved;                                                                         \
-    return done(std::move(line), r);                                                       \
+    return done(std::move(line), r, note);                                                 \
   }
 #include "edgecase/kernel_calls.def"
 #undef EDGECASE_ARGS

@@ -181,7 +181,12 @@ void World::run_event(const Event& e) {
 
 void World::advance_to(Nanos t) {
   assert(t >= now() && "time only moves forward");
-  while (!queue_.empty() && queue_.next_time() <= t) {
+  for (;;) {
+    if (const std::optional<Nanos> timer = timer_before_events(t)) {
+      set_clock(*timer);  // the hosts' timers due then fire
+      continue;
+    }
+    if (queue_.empty() || queue_.next_time() > t) break;
     auto [at, e] = queue_.pop();
     set_clock(at);
     run_event(e);
@@ -235,23 +240,6 @@ void World::on_first_wait() {
   trace(fmt::format("fault: fd-limit: RLIMIT_NOFILE lowered to {}", limit));
 }
 
-namespace {
-struct Waiter : WaitEntry {
-  Waiter() : WaitEntry(&Waiter::woken_cb) {}
-  static int woken_cb(WaitEntry* e, uint32_t) {
-    static_cast<Waiter*>(e)->woken = true;
-    return 1;
-  }
-  bool woken = false;
-};
-// Unlinks the waiter however the wait ends (a Stop unwinds through here).
-struct WaitGuard {
-  WaitQueue& wq;
-  Waiter& w;
-  ~WaitGuard() { wq.remove(&w); }
-};
-}  // namespace
-
 WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char* call, int fd) {
   if (!waited_) on_first_wait();
   std::optional<Nanos> signal_at;
@@ -260,19 +248,28 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
   Waiter w;
   wq.add(&w);
   WaitGuard guard{wq, w};
+  bool ran_event = false;  // a queued event ran during this wait (a timer alone does not count)
   for (;;) {
     if (w.woken) {
-      idle_timeouts_ = 0;
+      // Woken by its own timer with nothing else happening: as idle as a timeout.
+      if (ran_event) idle_timeouts_ = 0; else count_idle(call, fd);
       return WaitResult::woken;
     }
     std::optional<Nanos> until = deadline;
     if (signal_at && (!until || *signal_at < *until)) until = signal_at;
+    if (const std::optional<Nanos> timer = timer_before_events(until)) {
+      if (*timer > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
+      check_wall_time(call, fd);
+      set_clock(*timer);  // the timers due then fire, and may wake the caller
+      continue;
+    }
     if (!queue_.empty() && (!until || queue_.next_time() <= *until)) {
       auto [at, e] = queue_.pop();
       if (at > options_.time_limit) stop(Stop::Reason::time_limit, call, fd);
       check_wall_time(call, fd);
       set_clock(at);
       run_event(e);
+      ran_event = true;
       continue;
     }
     if (!until) stop(Stop::Reason::quiescent, call, fd);
@@ -282,16 +279,20 @@ WaitResult World::wait(WaitQueue& wq, std::optional<Nanos> deadline, const char*
       trace(fmt::format("signal: {}({}) interrupted", call, fd));
       return WaitResult::interrupted;
     }
-    // A timeout with nothing else happening since the last one, again and again: nothing ever
-    // will. Events run between two waits count too (a handler writing on a timer to a reading
-    // peer has its deliveries run by its own calls, not by its waits).
-    idle_timeouts_ = events_run_ == 0 ? idle_timeouts_ + 1 : 0;
-    events_run_ = 0;
-    const int idle_limit = options_.idle_timeouts_for_quiescence;
-    if (idle_limit > 0 && idle_timeouts_ >= idle_limit && queue_.empty())
-      stop(Stop::Reason::quiescent, call, fd);
+    count_idle(call, fd);
     return WaitResult::timed_out;
   }
+}
+
+// A timeout (or a timer's wakeup) with nothing else happening since the last one, again and
+// again: nothing ever will. Events run between two waits count too (a handler writing on a
+// timer to a reading peer has its deliveries run by its own calls, not by its waits).
+void World::count_idle(const char* call, int fd) {
+  idle_timeouts_ = events_run_ == 0 ? idle_timeouts_ + 1 : 0;
+  events_run_ = 0;
+  const int idle_limit = options_.idle_timeouts_for_quiescence;
+  if (idle_limit > 0 && idle_timeouts_ >= idle_limit && queue_.empty())
+    stop(Stop::Reason::quiescent, call, fd);
 }
 
 World::Result World::run_caught(const std::function<void(Kernel&)>& handler, Kernel& k) {

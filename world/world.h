@@ -4,7 +4,11 @@
 // calls) and the peers' (a second SimKernel whose fds the handler never sees). Between them
 // runs the network model (world/network.h). Time is virtual, in integer nanoseconds; what
 // happens next is kept in one event queue ordered by (time, push order): segment deliveries,
-// actors' timers (the peers), and signals.
+// actors' timers (the peers), and signals. The hosts' own timers (timerfds, sim/hrtimer.h)
+// stay in their kernels; the world runs them in time order with its events, a timer before
+// an event due at the same instant. A wait woken by a timer with nothing else happening
+// counts toward quiescence as a timeout does; settle() runs only queued events (timers fire
+// on the way, none after the last event).
 //
 // The world only moves when the handler lets it, as a single CPU would:
 //   - every handler call costs kCallCost of virtual time, and the events due by then run
@@ -21,6 +25,7 @@
 // standard library distributions.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -196,7 +201,26 @@ class World final : public Scheduler, public Network::Host {
   void run_event(const Event& e);
   void run_ready_actors();
   static int peers_woken(WaitEntry* entry, uint32_t key);
-  void set_clock(Nanos t);
+  void set_clock(Nanos t);  // both hosts' clocks: their timers due by `t` fire
+  // The earliest timer armed on either host (a timerfd), or nullopt. Inline: the world asks at
+  // every call and every event.
+  std::optional<Nanos> next_timer() const {
+    const std::optional<Nanos> a = server_->next_timer_ns();
+    const std::optional<Nanos> b = remote_->next_timer_ns();
+    if (!a) return b;
+    if (!b) return a;
+    return std::min(*a, *b);
+  }
+  // That timer, if it is due by `until` (nullopt: no bound) and no queued event comes before
+  // it: timers fire before events due at the same instant.
+  std::optional<Nanos> timer_before_events(std::optional<Nanos> until) const {
+    const std::optional<Nanos> timer = next_timer();
+    if (!timer || (until && *timer > *until)) return std::nullopt;
+    if (!queue_.empty() && queue_.next_time() < *timer) return std::nullopt;
+    return timer;
+  }
+  // A wait ended with a timeout or a timer's wakeup: counts toward quiescence.
+  void count_idle(const char* call, int fd);
   void on_first_wait();
   void start_actors();
   uint32_t index_of(const Actor& a) const;

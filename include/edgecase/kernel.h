@@ -14,9 +14,11 @@
 #include <csignal>
 #include <cstddef>
 #include <ctime>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 

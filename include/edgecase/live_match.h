@@ -7,7 +7,8 @@
 namespace edgecase {
 
 // SimOptions matching this process's live kernel where the kernel's build decides: whether
-// EPOLLWAKEUP is kept (CONFIG_PM_SLEEP and CAP_BLOCK_SUSPEND) is asked of the kernel itself.
+// EPOLLWAKEUP is kept (CONFIG_PM_SLEEP and CAP_BLOCK_SUSPEND) and whether alarm timerfds are
+// allowed (CAP_WAKE_ALARM) are asked of the kernel itself.
 SimOptions sim_options_like_live();
 
 // A process inherits whatever fds its parent left open (CI runners, shells and IDEs do).

@@ -5,13 +5,15 @@
 // friends. No call touches the live kernel. Two SimKernels in one process share nothing.
 //
 // Blocking: a call that would block waits on the object's wait queue through a sim::Scheduler.
-// Alone, a SimKernel has nothing that could ever wake it, so a timed wait jumps the virtual
-// clock to its deadline and an untimed one throws edgecase::Deadlock naming the call and fd.
+// Alone, a SimKernel has only its own timers (timerfds) to wake it: a wait runs them as they
+// fall due, a timed wait then jumps the virtual clock to its deadline, and an untimed one with
+// no timer left throws edgecase::Deadlock naming the call and fd.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "edgecase/inspect.h"
@@ -22,6 +24,7 @@ namespace edgecase {
 namespace sim {
 class FdTable;
 class File;
+class HrTimerBase;
 class Net;
 class Scheduler;
 class WaitQueue;
@@ -53,6 +56,9 @@ struct SimOptions {
   bool cap_block_suspend = false;
   // Open fds 0, 1 and 2 on /dev/null, so that numbering starts at 3 as in a real process.
   bool stdio = true;
+  // CAP_WAKE_ALARM: timerfds on CLOCK_REALTIME_ALARM and CLOCK_BOOTTIME_ALARM (EPERM without
+  // it). Off, as for an unprivileged process; sim_options_like_live asks the live kernel.
+  bool cap_wake_alarm = false;
 };
 
 class SimKernel final : public Kernel, public Inspect {
@@ -77,7 +83,14 @@ class SimKernel final : public Kernel, public Inspect {
   // --- for the simulation's own layers (world, tests) ---------------------------------------
   const SimOptions& options() const { return options_; }
   int64_t now_ns() const { return now_ns_; }
-  void set_now_ns(int64_t t);  // time only moves forward
+  // Time only moves forward; timers due on the way fire, each at its own expiry.
+  void set_now_ns(int64_t t);
+  // The earliest armed timer's expiry (a timerfd's), or nullopt: a scheduler must not move
+  // the clock past it without letting it fire first.
+  std::optional<int64_t> next_timer_ns() const {
+    if (next_timer_ns_ == INT64_MAX) return std::nullopt;
+    return next_timer_ns_;
+  }
   // Replaces what blocked calls do (nullptr restores the standalone behaviour).
   void set_scheduler(sim::Scheduler* s);
   sim::Net& net() { return *net_; }
@@ -112,11 +125,13 @@ class SimKernel final : public Kernel, public Inspect {
   int do_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout);
 
   SimOptions options_;
+  int64_t now_ns_ = 0;                         // the clock, moved by timers_
+  int64_t next_timer_ns_ = INT64_MAX;          // timers_' earliest expiry (INT64_MAX: none)
+  std::unique_ptr<sim::HrTimerBase> timers_;  // the clock's timers; outlives fdt_
   std::unique_ptr<sim::FdTable> fdt_;
   std::shared_ptr<sim::Net> net_;
   std::unique_ptr<sim::Scheduler> standalone_;
   sim::Scheduler* sched_;
-  int64_t now_ns_ = 0;
   uint64_t next_file_id_ = 1;
   uint64_t user_watches_ = 0;  // epoll items alive, against max_user_watches (ENOSPC)
   uint64_t loop_check_gen_ = 0;

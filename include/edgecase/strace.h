@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgecase/kernel.h"
@@ -76,9 +77,10 @@ class TracingKernel final : public Kernel {
 #include "edgecase/kernel_calls.def"
 
  private:
-  // Appends " = r" or " = -1 EXXX (message)" and emits the line; returns r unchanged.
+  // Appends " = r" (then `note`, e.g. poll's " (Timeout)") or " = -1 EXXX (message)" and emits
+  // the line; returns r unchanged.
   template <class R>
-  R done(std::string call, R r);
+  R done(std::string call, R r, std::string_view note = {});
 
   Kernel& inner_;
   std::function<void(const std::string&)> sink_;

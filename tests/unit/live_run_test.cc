@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <vector>
 
 #include "edgecase/runner.h"
@@ -248,6 +250,44 @@ TEST_CASE("live: blocking accept4 and pipe read with nothing to come are quiesce
     REQUIRE(r.stop->reason == Stop::Reason::quiescent);
     REQUIRE(r.stop->call == "read");
     REQUIRE(r.stop->fd == rfd);
+  }
+}
+
+TEST_CASE("live: poll is a blocking point; fds not the handler's are POLLNVAL", "[live][poll]") {
+  SECTION("a timerfd wakes it; a foreign fd shows POLLNVAL at once") {
+    const Case c = case_with({});
+    LiveRun run(c, {});
+    int n = -2, m = -2, foreign = 0, timer = 0;
+    const World::Result r = run.run([&](Kernel& k) {
+      const int t = k.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      itimerspec v{};
+      v.it_value.tv_nsec = 2 * kNanosPerMilli;
+      k.timerfd_settime(t, 0, &v, nullptr);
+      pollfd fds[] = {{t, POLLIN, 0}};
+      n = k.poll(fds, 1, -1);
+      timer = fds[0].revents;
+      pollfd other[] = {{1, POLLOUT, 0}, {t, POLLIN, 0}};  // fd 1 is the test's, not the handler's
+      m = k.poll(other, 2, -1);
+      foreign = other[0].revents;
+    });
+    REQUIRE(r.outcome == Outcome::exited);
+    REQUIRE(n == 1);
+    REQUIRE(timer == POLLIN);
+    REQUIRE(m == 2);  // the unread timer, and the foreign fd
+    REQUIRE(foreign == POLLNVAL);
+  }
+  SECTION("with nothing to come it is quiescent") {
+    const Case c = case_with({});
+    LiveRun run(c, {});
+    const World::Result r = run.run([](Kernel& k) {
+      int p[2];
+      REQUIRE(k.pipe2(p, 0) == 0);
+      pollfd fds[] = {{p[0], POLLIN, 0}};
+      k.poll(fds, 1, -1);
+    });
+    REQUIRE(r.outcome == Outcome::stopped);
+    REQUIRE(r.stop->reason == Stop::Reason::quiescent);
+    REQUIRE(r.stop->call == "poll");
   }
 }
 

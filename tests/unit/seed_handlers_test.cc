@@ -288,7 +288,7 @@ std::vector<std::string> seed003_trace(uint64_t seed) {
   o.trace = true;
   o.keep_trace = true;
   SimRun run(seed_case("seed003", seed, FaultPlan::none()), o);
-  run.run();
+  run.run(edgecase::handlers::builtins());
   return run.world().trace().all();
 }
 

@@ -1,7 +1,9 @@
 // The trace's lines read as strace prints them (world/strace.cc).
 #include <catch2/catch.hpp>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/resource.h>
 #include <cstdint>
 #include <ctime>
@@ -39,6 +41,40 @@ TEST_CASE("strace: F_SETFL names the access mode F_GETFL returned, then the flag
   CHECK(lines[2] == "fcntl(4, F_SETFL, O_WRONLY|O_NONBLOCK) = 0");
   CHECK(lines[3] == "fcntl(3, F_SETFL, O_RDWR|O_APPEND|O_NONBLOCK) = 0");
   CHECK(lines[4] == "fcntl(3, F_SETFL, 0) = 0");
+}
+
+TEST_CASE("strace: timerfd calls and poll read as strace prints them", "[strace][timerfd]") {
+  const auto lines = traced([](edgecase::Kernel& k) {
+    const int fd = k.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    itimerspec v{};
+    v.it_value.tv_sec = 1;
+    v.it_interval.tv_nsec = 500'000'000;
+    itimerspec old{};
+    k.timerfd_settime(fd, 0, &v, nullptr);
+    k.timerfd_settime(fd, TFD_TIMER_ABSTIME, &v, &old);
+    k.timerfd_gettime(fd, &old);
+    k.timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0);
+    pollfd fds[] = {{fd, POLLIN, 0}, {-1, POLLOUT, 0}, {fd + 1, POLLIN | POLLRDNORM, 0}};
+    k.poll(fds, 3, 0);
+    k.poll(fds, 2, 7);
+    k.poll(nullptr, 1, 0);
+  });
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[0] == "timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK) = 3");
+  CHECK(lines[1] == "timerfd_settime(3, 0, {it_interval={tv_sec=0, tv_nsec=500000000}, "
+                    "it_value={tv_sec=1, tv_nsec=0}}, NULL) = 0");
+  // The old value is shown after the call: the whole relative second (no call moves a
+  // standalone kernel's clock).
+  CHECK(lines[2] == "timerfd_settime(3, TFD_TIMER_ABSTIME, {it_interval={tv_sec=0, "
+                    "tv_nsec=500000000}, it_value={tv_sec=1, tv_nsec=0}}, {it_interval={tv_sec=0, "
+                    "tv_nsec=500000000}, it_value={tv_sec=1, tv_nsec=0}}) = 0");
+  CHECK(lines[3] == "timerfd_gettime(3, {it_interval={tv_sec=0, tv_nsec=500000000}, "
+                    "it_value={tv_sec=1, tv_nsec=0}}) = 0");
+  CHECK(lines[4] == "timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0) = -1 EINVAL (Invalid argument)");
+  CHECK(lines[5] == "poll([{fd=3, events=POLLIN}, {fd=-1, events=POLLOUT}, {fd=4, "
+                    "events=POLLIN|POLLRDNORM}], 3, 0) = 1 ([{fd=4, revents=POLLNVAL}])");
+  CHECK(lines[6] == "poll([{fd=3, events=POLLIN}, {fd=-1, events=POLLOUT}], 2, 7) = 0 (Timeout)");
+  CHECK(lines[7] == "poll(NULL, 1, 0) = -1 EFAULT (Bad address)");
 }
 
 TEST_CASE("strace: calls without a line of their own get the generic one; the table's new calls "
