@@ -311,26 +311,11 @@ class LiveKernel final : public KernelLayer {
   }
   int dup2(int oldfd, int newfd) override {
     r_.on_call("dup2", oldfd, true);
-    if (!r_.handler_fd(oldfd)) return ebadf();
-    // newfd open but not the handler's (a peer's socket, the test's stdout): replacing it would
-    // break the run itself. EBUSY is what dup2 says when it cannot take the number.
-    if (newfd != oldfd && !r_.handler_fd(newfd) && ::fcntl(newfd, F_GETFD) >= 0) {
-      errno = EBUSY;
-      return -1;
-    }
-    if (newfd != oldfd && !r_.handler_fd(newfd) && r_.emfile(1)) return -1;
-    return k_.dup2(oldfd, newfd);
+    return may_dup_onto(oldfd, newfd) ? k_.dup2(oldfd, newfd) : -1;
   }
   int dup3(int oldfd, int newfd, int flags) override {
     r_.on_call("dup3", oldfd, true);
-    if (!r_.handler_fd(oldfd)) return ebadf();
-    // As dup2: never over a number the run itself holds.
-    if (newfd != oldfd && !r_.handler_fd(newfd) && ::fcntl(newfd, F_GETFD) >= 0) {
-      errno = EBUSY;
-      return -1;
-    }
-    if (newfd != oldfd && !r_.handler_fd(newfd) && r_.emfile(1)) return -1;
-    return k_.dup3(oldfd, newfd, flags);
+    return may_dup_onto(oldfd, newfd) ? k_.dup3(oldfd, newfd, flags) : -1;
   }
   int pipe2(int pipefd[2], int flags) override {
     r_.on_call("pipe2", -1, true);
@@ -370,6 +355,18 @@ class LiveKernel final : public KernelLayer {
   static int ebadf() {
     errno = EBADF;
     return -1;
+  }
+  // Whether dup2/dup3 may put the handler's `oldfd` at `newfd` (false with errno set). Never
+  // over a number the run itself holds (a peer's socket, the test's stdout): replacing it would
+  // break the run, and EBUSY is what dup2 says when it cannot take the number.
+  bool may_dup_onto(int oldfd, int newfd) {
+    if (!r_.handler_fd(oldfd)) return ebadf() == 0;
+    if (newfd == oldfd || r_.handler_fd(newfd)) return true;
+    if (::fcntl(newfd, F_GETFD) >= 0) {
+      errno = EBUSY;
+      return false;
+    }
+    return !r_.emfile(1);
   }
   // The fd's file status flags (O_NONBLOCK); O_NONBLOCK when they cannot be read, so that the
   // call is made once, as is, and fails as it would.

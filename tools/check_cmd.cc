@@ -18,20 +18,12 @@
 #include "handlers/handlers.h"
 #include "harness/sim_run.h"
 #include "props/hunt.h"
+#include "tools/exit_codes.h"
 #include "tools/world_cmds.h"
 
 namespace edgecase::tools {
 
 namespace {
-
-constexpr int kExitClean = 0;
-constexpr int kExitFound = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUndecided = 3;
-
-struct InputError {
-  std::string message;
-};
 
 // What a check runs, resolved and validated from the options before any case runs.
 struct Plan {

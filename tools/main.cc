@@ -16,14 +16,13 @@
 #include "edgecase/runner.h"
 #include "tools/check_cmd.h"
 #include "tools/demo.h"
+#include "tools/exit_codes.h"
 #include "tools/showcase.h"
 #include "tools/world_cmds.h"
 
-namespace {
-constexpr int kExitClean = 0;
-constexpr int kExitFound = 1;
-constexpr int kExitUsage = 2;
-}  // namespace
+using edgecase::tools::kExitClean;
+using edgecase::tools::kExitFound;
+using edgecase::tools::kExitUsage;
 
 // `code`, unless standard output could not be written (a full disk, a closed descriptor):
 // a report that never reached its reader is not a pass.

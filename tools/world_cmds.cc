@@ -18,26 +18,15 @@
 #include "harness/replay.h"
 #include "harness/sim_run.h"
 #include "handlers/handlers.h"
+#include "tools/exit_codes.h"
 
 namespace edgecase::tools {
 
 namespace {
 
-// `run` judges: 0 pass, 1 a violation, 2 bad input or a case that cannot run as written, 3
-// undecided (a limit of the kit's ended the run). `replay` compares: 0 reproduced as recorded,
-// 1 not reproduced, 2 bad input. The rest: 0 done, 2 bad input.
-constexpr int kExitClean = 0;
-constexpr int kExitFound = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUndecided = 3;
-constexpr int kReproduced = 0;
-constexpr int kNotReproduced = 1;
+// Exit codes: tools/exit_codes.h. `case` and `hashes`: 0 done, 2 bad input.
 // The fault probability `--faults all` gives every fault.
 constexpr uint32_t kAllFaultsPerMille = 200;
-
-struct InputError {
-  std::string message;
-};
 
 // Reads and validates a case file: a file that does not parse, or a case that cannot run as
 // written (validate_case), is an input error naming the line.
