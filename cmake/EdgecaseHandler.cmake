@@ -38,6 +38,9 @@ function(_edgecase_wrap_flags out)
     message(FATAL_ERROR "edgecase_add_handler: posix/wrap.list not found")
   endif()
   file(STRINGS "${list_file}" names REGEX "^[A-Za-z_0-9]+$")
+  # The --wrap flags are read here, at configure time: a changed list must configure again, or
+  # the handler would be relinked with the old flags (the custom command depends on the file).
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${list_file}")
   set(flags "")
   foreach(n IN LISTS names)
     list(APPEND flags "--wrap=${n}")
