@@ -9,7 +9,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -212,6 +214,55 @@ EDGECASE_WRAP ssize_t __wrap_send(int fd, const void* buf, size_t len, int flags
   return after_write(*s, "send", fd, s->kernel().send(fd, buf, len, flags), flags);
 }
 
+EDGECASE_WRAP ssize_t __wrap_recvfrom(int fd, void* buf, size_t len, int flags,
+                                      struct sockaddr* addr, socklen_t* addrlen) {
+  Session* s = current();
+  if (s == nullptr) return ::recvfrom(fd, buf, len, flags, addr, addrlen);
+  if ((flags & ~kRecvFlags) != 0)
+    unsupported("recvfrom", fd, fmt::format("{}, buf, {}, {:#x}, addr, addrlen", fd, len, flags),
+                "flag not modelled");
+  return s->kernel().recvfrom(fd, buf, len, flags, addr, addrlen);
+}
+
+// _FORTIFY_SOURCE's recvfrom.
+EDGECASE_WRAP ssize_t __wrap___recvfrom_chk(int fd, void* buf, size_t len, size_t buflen,
+                                            int flags, struct sockaddr* addr, socklen_t* addrlen) {
+  if (len > buflen) ::abort();  // glibc's __chk_fail
+  return __wrap_recvfrom(fd, buf, len, flags, addr, addrlen);
+}
+
+EDGECASE_WRAP ssize_t __wrap_sendto(int fd, const void* buf, size_t len, int flags,
+                                    const struct sockaddr* addr, socklen_t addrlen) {
+  Session* s = current();
+  if (s == nullptr) return ::sendto(fd, buf, len, flags, addr, addrlen);
+  if ((flags & ~kSendFlags) != 0)
+    unsupported("sendto", fd, fmt::format("{}, buf, {}, {:#x}, addr, {}", fd, len, flags, addrlen),
+                "flag not modelled");
+  return after_write(*s, "sendto", fd, s->kernel().sendto(fd, buf, len, flags, addr, addrlen),
+                     flags);
+}
+
+EDGECASE_WRAP ssize_t __wrap_recvmsg(int fd, struct msghdr* msg, int flags) {
+  Session* s = current();
+  if (s == nullptr) return ::recvmsg(fd, msg, flags);
+  if ((flags & ~kRecvFlags) != 0)
+    unsupported("recvmsg", fd, fmt::format("{}, msg, {:#x}", fd, flags), "flag not modelled");
+  return s->kernel().recvmsg(fd, msg, flags);
+}
+
+// Ancillary data (SCM_RIGHTS, ...) is not modelled: the simulation would fail with EINVAL where
+// Linux passes it, so the verdicts would differ; the layer says so instead.
+EDGECASE_WRAP ssize_t __wrap_sendmsg(int fd, const struct msghdr* msg, int flags) {
+  Session* s = current();
+  if (s == nullptr) return ::sendmsg(fd, msg, flags);
+  if ((flags & ~kSendFlags) != 0)
+    unsupported("sendmsg", fd, fmt::format("{}, msg, {:#x}", fd, flags), "flag not modelled");
+  if (msg != nullptr && msg->msg_controllen != 0)
+    unsupported("sendmsg", fd, fmt::format("{}, msg, {:#x}", fd, flags),
+                "ancillary data (msg_control) not modelled");
+  return after_write(*s, "sendmsg", fd, s->kernel().sendmsg(fd, msg, flags), flags);
+}
+
 EDGECASE_WRAP int __wrap_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
   Session* s = current();
   if (s == nullptr) return ::setsockopt(fd, level, name, val, len);
@@ -304,6 +355,15 @@ EDGECASE_WRAP int __wrap_dup2(int oldfd, int newfd) {
   return s->kernel().dup2(oldfd, newfd);
 }
 
+EDGECASE_WRAP int __wrap_dup3(int oldfd, int newfd, int flags) {
+  Session* s = current();
+  if (s == nullptr) return ::dup3(oldfd, newfd, flags);
+  if (is_stdio(newfd) && oldfd != newfd)
+    unsupported("dup3", oldfd, fmt::format("{}, {}, {:#x}", oldfd, newfd, flags),
+                "fds 0-2 are the run's stdio and log, not the model's");
+  return s->kernel().dup3(oldfd, newfd, flags);
+}
+
 EDGECASE_WRAP int __wrap_pipe2(int fds[2], int flags) {
   Session* s = current();
   return s == nullptr ? ::pipe2(fds, flags) : s->kernel().pipe2(fds, flags);
@@ -350,4 +410,38 @@ EDGECASE_WRAP int __wrap_ioctl(int fd, unsigned long request, ...) {
   if (request == FIOCLEX) return s->kernel().fcntl(fd, F_SETFD, FD_CLOEXEC);
   if (request == FIONCLEX) return s->kernel().fcntl(fd, F_SETFD, 0);
   unsupported("ioctl", fd, fmt::format("{}, {:#x}, arg", fd, request), "request not modelled");
+}
+
+// --- timerfd and poll -------------------------------------------------------------------------
+
+EDGECASE_WRAP int __wrap_timerfd_create(int clockid, int flags) {
+  Session* s = current();
+  return s == nullptr ? ::timerfd_create(clockid, flags)
+                      : s->kernel().timerfd_create(clockid, flags);
+}
+
+EDGECASE_WRAP int __wrap_timerfd_settime(int fd, int flags, const struct itimerspec* new_value,
+                                         struct itimerspec* old_value) {
+  Session* s = current();
+  return s == nullptr ? ::timerfd_settime(fd, flags, new_value, old_value)
+                      : s->kernel().timerfd_settime(fd, flags, new_value, old_value);
+}
+
+EDGECASE_WRAP int __wrap_timerfd_gettime(int fd, struct itimerspec* curr_value) {
+  Session* s = current();
+  return s == nullptr ? ::timerfd_gettime(fd, curr_value)
+                      : s->kernel().timerfd_gettime(fd, curr_value);
+}
+
+// poll: the whole set is the Kernel's, fds 0-2 included (as epoll_ctl's): the model's 0-2 are
+// /dev/null, which polls readable at end of file and writable, as the layer's stdio behaves.
+EDGECASE_WRAP int __wrap_poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  Session* s = current();
+  return s == nullptr ? ::poll(fds, nfds, timeout) : s->kernel().poll(fds, nfds, timeout);
+}
+
+// _FORTIFY_SOURCE's poll (glibc's __poll_chk: the array must hold nfds entries).
+EDGECASE_WRAP int __wrap___poll_chk(struct pollfd* fds, nfds_t nfds, int timeout, size_t fdslen) {
+  if (fdslen / sizeof(*fds) < nfds) ::abort();  // glibc's __chk_fail
+  return __wrap_poll(fds, nfds, timeout);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -31,7 +32,7 @@ constexpr long kNanosPerMicro = 1000;
 // The clocks the model has: CLOCK_REALTIME and CLOCK_MONOTONIC, both the virtual clock. The
 // coarse, raw and boot-time variants read the same clock (they differ from it on Linux only by
 // resolution, NTP slewing and suspend); CPU-time clocks cannot be honoured.
-clockid_t model_clock(clockid_t id) {
+clockid_t model_clock(const char* call, clockid_t id) {
   switch (id) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_COARSE: return CLOCK_REALTIME;
@@ -40,7 +41,7 @@ clockid_t model_clock(clockid_t id) {
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_BOOTTIME: return CLOCK_MONOTONIC;
     default:
-      unsupported("clock_gettime", -1, fmt::format("{}, tp", id), "clock not modelled");
+      unsupported(call, -1, fmt::format("{}, tp", id), "clock not modelled");
   }
 }
 
@@ -72,7 +73,44 @@ int mode_open(int flags, va_list ap) {
 EDGECASE_WRAP int __wrap_clock_gettime(clockid_t id, struct timespec* tp) {
   Session* s = current();
   if (s == nullptr) return ::clock_gettime(id, tp);
-  return s->kernel().clock_gettime(model_clock(id), tp);
+  return s->kernel().clock_gettime(model_clock("clock_gettime", id), tp);
+}
+
+// The resolution of the clock clock_gettime reads for `id` (the model's: 1 ns), so that the two
+// agree; CPU-time clocks cannot be honoured, as for clock_gettime.
+EDGECASE_WRAP int __wrap_clock_getres(clockid_t id, struct timespec* res) {
+  Session* s = current();
+  if (s == nullptr) return ::clock_getres(id, res);
+  return s->kernel().clock_getres(model_clock("clock_getres", id), res);
+}
+
+// --- sleeps: the Kernel's nanosleep (the virtual clock in the simulation) ---------------------
+
+EDGECASE_WRAP int __wrap_nanosleep(const struct timespec* req, struct timespec* rem) {
+  Session* s = current();
+  return s == nullptr ? ::nanosleep(req, rem) : s->kernel().nanosleep(req, rem);
+}
+
+// glibc's sleep (sysdeps/posix/sleep.c): one nanosleep; interrupted, the whole seconds left;
+// errno kept on success.
+EDGECASE_WRAP unsigned int __wrap_sleep(unsigned int seconds) {
+  Session* s = current();
+  if (s == nullptr) return ::sleep(seconds);
+  const int saved = errno;
+  struct timespec ts {static_cast<time_t>(seconds), 0};
+  if (s->kernel().nanosleep(&ts, &ts) < 0) return static_cast<unsigned int>(ts.tv_sec);
+  errno = saved;
+  return 0;
+}
+
+// glibc's usleep (sysdeps/unix/sysv/linux/usleep.c): nanosleep without a remainder.
+EDGECASE_WRAP int __wrap_usleep(useconds_t usec) {
+  Session* s = current();
+  if (s == nullptr) return ::usleep(usec);
+  constexpr useconds_t kMicrosPerSecond = 1'000'000;
+  const struct timespec ts {static_cast<time_t>(usec / kMicrosPerSecond),
+                            static_cast<long>(usec % kMicrosPerSecond) * kNanosPerMicro};
+  return s->kernel().nanosleep(&ts, nullptr);
 }
 
 EDGECASE_WRAP int __wrap_gettimeofday(struct timeval* tv, void* tz) {
@@ -95,6 +133,56 @@ EDGECASE_WRAP time_t __wrap_time(time_t* t) {
   if (s->kernel().clock_gettime(CLOCK_REALTIME, &ts) != 0) return -1;
   if (t != nullptr) *t = ts.tv_sec;
   return ts.tv_sec;
+}
+
+// --- resource limits: every resource the Kernel's ------------------------------------------
+// The simulation enforces RLIMIT_NOFILE and remembers the others (reported back, not enforced);
+// live, the Kernel's call is the process's (live fds are the process's too). glibc's *64 names
+// are what -D_FILE_OFFSET_BITS=64 code calls; on x86-64 struct rlimit64 is struct rlimit.
+static_assert(sizeof(struct rlimit64) == sizeof(struct rlimit));
+
+EDGECASE_WRAP int __wrap_getrlimit(int resource, struct rlimit* rlim) {
+  Session* s = current();
+  return s == nullptr ? ::getrlimit(static_cast<__rlimit_resource_t>(resource), rlim)
+                      : s->kernel().getrlimit(resource, rlim);
+}
+
+EDGECASE_WRAP int __wrap_setrlimit(int resource, const struct rlimit* rlim) {
+  Session* s = current();
+  return s == nullptr ? ::setrlimit(static_cast<__rlimit_resource_t>(resource), rlim)
+                      : s->kernel().setrlimit(resource, rlim);
+}
+
+EDGECASE_WRAP int __wrap_getrlimit64(int resource, struct rlimit64* rlim) {
+  return __wrap_getrlimit(resource, reinterpret_cast<struct rlimit*>(rlim));
+}
+
+EDGECASE_WRAP int __wrap_setrlimit64(int resource, const struct rlimit64* rlim) {
+  return __wrap_setrlimit(resource, reinterpret_cast<const struct rlimit*>(rlim));
+}
+
+// prlimit on the calling process (pid 0) as do_prlimit does it: the old limit is read, the new
+// one set, and the old one written only when that succeeded. Another process cannot be
+// honoured: the simulation has one.
+EDGECASE_WRAP int __wrap_prlimit(pid_t pid, int resource, const struct rlimit* new_limit,
+                                 struct rlimit* old_limit) {
+  Session* s = current();
+  if (s == nullptr)
+    return ::prlimit(pid, static_cast<enum __rlimit_resource>(resource), new_limit, old_limit);
+  if (pid != 0)
+    unsupported("prlimit", -1, fmt::format("{}, {}, new, old", pid, resource),
+                "only the calling process (pid 0) is modelled");
+  struct rlimit old {};
+  if (old_limit != nullptr && s->kernel().getrlimit(resource, &old) != 0) return -1;
+  if (new_limit != nullptr && s->kernel().setrlimit(resource, new_limit) != 0) return -1;
+  if (old_limit != nullptr) *old_limit = old;
+  return 0;
+}
+
+EDGECASE_WRAP int __wrap_prlimit64(pid_t pid, int resource, const struct rlimit64* new_limit,
+                                   struct rlimit64* old_limit) {
+  return __wrap_prlimit(pid, resource, reinterpret_cast<const struct rlimit*>(new_limit),
+                        reinterpret_cast<struct rlimit*>(old_limit));
 }
 
 // --- open -------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -32,6 +35,8 @@ using posix::Scope;
 namespace {
 
 constexpr int kBadFd = 1000;  // open on neither backend
+constexpr int kFreeFd = 500;  // free on both backends: dup3's target
+constexpr long kNanosPerSecond = 1'000'000'000;
 
 // A probe's result: success, its value, and errno on failure.
 struct Got {
@@ -299,6 +304,228 @@ TEST_CASE("posix: read, write and descriptor calls agree on both backends", "[po
   }, true);
 }
 
+TEST_CASE("posix: recvfrom, sendto, recvmsg, sendmsg and dup3 agree on both backends",
+          "[posix]") {
+  same("sendto then recvfrom: no address on a stream", [](Env& e) {
+    int sv[2];
+    e.pair(sv);
+    probe_sendto(sv[0], "abc", 3, MSG_NOSIGNAL, nullptr, 0);
+    char b[8];
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    const ssize_t n = probe_recvfrom(sv[1], b, sizeof b, 0, reinterpret_cast<sockaddr*>(&from), &len);
+    return len == 0 ? n : -100;
+  }, true);
+  same("recvfrom, nothing queued", [](Env& e) {
+    int sv[2];
+    e.pair(sv);
+    char b[8];
+    return probe_recvfrom(sv[1], b, sizeof b, MSG_DONTWAIT, nullptr, nullptr);
+  }, true);
+  same("recvfrom a bad fd", [](Env&) { char b[4]; return probe_recvfrom(kBadFd, b, 4, 0, nullptr, nullptr); }, true);
+  same("sendto a bad fd", [](Env&) { return probe_sendto(kBadFd, "a", 1, 0, nullptr, 0); }, true);
+  same("sendto with an oversized addrlen", [](Env& e) {
+    int sv[2];
+    e.pair(sv);
+    const sockaddr_in a = loopback(1);
+    return probe_sendto(sv[0], "a", 1, MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&a), 1000);
+  }, true);
+  same("sendmsg then recvmsg", [](Env& e) {
+    int sv[2];
+    e.pair(sv);
+    char a[] = "ab", b[] = "cde";
+    iovec out[2] = {{a, 2}, {b, 3}};
+    msghdr m{};
+    m.msg_iov = out;
+    m.msg_iovlen = 2;
+    probe_sendmsg(sv[0], &m, MSG_NOSIGNAL);
+    char in[8];
+    iovec iv[1] = {{in, sizeof in}};
+    msghdr r{};
+    r.msg_iov = iv;
+    r.msg_iovlen = 1;
+    const ssize_t n = probe_recvmsg(sv[1], &r, 0);
+    return r.msg_flags == 0 ? n : -100;
+  }, true);
+  same("recvmsg with too many iovecs", [](Env& e) {
+    int sv[2];
+    e.pair(sv);
+    char in[8];
+    iovec iv[1] = {{in, sizeof in}};
+    msghdr r{};
+    r.msg_iov = iv;
+    r.msg_iovlen = IOV_MAX + 1;
+    return probe_recvmsg(sv[1], &r, 0);
+  }, true);
+  same("sendmsg a bad fd", [](Env&) { msghdr m{}; return probe_sendmsg(kBadFd, &m, 0); }, true);
+  same("dup3 onto a free fd", [](Env& e) {
+    int p[2];
+    e.pipe(p);
+    const int fd = e.keep(probe_dup3(p[0], kFreeFd, O_CLOEXEC));
+    return fd == kFreeFd ? probe_fcntl(fd, F_GETFD, 0) : -100;
+  }, true);
+  same("dup3 onto itself", [](Env& e) { int p[2]; e.pipe(p); return probe_dup3(p[0], p[0], 0); }, true);
+  same("dup3 with a bad flag", [](Env& e) { int p[2]; e.pipe(p); return probe_dup3(p[0], kFreeFd, O_NONBLOCK); }, true);
+}
+
+TEST_CASE("posix: timerfd, poll, sleeps and limits agree on both backends", "[posix]") {
+  same("timerfd_create", [](Env& e) { return e.keep(probe_timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK)) >= 0 ? 0 : -1; }, true);
+  same("timerfd_create, bad clock", [](Env&) { return probe_timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0); }, true);
+  same("timerfd_create, bad flag", [](Env&) { return probe_timerfd_create(CLOCK_MONOTONIC, -1); }, true);
+  same("timerfd armed, not expired: EAGAIN, gettime", [](Env& e) {
+    const int t = e.keep(probe_timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK));
+    const itimerspec v{{0, 0}, {100, 0}};
+    probe_timerfd_settime(t, 0, &v, nullptr);
+    itimerspec now{};
+    if (probe_timerfd_gettime(t, &now) != 0 || now.it_value.tv_sec < 99) return -100L;
+    uint64_t n = 0;
+    return static_cast<long>(probe_read(t, &n, sizeof n));
+  }, true);
+  same("timerfd_settime, bad tv_nsec", [](Env& e) {
+    const itimerspec v{{0, 0}, {0, kNanosPerSecond}};
+    return probe_timerfd_settime(e.keep(probe_timerfd_create(CLOCK_MONOTONIC, 0)), 0, &v, nullptr);
+  }, true);
+  same("timerfd_settime a pipe", [](Env& e) {
+    int p[2];
+    e.pipe(p);
+    const itimerspec v{{0, 0}, {1, 0}};
+    return probe_timerfd_settime(p[0], 0, &v, nullptr);
+  }, true);
+  same("timerfd_gettime a bad fd", [](Env&) { itimerspec v{}; return probe_timerfd_gettime(kBadFd, &v); }, true);
+  same("poll a pipe with data", [](Env& e) {
+    int p[2];
+    e.pipe(p);
+    probe_write(p[1], "x", 1);
+    pollfd fds[2] = {{p[0], POLLIN, 0}, {p[1], POLLIN, 0}};
+    const int n = probe_poll(fds, 2, 0);
+    return n * 1000 + fds[0].revents * 10 + fds[1].revents;
+  }, true);
+  same("poll a bad fd and a negative one", [](Env&) {
+    pollfd fds[2] = {{kBadFd, POLLIN, 0}, {-1, POLLIN, 0}};
+    const int n = probe_poll(fds, 2, 0);
+    return n * 1000 + fds[0].revents * 10 + fds[1].revents;
+  }, true);
+  same("poll a full pipe for POLLOUT, nothing ready", [](Env& e) {
+    int p[2];
+    e.pipe(p);
+    pollfd fds[1] = {{p[0], POLLOUT, 0}};
+    return probe_poll(fds, 1, 0);
+  }, true);
+  same("clock_getres(CLOCK_MONOTONIC)", [](Env&) {
+    timespec res{};
+    return probe_clock_getres(CLOCK_MONOTONIC, &res) == 0 ? res.tv_sec * kNanosPerSecond + res.tv_nsec : -1;
+  }, true);
+  same("clock_getres, NULL res", [](Env&) { return probe_clock_getres(CLOCK_REALTIME, nullptr); }, true);
+  same("nanosleep 1 us", [](Env&) { const timespec t{0, 1000}; return probe_nanosleep(&t, nullptr); }, true);
+  same("nanosleep, bad tv_nsec", [](Env&) { const timespec t{0, kNanosPerSecond}; return probe_nanosleep(&t, nullptr); }, true);
+  same("nanosleep, negative tv_sec", [](Env&) { const timespec t{-1, 0}; return probe_nanosleep(&t, nullptr); }, true);
+  same("sleep(0)", [](Env&) { return static_cast<long>(probe_sleep(0)); }, true);
+  same("usleep(1)", [](Env&) { return probe_usleep(1); }, true);
+  same("getrlimit(RLIMIT_NOFILE)", [](Env&) { rlimit r{}; return probe_getrlimit(RLIMIT_NOFILE, &r); }, true);
+  same("getrlimit, bad resource", [](Env&) { rlimit r{}; return probe_getrlimit(RLIM_NLIMITS, &r); }, true);
+  same("setrlimit(RLIMIT_NOFILE) to what it is", [](Env&) {
+    rlimit r{};
+    probe_getrlimit(RLIMIT_NOFILE, &r);
+    return probe_setrlimit(RLIMIT_NOFILE, &r);
+  }, true);
+  same("setrlimit, soft above hard", [](Env&) {
+    const rlimit r{10, 5};
+    return probe_setrlimit(RLIMIT_NOFILE, &r);
+  }, true);
+  same("setrlimit, bad resource", [](Env&) { const rlimit r{1, 1}; return probe_setrlimit(RLIM_NLIMITS, &r); }, true);
+  same("prlimit(0, RLIMIT_NOFILE) reads the limit", [](Env&) {
+    rlimit r{}, g{};
+    probe_getrlimit(RLIMIT_NOFILE, &g);
+    const int rc = probe_prlimit(0, RLIMIT_NOFILE, nullptr, &r);
+    return rc == 0 && r.rlim_cur == g.rlim_cur && r.rlim_max == g.rlim_max ? 0 : -100;
+  }, true);
+  same("prlimit, soft above hard", [](Env&) {
+    const rlimit r{10, 5};
+    rlimit old{7, 7};
+    const int rc = probe_prlimit(0, RLIMIT_NOFILE, &r, &old);
+    return old.rlim_cur == 7 ? rc : -100;  // the old limit is not written on failure
+  }, true);
+}
+
+TEST_CASE("posix: sleeps, timerfds and poll run on the virtual clock", "[posix]") {
+  SimKernel sim;
+  const Scope scope(sim);
+  const auto now = [] {
+    timespec t{};
+    REQUIRE(probe_clock_gettime(CLOCK_MONOTONIC, &t) == 0);
+    return t.tv_sec * kNanosPerSecond + t.tv_nsec;
+  };
+  const long t0 = now();
+  const timespec req{2, 500'000'000};
+  CHECK(probe_nanosleep(&req, nullptr) == 0);
+  CHECK(now() - t0 == 2'500'000'000);  // exactly: the virtual clock, not the machine's
+  CHECK(probe_sleep(3) == 0);
+  CHECK(now() - t0 == 5'500'000'000);
+  CHECK(probe_usleep(250'000) == 0);
+  CHECK(now() - t0 == 5'750'000'000);
+  // A timerfd armed for 1 s: nothing before, one expiration after 1.5 s of sleep, read once.
+  const int t = probe_timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+  REQUIRE(t >= 3);
+  const itimerspec v{{0, 0}, {1, 0}};
+  REQUIRE(probe_timerfd_settime(t, 0, &v, nullptr) == 0);
+  uint64_t n = 0;
+  errno = 0;
+  CHECK(probe_read(t, &n, sizeof n) == -1);
+  CHECK(errno == EAGAIN);
+  pollfd fds[1] = {{t, POLLIN, 0}};
+  CHECK(probe_poll(fds, 1, 0) == 0);
+  const timespec half{1, 500'000'000};
+  REQUIRE(probe_nanosleep(&half, nullptr) == 0);
+  CHECK(probe_poll(fds, 1, 0) == 1);
+  CHECK(fds[0].revents == POLLIN);
+  CHECK(probe_read(t, &n, sizeof n) == static_cast<ssize_t>(sizeof n));
+  CHECK(n == 1);
+  // An interval timer, polled with a timeout: the wait itself advances the virtual clock.
+  const itimerspec every{{0, 100'000'000}, {0, 100'000'000}};
+  REQUIRE(probe_timerfd_settime(t, 0, &every, nullptr) == 0);
+  const long t1 = now();
+  CHECK(probe_poll(fds, 1, 5000) == 1);
+  CHECK(now() - t1 == 100'000'000);
+  timespec res{};
+  CHECK(probe_clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0);
+  CHECK(res.tv_nsec == 1);  // the model clock's, which clock_gettime reads for the coarse one
+  CHECK(probe_close(t) == 0);
+}
+
+TEST_CASE("posix: limits reach the model, never the process", "[posix]") {
+  rlimit process_core{}, process_nofile{};
+  REQUIRE(getrlimit(RLIMIT_CORE, &process_core) == 0);
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &process_nofile) == 0);
+  SimKernel sim;
+  {
+    const Scope scope(sim);
+    // Another resource: the Kernel remembers it (not enforced in the simulation).
+    const rlimit core{0, 0};
+    REQUIRE(probe_setrlimit(RLIMIT_CORE, &core) == 0);
+    rlimit got{1, 1};
+    REQUIRE(probe_getrlimit(RLIMIT_CORE, &got) == 0);
+    CHECK(got.rlim_cur == 0);
+    CHECK(got.rlim_max == 0);
+    // RLIMIT_NOFILE is enforced: with 5, fds 3 and 4 are the last.
+    const rlimit five{5, 5};
+    REQUIRE(probe_prlimit(0, RLIMIT_NOFILE, &five, nullptr) == 0);
+    int p[2];
+    REQUIRE(probe_pipe(p) == 0);
+    CHECK(p[1] == 4);
+    int q[2];
+    errno = 0;
+    CHECK(probe_pipe(q) == -1);
+    CHECK(errno == EMFILE);
+    CHECK(sim.fcntl(p[0], F_GETFD) == 0);
+  }
+  rlimit after{};
+  REQUIRE(getrlimit(RLIMIT_CORE, &after) == 0);
+  CHECK(after.rlim_cur == process_core.rlim_cur);
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &after) == 0);
+  CHECK(after.rlim_cur == process_nofile.rlim_cur);
+  CHECK(after.rlim_max == process_nofile.rlim_max);
+}
+
 TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
   for (clockid_t id : {CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC,
                        CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME}) {
@@ -348,7 +575,7 @@ TEST_CASE("posix: the simulated clocks are the virtual clock", "[posix]") {
   CHECK(tv.tv_sec == real.tv_sec);
 }
 
-TEST_CASE("posix: stdio goes to the run's log; stdin is empty", "[posix]") {
+TEST_CASE("posix: stdio goes to the run's log, stdin is empty", "[posix]") {
   SimKernel sim;
   std::string out, err;
   posix::SessionOptions o;
@@ -467,6 +694,19 @@ TEST_CASE("posix: a call nobody models fails loudly and the verdict blames the k
     CHECK_THROWS_AS(probe_fcntl(3, F_SETLK, 0), Stop);
     timespec ts{};
     CHECK_THROWS_AS(probe_clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), Stop);
+    CHECK_THROWS_AS(probe_clock_getres(CLOCK_PROCESS_CPUTIME_ID, &ts), Stop);
+    rlimit r{};
+    CHECK_THROWS_AS(probe_prlimit(1, RLIMIT_NOFILE, nullptr, &r), Stop);
+    int p[2];
+    REQUIRE(probe_pipe(p) == 0);
+    CHECK_THROWS_AS(probe_dup3(p[0], 1, 0), Stop);
+    char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr m{};
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    CHECK_THROWS_AS(probe_sendmsg(p[1], &m, 0), Stop);
+    char b[4];
+    CHECK_THROWS_AS(probe_recvfrom(p[0], b, sizeof b, MSG_WAITALL, nullptr, nullptr), Stop);
   }
   // Through the runner: pthread_create from the handler, a report UNDECIDED on the kit's limit.
   GenOptions g;
@@ -547,6 +787,10 @@ TEST_CASE("posix: the kit's own calls and calls with no session are the real one
   CHECK(::read(real_fds[0], b, 1) == 1);
   CHECK(::close(real_fds[0]) == 0);
   CHECK(probe_close(real_fds[1]) == 0);
+  rlimit mine{}, real{};
+  REQUIRE(probe_getrlimit(RLIMIT_NOFILE, &mine) == 0);
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &real) == 0);
+  CHECK(mine.rlim_max == real.rlim_max);
   // A session: handler code reaches the model, the kit's code in the same scope does not.
   SimKernel sim;
   const Scope scope(sim);
@@ -611,5 +855,5 @@ TEST_CASE("posix: every name of wrap.list has its wrapper in libedgecase_posix",
     INFO(line);
     CHECK(::dlsym(RTLD_DEFAULT, ("__wrap_" + line).c_str()) != nullptr);
   }
-  CHECK(names >= 60);
+  CHECK(names >= 88);
 }

@@ -8,15 +8,18 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +42,10 @@ int probe_connect(int fd, const struct sockaddr* a, socklen_t len) { return conn
 int probe_shutdown(int fd, int how) { return shutdown(fd, how); }
 ssize_t probe_recv(int fd, void* buf, size_t len, int flags) { return recv(fd, buf, len, flags); }
 ssize_t probe_send(int fd, const void* buf, size_t len, int flags) { return send(fd, buf, len, flags); }
+ssize_t probe_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* a, socklen_t* alen) { return recvfrom(fd, buf, len, flags, a, alen); }
+ssize_t probe_sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* a, socklen_t alen) { return sendto(fd, buf, len, flags, a, alen); }
+ssize_t probe_recvmsg(int fd, struct msghdr* m, int flags) { return recvmsg(fd, m, flags); }
+ssize_t probe_sendmsg(int fd, const struct msghdr* m, int flags) { return sendmsg(fd, m, flags); }
 int probe_setsockopt(int fd, int level, int name, const void* v, socklen_t len) { return setsockopt(fd, level, name, v, len); }
 int probe_getsockopt(int fd, int level, int name, void* v, socklen_t* len) { return getsockopt(fd, level, name, v, len); }
 int probe_getsockname(int fd, struct sockaddr* a, socklen_t* len) { return getsockname(fd, a, len); }
@@ -50,11 +57,23 @@ ssize_t probe_writev(int fd, const struct iovec* iov, int n) { return writev(fd,
 int probe_close(int fd) { return close(fd); }
 int probe_dup(int fd) { return dup(fd); }
 int probe_dup2(int oldfd, int newfd) { return dup2(oldfd, newfd); }
+int probe_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
 int probe_pipe(int fds[2]) { return pipe(fds); }
 int probe_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int probe_eventfd(unsigned int v, int flags) { return eventfd(v, flags); }
 int probe_fcntl(int fd, int cmd, long arg) { return fcntl(fd, cmd, arg); }
 int probe_ioctl(int fd, unsigned long request, int* arg) { return ioctl(fd, request, arg); }
+int probe_timerfd_create(int clockid, int flags) { return timerfd_create(clockid, flags); }
+int probe_timerfd_settime(int fd, int flags, const struct itimerspec* v, struct itimerspec* old) { return timerfd_settime(fd, flags, v, old); }
+int probe_timerfd_gettime(int fd, struct itimerspec* v) { return timerfd_gettime(fd, v); }
+int probe_poll(struct pollfd* fds, unsigned long n, int timeout) { return poll(fds, n, timeout); }
+int probe_clock_getres(clockid_t id, struct timespec* res) { return clock_getres(id, res); }
+int probe_nanosleep(const struct timespec* req, struct timespec* rem) { return nanosleep(req, rem); }
+unsigned int probe_sleep(unsigned int seconds) { return sleep(seconds); }
+int probe_usleep(unsigned int usec) { return usleep(usec); }
+int probe_getrlimit(int resource, struct rlimit* r) { return getrlimit(resource, r); }
+int probe_setrlimit(int resource, const struct rlimit* r) { return setrlimit(resource, r); }
+int probe_prlimit(int pid, int resource, const struct rlimit* new_limit, struct rlimit* old) { return prlimit(pid, resource, new_limit, old); }
 int probe_clock_gettime(clockid_t id, struct timespec* tp) { return clock_gettime(id, tp); }
 int probe_gettimeofday(struct timeval* tv) { return gettimeofday(tv, NULL); }
 long probe_time(void) { return (long)time(NULL); }

@@ -1,19 +1,18 @@
 // Seed 002 compiled from its original text (posix/seeds/002_server.c, main renamed on the
 // command line only) through the interposition layer, label posix: the hunt finds the bug
 // classes the port's hunt finds (tests/seeds/seeds_test.cc, "002's bugs") and SIGPIPE, which
-// the port cannot show; its setrlimit call is reached.
+// the port cannot show; its setrlimit call reaches the model.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <algorithm>
 
 #include <chrono>
 #include <string>
 
 #include "edgecase/gen.h"
 #include "edgecase/posix.h"
+#include "edgecase/sim_kernel.h"
 #include "props/hunt.h"
 
 extern "C" int edgecase_entry_seed002_original(int argc, char** argv);
@@ -28,7 +27,7 @@ constexpr uint64_t kShrinkRuns = 150;
 constexpr uint64_t kStepBudget = 20'000;
 constexpr uint16_t kPort = 6888;  // the seed's servPort
 constexpr rlim_t kSeedNofile = 10000;  // the seed's MAXEPOLLSIZE, its RLIMIT_NOFILE
-constexpr rlim_t kLoweredNofile = 1024;  // the child's limit before the seed sets its own
+constexpr int kSeedListener = 3;  // the seed's first socket, its listener
 
 Handler original() { return posix::make_handler("seed002", edgecase_entry_seed002_original); }
 }  // namespace
@@ -60,53 +59,44 @@ TEST_CASE("posix: seed 002 as published: the hunt finds the port's bugs", "[posi
   }
 }
 
-// setrlimit is not in Kernel yet (include/edgecase/kernel_calls.def): the layer does not route it,
-// so the seed's setrlimit(RLIMIT_NOFILE, 10000) is the real call, on the process that runs the
-// handler. This test pins that gap: the call is reached (the process's limit becomes the
-// seed's), and the server goes on to its socket calls. The run is in a child process: the seed
-// lowers the hard limit too, which a process without CAP_SYS_RESOURCE cannot raise back. When
-// setrlimit lands in Kernel and wrap.list, the first CHECK fails: turn it into "the model's
-// limit is 10000 and the process's is untouched".
-TEST_CASE("posix: seed 002 reaches its setrlimit call (gap: not routed to the model yet)",
-          "[posix][seed002]") {
+// The seed's setrlimit(RLIMIT_NOFILE, 10000) reaches the model (the layer routes setrlimit to
+// the Kernel): the simulated process's limit becomes the seed's, the test process's stays as it
+// was, and the server goes on to its socket calls. Alone (no World), the seed's first
+// epoll_wait(-1) can never return: SimKernel throws Deadlock there.
+TEST_CASE("posix: seed 002's setrlimit reaches the model, not the process", "[posix][seed002]") {
   rlimit before{};
   REQUIRE(getrlimit(RLIMIT_NOFILE, &before) == 0);
-  if (before.rlim_max < kSeedNofile)
-    WARN("the hard RLIMIT_NOFILE is " << before.rlim_max << ": the seed's setrlimit fails here");
-  int out[2];
-  REQUIRE(::pipe(out) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(out[0]);
-    rlimit lowered = before;
-    lowered.rlim_cur = std::min<rlim_t>(before.rlim_max, kLoweredNofile);
-    setrlimit(RLIMIT_NOFILE, &lowered);
-    GenOptions g;
-    g.handler = "seed002";
-    g.port = kPort;
-    g.faults = false;
-    const Case c = case_from_seed(*builtin_protocol("echo"), g, 1).value();
-    RunOptions ro;
-    ro.step_budget = kStepBudget;
-    const Report rep = run_case(original(), c, ro);  // in this process: its limit is the seed's
-    rlimit after{};
-    getrlimit(RLIMIT_NOFILE, &after);
-    const uint64_t result[2] = {after.rlim_cur, rep.steps};
-    const bool sent = ::write(out[1], result, sizeof result) == sizeof result;
-    ::_exit(sent ? 0 : 1);
+  SimKernel sim;
+  rlimit model{};
+  REQUIRE(sim.getrlimit(RLIMIT_NOFILE, &model) == 0);
+  REQUIRE(model.rlim_cur != kSeedNofile);
+  {
+    const posix::Scope scope(sim);
+    char name[] = "seed002";
+    char* argv[] = {name, nullptr};
+    CHECK_THROWS_AS(edgecase_entry_seed002_original(1, argv), Deadlock);
   }
-  ::close(out[1]);
-  uint64_t result[2] = {0, 0};
-  const bool got = ::read(out[0], result, sizeof result) == sizeof result;
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  REQUIRE(got);
-  if (before.rlim_max >= kSeedNofile) {
-    CHECK(result[0] == kSeedNofile);  // reached, and applied to the real process
-    CHECK(result[1] > 0);             // then the server went on to its socket calls
-  }
+  REQUIRE(sim.getrlimit(RLIMIT_NOFILE, &model) == 0);
+  CHECK(model.rlim_cur == kSeedNofile);
+  CHECK(model.rlim_max == kSeedNofile);
+  CHECK(sim.fcntl(kSeedListener, F_GETFD) == 0);  // then it went on: its listener is open
+  rlimit after{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &after) == 0);
+  CHECK(after.rlim_cur == before.rlim_cur);
+  CHECK(after.rlim_max == before.rlim_max);
+  // Through the runner, in a World: the server runs on, and the process's limit is untouched.
+  GenOptions g;
+  g.handler = "seed002";
+  g.port = kPort;
+  g.faults = false;
+  const Case c = case_from_seed(*builtin_protocol("echo"), g, 1).value();
+  RunOptions ro;
+  ro.step_budget = kStepBudget;
+  const Report rep = run_case(original(), c, ro);
+  INFO(rep.format());
+  CHECK(rep.steps > 0);
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &after) == 0);
+  CHECK(after.rlim_cur == before.rlim_cur);
 }
 
 // The smallest case the simulation found for each bug runs on live loopback sockets with the
@@ -129,7 +119,7 @@ TEST_CASE("posix: seed 002 as published: its bugs found in the simulation reprod
     REQUIRE(f != nullptr);
     RunOptions ro;
     ro.backend = Backend::live;
-    ro.isolate = true;  // the seed's setrlimit and its stack stay in a child
+    ro.isolate = true;  // live, the seed's setrlimit is the process's: it stays in a child
     const Report rep = run_case(live, f->smallest, ro);
     INFO(target << "\n" << rep.format());
     CHECK(rep.found(target));
