@@ -144,7 +144,7 @@ BACKEND_TEST("recvfrom and sendto: a connected TCP socket ignores the address an
   for (int fd : {e, p.c, p.s, p.l}) REQUIRE(k.close(fd) == 0);
 }
 
-BACKEND_TEST("recvmsg and sendmsg: vectors, MSG_PEEK and MSG_DONTWAIT; msg_flags, msg_namelen "
+BACKEND_TEST("recvmsg and sendmsg: vectors, MSG_PEEK and MSG_DONTWAIT, msg_flags, msg_namelen "
              "and msg_controllen come back 0",
              "[tcp][recvmsg]") {
   TestType b;
@@ -256,7 +256,7 @@ int64_t monotonic_ns(Kernel& k) {
   return int64_t{t.tv_sec} * kNanosPerSecond + t.tv_nsec;
 }
 
-BACKEND_TEST("nanosleep: sleeps at least the time asked; a bad timespec is EINVAL",
+BACKEND_TEST("nanosleep: sleeps at least the time asked, a bad timespec is EINVAL",
              "[time][nanosleep]") {
   TestType b;
   auto& k = b.k;
@@ -276,7 +276,7 @@ BACKEND_TEST("nanosleep: sleeps at least the time asked; a bad timespec is EINVA
   REQUIRE(k.nanosleep(&zero, nullptr) == 0);
 }
 
-BACKEND_TEST("clock_getres: 1 ns for the clocks clock_gettime reads; NULL is allowed",
+BACKEND_TEST("clock_getres: 1 ns for the clocks clock_gettime reads, NULL is allowed",
              "[time][clock_getres]") {
   TestType b;
   auto& k = b.k;

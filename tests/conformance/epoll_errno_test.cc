@@ -274,7 +274,7 @@ BACKEND_TEST("epoll_create1: flags other than EPOLL_CLOEXEC are EINVAL", "[epoll
   }
 }
 
-BACKEND_TEST("epoll_create1: EPOLL_CLOEXEC sets FD_CLOEXEC; F_GETFL is O_RDWR either way", "[epoll][create][fd]") {
+BACKEND_TEST("epoll_create1: EPOLL_CLOEXEC sets FD_CLOEXEC, F_GETFL is O_RDWR either way", "[epoll][create][fd]") {
   TestType b;
   auto& k = b.k;
   int plain = make_ep(k, 0);

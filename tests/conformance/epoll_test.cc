@@ -189,7 +189,7 @@ BACKEND_TEST("epoll: DEL of a queued item takes it off the ready list", "[epoll]
   REQUIRE(wait(k, ep) == std::vector<Ev>{{EPOLLIN, 2}, {EPOLLIN, 3}});
 }
 
-BACKEND_TEST("epoll: closing the epoll fd frees its items; the targets live on", "[epoll][interest]") {
+BACKEND_TEST("epoll: closing the epoll fd frees its items, the targets live on", "[epoll][interest]") {
   TestType b;
   auto& k = b.k;
   int ep = make_ep(k);
@@ -478,7 +478,7 @@ BACKEND_TEST("epoll: a wakeup of an already queued item keeps its place", "[epol
 
 // --- 11: ONESHOT -----------------------------------------------------------------------------
 
-BACKEND_TEST("epoll: ONESHOT disarms after one report; MOD re-arms", "[epoll][oneshot]") {
+BACKEND_TEST("epoll: ONESHOT disarms after one report, MOD re-arms", "[epoll][oneshot]") {
   TestType b;
   auto& k = b.k;
   int ep = make_ep(k);
@@ -640,7 +640,7 @@ BACKEND_TEST("epoll: EXCLUSIVE items wait at the tail of the target's queue, in 
 
 // --- 13-14: WAKEUP and RDHUP -----------------------------------------------------------------
 
-BACKEND_TEST("epoll: EPOLLWAKEUP is never an error; kept only with the capability", "[epoll][wakeup]") {
+BACKEND_TEST("epoll: EPOLLWAKEUP is never an error, kept only with the capability", "[epoll][wakeup]") {
   TestType b;
   auto& k = b.k;
   int ep = make_ep(k);
@@ -1014,7 +1014,7 @@ TEST_CASE("epoll sim: check_invariants holds after every step of a longer scenar
   ok("all closed");
 }
 
-TEST_CASE("epoll sim: ADD past max_user_watches is ENOSPC; DEL and close give watches back", "[epoll][sim]") {
+TEST_CASE("epoll sim: ADD past max_user_watches is ENOSPC, DEL and close give watches back", "[epoll][sim]") {
   constexpr uint64_t kWatches = 3;
   SimOptions o = sim_options();
   o.max_user_watches = kWatches;

@@ -50,7 +50,7 @@ BACKEND_TEST("eventfd: flags other than SEMAPHORE, CLOEXEC, NONBLOCK are EINVAL"
   REQUIRE(fd >= 0);
 }
 
-BACKEND_TEST("eventfd: F_GETFL is O_RDWR (+O_NONBLOCK); CLOEXEC is on the fd only",
+BACKEND_TEST("eventfd: F_GETFL is O_RDWR (+O_NONBLOCK), CLOEXEC is on the fd only",
              "[eventfd]") {
   TestType b;
   auto& k = b.k;
@@ -65,7 +65,7 @@ BACKEND_TEST("eventfd: F_GETFL is O_RDWR (+O_NONBLOCK); CLOEXEC is on the fd onl
   REQUIRE(k.fcntl(d, F_GETFD) == 0);
 }
 
-BACKEND_TEST("eventfd: initval is the count; a read takes it all, then EAGAIN", "[eventfd]") {
+BACKEND_TEST("eventfd: initval is the count, a read takes it all, then EAGAIN", "[eventfd]") {
   TestType b;
   auto& k = b.k;
   int fd = make_efd(k, 42);
@@ -124,7 +124,7 @@ BACKEND_TEST("eventfd: writing 0xffffffffffffffff is EINVAL", "[eventfd][errno]"
   REQUIRE(get(k, fd) == kMax - 1);
 }
 
-BACKEND_TEST("eventfd: the count tops out at 2^64-2; past that a write is EAGAIN",
+BACKEND_TEST("eventfd: the count tops out at 2^64-2, past that a write is EAGAIN",
              "[eventfd][overflow]") {
   TestType b;
   auto& k = b.k;
@@ -155,7 +155,7 @@ BACKEND_TEST("eventfd: poll: IN while count > 0, OUT while count < 2^64-2, never
   REQUIRE(wait(k, ep) == Evs{{EPOLLOUT, static_cast<uint64_t>(fd)}});
 }
 
-BACKEND_TEST("eventfd: LT IN reports until read; a write of 0 to a zero count reports nothing",
+BACKEND_TEST("eventfd: LT IN reports until read, a write of 0 to a zero count reports nothing",
              "[eventfd][epoll][lt]") {
   TestType b;
   auto& k = b.k;
@@ -192,7 +192,7 @@ BACKEND_TEST("eventfd: ET IN fires on every write, even of 0, without a read",
   REQUIRE(wait(k, ep).empty());
 }
 
-BACKEND_TEST("eventfd: ET: a read wakes OUT; a write does not wake an OUT-only item",
+BACKEND_TEST("eventfd: ET: a read wakes OUT, a write does not wake an OUT-only item",
              "[eventfd][epoll][et]") {
   TestType b;
   auto& k = b.k;
@@ -243,7 +243,7 @@ BACKEND_TEST("eventfd: failed reads and writes wake nobody", "[eventfd][epoll][e
   REQUIRE(wait(k, ep).empty());
 }
 
-BACKEND_TEST("eventfd: ONESHOT reports once; MOD re-arms", "[eventfd][epoll][oneshot]") {
+BACKEND_TEST("eventfd: ONESHOT reports once, MOD re-arms", "[eventfd][epoll][oneshot]") {
   TestType b;
   auto& k = b.k;
   int fd = make_efd(k);
@@ -259,7 +259,7 @@ BACKEND_TEST("eventfd: ONESHOT reports once; MOD re-arms", "[eventfd][epoll][one
   REQUIRE(wait(k, ep).empty());
 }
 
-BACKEND_TEST("eventfd: FIONREAD is ENOTTY; FIONBIO works", "[eventfd][ioctl]") {
+BACKEND_TEST("eventfd: FIONREAD is ENOTTY, FIONBIO works", "[eventfd][ioctl]") {
   TestType b;
   auto& k = b.k;
   int fd = make_efd(k, 0, 0);

@@ -109,7 +109,7 @@ BACKEND_TEST("fd: dup2 onto itself returns the fd and changes nothing", "[fd]") 
   REQUIRE_ERRNO(k.dup2(gone, gone), EBADF);
 }
 
-BACKEND_TEST("fd: dup2 onto an open fd closes it silently; the new fd is not close-on-exec", "[fd]") {
+BACKEND_TEST("fd: dup2 onto an open fd closes it silently, the new fd is not close-on-exec", "[fd]") {
   TestType b;
   auto& k = b.k;
   int a = make_efd(k, 7);
@@ -188,7 +188,7 @@ BACKEND_TEST("fd: F_DUPFD reads its argument as an int: the upper 32 bits are ig
   REQUIRE(k.fcntl(e, F_GETFD) == FD_CLOEXEC);
 }
 
-BACKEND_TEST("fd: F_DUPFD_CLOEXEC sets FD_CLOEXEC on the new fd; F_DUPFD, dup and dup2 do not", "[fd]") {
+BACKEND_TEST("fd: F_DUPFD_CLOEXEC sets FD_CLOEXEC on the new fd, F_DUPFD, dup and dup2 do not", "[fd]") {
   TestType b;
   auto& k = b.k;
   int e = make_efd(k, 0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -244,7 +244,7 @@ BACKEND_TEST("fd: O_NONBLOCK belongs to the description and is shared by dups", 
   REQUIRE(k.fcntl(e, F_GETFL) == O_RDWR);
 }
 
-BACKEND_TEST("fd: F_GETFL shows the access mode and O_NONBLOCK; F_SETFL keeps the access mode", "[fd]") {
+BACKEND_TEST("fd: F_GETFL shows the access mode and O_NONBLOCK, F_SETFL keeps the access mode", "[fd]") {
   TestType b;
   auto& k = b.k;
   int p[2];
@@ -331,7 +331,7 @@ BACKEND_TEST("fd: close of a bad fd is EBADF, and so is a second close", "[fd][e
   REQUIRE_ERRNO(k.close(kHighFd), EBADF);
 }
 
-BACKEND_TEST("fd: every call on a closed fd is EBADF; an unknown fcntl is EINVAL", "[fd][errno]") {
+BACKEND_TEST("fd: every call on a closed fd is EBADF, an unknown fcntl is EINVAL", "[fd][errno]") {
   TestType b;
   auto& k = b.k;
   int live = make_efd(k);

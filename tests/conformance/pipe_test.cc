@@ -203,7 +203,7 @@ BACKEND_TEST("pipe: a write with no reader left is EPIPE, even into an empty pip
 
 // --- capacity: exact, the kernel's page-slot rules -------------------------------------------
 
-BACKEND_TEST("pipe: 16 page writes fill it; a 17th is EAGAIN; FIONREAD is 65536",
+BACKEND_TEST("pipe: 16 page writes fill it, a 17th is EAGAIN, FIONREAD is 65536",
              "[pipe][capacity]") {
   TestType b;
   auto& k = b.k;
@@ -223,7 +223,7 @@ BACKEND_TEST("pipe: a nonblocking write larger than the pipe writes 16 pages and
   REQUIRE_ERRNO(put(k, p.wr, 70000), EAGAIN);
 }
 
-BACKEND_TEST("pipe: small writes merge into one page; whole-page writes never merge",
+BACKEND_TEST("pipe: small writes merge into one page, whole-page writes never merge",
              "[pipe][capacity]") {
   TestType b;
   auto& k = b.k;
@@ -292,7 +292,7 @@ BACKEND_TEST("pipe: bytes already read from the last page still count against a 
   REQUIRE(fionread(k, q.rd) == 50 + 3997 + (kSlots - 2) * static_cast<int>(kPage));
 }
 
-BACKEND_TEST("pipe: a write into an emptied pipe takes a new slot; the next small one merges",
+BACKEND_TEST("pipe: a write into an emptied pipe takes a new slot, the next small one merges",
              "[pipe][capacity]") {
   TestType b;
   auto& k = b.k;
@@ -440,7 +440,7 @@ BACKEND_TEST("pipe: ET read end re-fires on a write that fails with EAGAIN",
   REQUIRE(wait(k, ep) == Evs{{EPOLLIN, static_cast<uint64_t>(p.rd)}});
 }
 
-BACKEND_TEST("pipe: ONESHOT read end reports once; MOD re-arms and reports at once if ready",
+BACKEND_TEST("pipe: ONESHOT read end reports once, MOD re-arms and reports at once if ready",
              "[pipe][epoll][oneshot]") {
   TestType b;
   auto& k = b.k;
@@ -627,7 +627,7 @@ BACKEND_TEST("pipe: RDHUP is never reported for a pipe", "[pipe][epoll][hup]") {
   REQUIRE(wait(k, ep) == Evs{{EPOLLHUP, static_cast<uint64_t>(p.rd)}});
 }
 
-BACKEND_TEST("pipe: closing a dup of the write end is no hangup; closing the last one is",
+BACKEND_TEST("pipe: closing a dup of the write end is no hangup, closing the last one is",
              "[pipe][epoll][hup]") {
   TestType b;
   auto& k = b.k;

@@ -76,7 +76,7 @@ BACKEND_TEST("poll: revents are the mask filtered by events plus POLLERR and POL
   REQUIRE(r.revents == (POLLIN | POLLHUP));
 }
 
-BACKEND_TEST("poll: a closed fd is POLLNVAL and counts; a negative one is skipped", "[poll]") {
+BACKEND_TEST("poll: a closed fd is POLLNVAL and counts, a negative one is skipped", "[poll]") {
   TestType b;
   auto& k = b.k;
   Pipe p = make_pipe(k);
@@ -93,19 +93,36 @@ BACKEND_TEST("poll: a closed fd is POLLNVAL and counts; a negative one is skippe
   REQUIRE(k.poll(fds, 4, -1) == 1);
 }
 
-BACKEND_TEST("poll: nfds over RLIMIT_NOFILE is EINVAL; NULL fds is EFAULT unless nfds is 0",
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGECASE_POLL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGECASE_POLL_ASAN 1
+#endif
+#endif
+#ifndef EDGECASE_POLL_ASAN
+#define EDGECASE_POLL_ASAN 0
+#endif
+
+BACKEND_TEST("poll: nfds over RLIMIT_NOFILE is EINVAL, NULL fds is EFAULT unless nfds is 0",
              "[poll][errno]") {
   TestType b;
   auto& k = b.k;
   Pipe p = make_pipe(k);
   REQUIRE(write_str(k, p.w, "x") == 1);
   pollfd one{p.r, POLLIN, 0};
+  // AddressSanitizer's poll interceptor reads nfds entries before the system call runs
+  // (sanitizer_common_interceptors.inc, read_pollfd), so the live calls whose nfds is larger
+  // than the array are checked in the builds without it (CI's clang build).
+  const bool oversized_nfds = !(TestType::live && EDGECASE_POLL_ASAN);
   const unsigned limit = nofile_limit(TestType::live);
-  REQUIRE_ERRNO(k.poll(&one, nfds_t{limit} + 1, 0), EINVAL);  // checked before the array is read
+  if (oversized_nfds)  // checked before the array is read
+    REQUIRE_ERRNO(k.poll(&one, nfds_t{limit} + 1, 0), EINVAL);
   REQUIRE_ERRNO(k.poll(nullptr, 1, 0), EFAULT);
   REQUIRE(k.poll(nullptr, 0, 0) == 0);
   // The system call takes nfds as an unsigned int: glibc's 64-bit nfds_t loses its upper half.
-  REQUIRE(k.poll(&one, (nfds_t{1} << 32) + 1, 0) == 1);
+  if (oversized_nfds) REQUIRE(k.poll(&one, (nfds_t{1} << 32) + 1, 0) == 1);
+  else REQUIRE(k.poll(&one, 1, 0) == 1);
   REQUIRE(one.revents == POLLIN);
 }
 

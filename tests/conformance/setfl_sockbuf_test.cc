@@ -52,7 +52,7 @@ BACKEND_TEST("setsockopt: a negative SO_SNDBUF or SO_RCVBUF is clamped as unsign
   REQUIRE(got == 2 * 4'194'304);  // 2 x net.core.rmem_max
 }
 
-BACKEND_TEST("setsockopt: SO_SNDBUF wakes an ET writer even unchanged; SO_RCVBUF and SO_RCVLOWAT do not",
+BACKEND_TEST("setsockopt: SO_SNDBUF wakes an ET writer even unchanged, SO_RCVBUF and SO_RCVLOWAT do not",
              "[unix][sockopt][et]") {
   // sock_setsockopt calls sk_write_space for SO_SNDBUF only.
   TestType b;

@@ -359,7 +359,7 @@ NET_BACKEND_TEST("tcp: shutdown of an unconnected socket is ENOTCONN, sets the b
   REQUIRE_ERRNO(k.shutdown(fd, -1), EINVAL);
 }
 
-NET_BACKEND_TEST("tcp: SO_SNDBUF wakes an ET writer (sk_write_space); SO_RCVBUF does not",
+NET_BACKEND_TEST("tcp: SO_SNDBUF wakes an ET writer (sk_write_space), SO_RCVBUF does not",
                  "[tcp][sockopt][et]") {
   TestType b;
   auto& k = b.k;
@@ -377,7 +377,7 @@ NET_BACKEND_TEST("tcp: SO_SNDBUF wakes an ET writer (sk_write_space); SO_RCVBUF 
   REQUIRE(sol(k, fd, SO_RCVBUF) == 2304);  // SOCK_MIN_RCVBUF
 }
 
-NET_BACKEND_TEST("tcp: TCP_NODELAY and keepalive options are stored; unknown ones ENOPROTOOPT",
+NET_BACKEND_TEST("tcp: TCP_NODELAY and keepalive options are stored, unknown ones ENOPROTOOPT",
                  "[tcp][sockopt]") {
   TestType b;
   auto& k = b.k;
@@ -478,7 +478,7 @@ NET_BACKEND_TEST("tcp: bind errors: short address, family, foreign address, boun
   REQUIRE(port_of(k, unspec) != 0);
 }
 
-NET_BACKEND_TEST("tcp: port 0 picks an ephemeral port; any 127/8 address is local",
+NET_BACKEND_TEST("tcp: port 0 picks an ephemeral port, any 127/8 address is local",
                  "[tcp][bind]") {
   TestType b;
   auto& k = b.k;
@@ -556,7 +556,7 @@ NET_BACKEND_TEST("tcp: a connected socket's port conflicts even with SO_REUSEADD
 // listen and accept
 // =============================================================================================
 
-NET_BACKEND_TEST("tcp: listen binds an unbound socket; a listener polls 0 and refuses data calls",
+NET_BACKEND_TEST("tcp: listen binds an unbound socket, a listener polls 0 and refuses data calls",
                  "[tcp][listen]") {
   TestType b;
   auto& k = b.k;
@@ -579,7 +579,7 @@ NET_BACKEND_TEST("tcp: listen binds an unbound socket; a listener polls 0 and re
   REQUIRE(port_of(k, fd) == ntohs(a.sin_port));
 }
 
-NET_BACKEND_TEST("tcp: accept EINVAL on a non-listener; listen EINVAL on a connected socket",
+NET_BACKEND_TEST("tcp: accept EINVAL on a non-listener, listen EINVAL on a connected socket",
                  "[tcp][listen][errors]") {
   TestType b;
   auto& k = b.k;
@@ -647,7 +647,7 @@ NET_BACKEND_TEST("tcp: ET listener: two connects before accept give one event, a
   REQUIRE(wait(k, ep, 4, kDeliveryTimeoutMs) == std::vector<Ev>{{EPOLLIN, uint64_t(l.fd)}});
 }
 
-NET_BACKEND_TEST("tcp: backlog 1 admits two connections; a third waits until accept makes room",
+NET_BACKEND_TEST("tcp: backlog 1 admits two connections, a third waits until accept makes room",
                  "[tcp][listen][backlog]") {
   TestType b;
   auto& k = b.k;
@@ -898,7 +898,7 @@ NET_BACKEND_TEST("tcp: the lowest free fd is reused by socket and accept", "[tcp
 // connect
 // =============================================================================================
 
-NET_BACKEND_TEST("tcp: nonblocking connect: EINPROGRESS, then OUT; connect again 0, then EISCONN",
+NET_BACKEND_TEST("tcp: nonblocking connect: EINPROGRESS, then OUT, connect again 0, then EISCONN",
                  "[tcp][connect]") {
   TestType b;
   auto& k = b.k;
@@ -1088,7 +1088,7 @@ NET_BACKEND_TEST("tcp: a refused socket shut down before its result was collecte
 // data
 // =============================================================================================
 
-NET_BACKEND_TEST("tcp: LT reports IN|RDNORM while bytes are queued; FIONREAD; MSG_PEEK keeps them",
+NET_BACKEND_TEST("tcp: LT reports IN|RDNORM while bytes are queued, FIONREAD, MSG_PEEK keeps them",
                  "[tcp][data][lt]") {
   TestType b;
   auto& k = b.k;
@@ -1219,7 +1219,7 @@ NET_BACKEND_TEST("tcp: zero-length read, recv, write and send", "[tcp][data]") {
   REQUIRE(ioctl_int(k, p.s, FIONREAD) == 1);
 }
 
-NET_BACKEND_TEST("tcp: filling a connection: EAGAIN, OUT off; the reader drains, OUT is back",
+NET_BACKEND_TEST("tcp: filling a connection: EAGAIN, OUT off, the reader drains, OUT is back",
                  "[tcp][data][band]") {
   TestType b;
   auto& k = b.k;
@@ -1344,7 +1344,7 @@ NET_BACKEND_TEST("tcp: a closed socket still delivers its queued data, then its 
 // vfs_readv: an iovec of 0 bytes in all returns 0 without asking the socket (data queued or
 // not); zero-length iovecs among others are skipped, their iov_base never touched (NULL is
 // fine: the model once passed it to memcpy).
-NET_BACKEND_TEST("tcp: readv with 0 iovecs or zero-length ones: 0 without reading; skipped "
+NET_BACKEND_TEST("tcp: readv with 0 iovecs or zero-length ones: 0 without reading, skipped "
                  "among others", "[tcp][readv]") {
   TestType b;
   auto& k = b.k;
@@ -1418,7 +1418,7 @@ NET_BACKEND_TEST("tcp: shutdown with how outside SHUT_RD..SHUT_RDWR is EINVAL an
   REQUIRE(read_n(k, p.s, 10) == "ok");
 }
 
-NET_BACKEND_TEST("tcp: both directions shut: HUP on both ends; shutdown then ENOTCONN",
+NET_BACKEND_TEST("tcp: both directions shut: HUP on both ends, shutdown then ENOTCONN",
                  "[tcp][shutdown]") {
   TestType b;
   auto& k = b.k;
@@ -1481,7 +1481,7 @@ NET_BACKEND_TEST("tcp: data for an end that shut both directions resets both end
   REQUIRE(sol(k, p.c, SO_ERROR) == EPIPE);  // the RST found it in CLOSE_WAIT
 }
 
-NET_BACKEND_TEST("tcp: shutdown(SHUT_RD) on a listener stops it; SHUT_WR does nothing",
+NET_BACKEND_TEST("tcp: shutdown(SHUT_RD) on a listener stops it, SHUT_WR does nothing",
                  "[tcp][shutdown][listen]") {
   TestType b;
   auto& k = b.k;
@@ -1507,7 +1507,7 @@ NET_BACKEND_TEST("tcp: shutdown(SHUT_RD) on a listener stops it; SHUT_WR does no
 // close and reset
 // =============================================================================================
 
-NET_BACKEND_TEST("tcp: close sends FIN; the peer may write once, the RST makes it EPIPE",
+NET_BACKEND_TEST("tcp: close sends FIN, the peer may write once, the RST makes it EPIPE",
                  "[tcp][close][rst]") {
   TestType b;
   auto& k = b.k;

@@ -110,7 +110,7 @@ BACKEND_TEST("timerfd: clocks and flags timerfd_create accepts", "[timerfd][errn
   }
 }
 
-BACKEND_TEST("timerfd: F_GETFL is O_RDWR (+O_NONBLOCK); TFD_CLOEXEC is on the fd only",
+BACKEND_TEST("timerfd: F_GETFL is O_RDWR (+O_NONBLOCK), TFD_CLOEXEC is on the fd only",
              "[timerfd]") {
   TestType b;
   auto& k = b.k;
@@ -137,7 +137,7 @@ BACKEND_TEST("timerfd: a disarmed timer: no count, EAGAIN, nothing to poll, zero
   REQUIRE(ns_of(cur.it_interval) == 0);
 }
 
-BACKEND_TEST("timerfd: read needs 8 bytes; no write; FIONREAD is ENOTTY; recv is ENOTSOCK",
+BACKEND_TEST("timerfd: read needs 8 bytes, no write, FIONREAD is ENOTTY, recv is ENOTSOCK",
              "[timerfd][errno]") {
   TestType b;
   auto& k = b.k;
@@ -195,7 +195,7 @@ BACKEND_TEST("timerfd: settime and gettime errors, in the kernel's order", "[tim
   REQUIRE(ns_of(cur.it_value) == 0);
 }
 
-BACKEND_TEST("timerfd: a one-shot timer fires once; poll wakes with POLLIN alone", "[timerfd]") {
+BACKEND_TEST("timerfd: a one-shot timer fires once, poll wakes with POLLIN alone", "[timerfd]") {
   TestType b;
   auto& k = b.k;
   int fd = make_tfd(k);

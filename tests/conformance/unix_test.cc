@@ -367,7 +367,7 @@ BACKEND_TEST("unix: 64 KiB writes at the default SO_SNDBUF", "[unix][wmem][band]
   REQUIRE(drain(k, p.b) == total);
 }
 
-BACKEND_TEST("unix: SO_SNDBUF set wakes ET EPOLLOUT even unchanged; SO_RCVBUF does not",
+BACKEND_TEST("unix: SO_SNDBUF set wakes ET EPOLLOUT even unchanged, SO_RCVBUF does not",
              "[unix][wmem][et]") {
   TestType b;
   auto& k = b.k;
@@ -404,7 +404,7 @@ BACKEND_TEST("unix: raising SO_SNDBUF on a full socket makes it writable at once
 
 // --- shutdown ---------------------------------------------------------------------------------
 
-BACKEND_TEST("unix: SHUT_WR gives the peer IN|RDHUP and EOF; the writer gets EPIPE",
+BACKEND_TEST("unix: SHUT_WR gives the peer IN|RDHUP and EOF, the writer gets EPIPE",
              "[unix][shutdown]") {
   TestType b;
   auto& k = b.k;
@@ -432,7 +432,7 @@ BACKEND_TEST("unix: data queued before SHUT_WR is read first, then EOF", "[unix]
   REQUIRE(k.read(p.b, &c, 1) == 0);
 }
 
-BACKEND_TEST("unix: SHUT_RD on self reports IN|RDHUP on self; the peer's writes fail",
+BACKEND_TEST("unix: SHUT_RD on self reports IN|RDHUP on self, the peer's writes fail",
              "[unix][shutdown]") {
   TestType b;
   auto& k = b.k;

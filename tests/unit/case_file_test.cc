@@ -464,7 +464,7 @@ TEST_CASE("case file: every truncation of a valid file is an error", "[case]") {
   REQUIRE(std::holds_alternative<Case>(edgecase::parse_case(text)));
 }
 
-TEST_CASE("case file: read_case_file reads a file; a missing one is an error at line 0",
+TEST_CASE("case file: read_case_file reads a file, a missing one is an error at line 0",
           "[case]") {
   const std::string path = "/tmp/edgecase_case_file_test." + std::to_string(::getpid());
   std::FILE* f = std::fopen(path.c_str(), "wb");

@@ -55,7 +55,7 @@ TEST_CASE("fault plan: describe() names every fault in order, off or its per mil
           "accept-abort=off fd-limit=off half-close=off peer-reset=off slow-reader=off");
 }
 
-TEST_CASE("fault plan: all(p) turns every fault on at p; none() turns all off", "[case][faults]") {
+TEST_CASE("fault plan: all(p) turns every fault on at p, none() turns all off", "[case][faults]") {
   for (uint32_t per_mille : {0u, 1u, 250u, 1000u}) {
     const FaultPlan p = FaultPlan::all(per_mille);
     for (size_t i = 0; i < kFaultCount; ++i) {

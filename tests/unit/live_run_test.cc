@@ -253,7 +253,7 @@ TEST_CASE("live: blocking accept4 and pipe read with nothing to come are quiesce
   }
 }
 
-TEST_CASE("live: poll is a blocking point; fds not the handler's are POLLNVAL", "[live][poll]") {
+TEST_CASE("live: poll is a blocking point, fds not the handler's are POLLNVAL", "[live][poll]") {
   SECTION("a timerfd wakes it; a foreign fd shows POLLNVAL at once") {
     const Case c = case_with({});
     LiveRun run(c, {});
@@ -322,7 +322,7 @@ TEST_CASE("live: calls made while the handler unwinds neither block nor throw", 
   REQUIRE(dtor_errno == EAGAIN);
 }
 
-TEST_CASE("live: a handler that returns exits; its clients are refused", "[live]") {
+TEST_CASE("live: a handler that returns exits, its clients are refused", "[live]") {
   const Case c = case_with({script({{Op::connect, 0, 0, ""}, {Op::expect, 1, 0, ""}})});
   LiveRun run(c, scripts_of(c));
   const World::Result r = run.run([](Kernel&) {});
@@ -374,7 +374,7 @@ TEST_CASE("live: a handler past the wall-time limit is stopped", "[live]") {
   REQUIRE(r.stop->at >= o.time_limit);
 }
 
-TEST_CASE("live: the scenario's port is remapped; two runs hold it at once", "[live]") {
+TEST_CASE("live: the scenario's port is remapped, two runs hold it at once", "[live]") {
   const Case c = echo_case(3, FaultPlan::none());
   const auto echo_first = echo_check();
   const auto echo_second = echo_check();
@@ -482,7 +482,7 @@ TEST_CASE("live: many runs in a row (ports, TIME_WAIT)", "[.][live-stress]") {
   REQUIRE(unclean == 0);
 }
 
-TEST_CASE("live: the peers' script faults apply live; echo serves them all", "[live]") {
+TEST_CASE("live: the peers' script faults apply live, echo serves them all", "[live]") {
   FaultPlan faults = FaultPlan::none();
   for (const edgecase::FaultKind k : {edgecase::FaultKind::slow_reader,
                                       edgecase::FaultKind::small_buffers,

@@ -293,7 +293,7 @@ TEST_CASE("network: two writes coalesce into one delivery and one ET edge",
   CHECK(ioctl_int(t.b, p.c, SIOCOUTQ) == 0);  // the merged segment's ACK covers both
 }
 
-TEST_CASE("network: a delivered segment is never coalesced into; a FIN ends coalescing",
+TEST_CASE("network: a delivered segment is never coalesced into, a FIN ends coalescing",
           "[network][coalesce]") {
   TestNet t(7);
   Pair p = connect_pair(t);
@@ -395,7 +395,7 @@ TEST_CASE("network: per-direction order holds under random faults (1,000 seeds)"
   }
 }
 
-TEST_CASE("network: a small receive window bounds what is in flight; EPOLLOUT after draining",
+TEST_CASE("network: a small receive window bounds what is in flight, EPOLLOUT after draining",
           "[network][window]") {
   TestNet t(11);
   constexpr int kRcvbuf = 4096;    // stored doubled; the window is half: 4096
@@ -461,7 +461,7 @@ TEST_CASE("network: a FIN arrives after every byte sent before it", "[network][f
   }
 }
 
-TEST_CASE("network: a RST arrives after the data; reads give the data, then ECONNRESET",
+TEST_CASE("network: a RST arrives after the data, reads give the data, then ECONNRESET",
           "[network][rst]") {
   // Linux (checked live by the conformance case "SO_LINGER {1, 0} close sends RST"): tcp_reset
   // purges the write queue, not the receive queue; tcp_recvmsg copies queued bytes before it
@@ -492,7 +492,7 @@ TEST_CASE("network: a RST arrives after the data; reads give the data, then ECON
   CHECK(t.a.read(p.s, buf, sizeof buf) == 0);
 }
 
-TEST_CASE("network: the handshake's ACK meets a full accept queue; accept completes it",
+TEST_CASE("network: the handshake's ACK meets a full accept queue, accept completes it",
           "[network][backlog]") {
   // Two SYNs reach a backlog-0 listener (room for one) before either ACK: both get a child.
   // The first ACK fills the queue, the second is dropped, yet that client is ESTABLISHED and

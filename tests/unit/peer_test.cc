@@ -421,7 +421,7 @@ TEST_CASE("peer: expect fails on end of file or a reset before n bytes", "[peer]
   CHECK(t.peer.fd() == 3);  // a failed script leaves its socket as it was
 }
 
-TEST_CASE("peer: expect_line waits for a newline; bytes after it go to the next step", "[peer]") {
+TEST_CASE("peer: expect_line waits for a newline, bytes after it go to the next step", "[peer]") {
   Hosts h;
   h.listen();
   Traced t(1, script({step(Op::connect), step(Op::expect_line), step(Op::expect, 3),
@@ -456,7 +456,7 @@ TEST_CASE("peer: expect_line fails on end of file without a newline", "[peer]") 
   CHECK(t.peer.failure() == "expect_line: end of file after 3 bytes without a newline");
 }
 
-TEST_CASE("peer: read_eof reads until end of file; a reset is a failure", "[peer]") {
+TEST_CASE("peer: read_eof reads until end of file, a reset is a failure", "[peer]") {
   Hosts h;
   h.listen();
   Traced t(1, script({step(Op::connect), step(Op::read_eof)}));
@@ -502,7 +502,7 @@ TEST_CASE("peer: shutdown_write sends a FIN and keeps the socket open", "[peer]"
   CHECK(h.b.recv(3, buf, sizeof buf, 0) == 2);
 }
 
-TEST_CASE("peer: close releases the fd; a later connect makes a new socket", "[peer]") {
+TEST_CASE("peer: close releases the fd, a later connect makes a new socket", "[peer]") {
   Hosts h;
   h.listen();
   Traced t(1, script({step(Op::connect), step(Op::send, 10), step(Op::close), step(Op::connect),
@@ -567,7 +567,7 @@ TEST_CASE("peer: reset closes with SO_LINGER {1, 0}: the server sees ECONNRESET"
   CHECK(h.b.open_fd_count() == 3);  // stdio only
 }
 
-TEST_CASE("peer: sleep waits for time; spurious runs change nothing", "[peer]") {
+TEST_CASE("peer: sleep waits for time, spurious runs change nothing", "[peer]") {
   Hosts h;
   h.listen();
   // `start` is the driver's: run() begins at once whatever it says.

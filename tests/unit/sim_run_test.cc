@@ -524,7 +524,7 @@ void echo_one(Kernel& k, EndSeen& end) {
   }
 }
 
-TEST_CASE("sim_run: peer_reset: the script is cut and ends with a reset; the server sees it end",
+TEST_CASE("sim_run: peer_reset: the script is cut and ends with a reset, the server sees it end",
           "[sim_run][fault]") {
   const std::vector<Step> original{step(Op::connect), step(Op::send, 100), step(Op::expect, 100),
                                    step(Op::send, 50), step(Op::expect, 50), step(Op::close)};
@@ -657,7 +657,7 @@ TEST_CASE("sim_run: a handler sending on a timer to a reading peer is not quiesc
 
 // --- determinism ----------------------------------------------------------------------------------
 
-TEST_CASE("sim_run: the same seed gives the same trace; different seeds different ones",
+TEST_CASE("sim_run: the same seed gives the same trace, different seeds different ones",
           "[sim_run][determinism]") {
   const FaultPlan plan = FaultPlan::all(200);
   auto hash = [&](uint64_t seed) {

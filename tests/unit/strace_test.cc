@@ -77,7 +77,7 @@ TEST_CASE("strace: timerfd calls and poll read as strace prints them", "[strace]
   CHECK(lines[7] == "poll(NULL, 1, 0) = -1 EFAULT (Bad address)");
 }
 
-TEST_CASE("strace: calls without a line of their own get the generic one; the table's new calls "
+TEST_CASE("strace: calls without a line of their own get the generic one, the table's new calls "
           "read as strace prints them",
           "[strace]") {
   const auto lines = traced([](edgecase::Kernel& k) {

@@ -60,7 +60,7 @@ uint64_t count(Kernel& k, int fd) {
 
 }  // namespace
 
-TEST_CASE("hrtimer_forward: whole intervals past now; an expiry at now counts", "[timerfd]") {
+TEST_CASE("hrtimer_forward: whole intervals past now, an expiry at now counts", "[timerfd]") {
   Nanos e = 10;
   REQUIRE(hrtimer_forward(e, 5, 10) == 0);  // still in the future: untouched
   REQUIRE(e == 10);
@@ -125,7 +125,7 @@ TEST_CASE("timerfd model: TFD_TIMER_ABSTIME in the past fires at once", "[timerf
   REQUIRE(k.next_timer_ns() == 51 * kMs);
 }
 
-TEST_CASE("timerfd model: settime returns the old value; 0 disarms", "[timerfd]") {
+TEST_CASE("timerfd model: settime returns the old value, 0 disarms", "[timerfd]") {
   SimKernel k;
   const int fd = tfd(k);
   itimerspec old{};
