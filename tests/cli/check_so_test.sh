@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check_so_test.sh EDGECASE SEED002_SO ECHO_SO: `edgecase check --so` (issue 11 item 9) through
-# the built binary, on handlers built by edgecase_add_handler: seed 002 as published is found
+# the built binary, on handlers built by edgecase_add_handler (posix_probe.so is expected beside
+# SEED002_SO): seed 002 as published is found
 # out (lost-accept, lost-read-event), its case files replay with the same shared object and
 # record the command that does it; a correct C echo server (posix/tests/echo_et.c) is clean on
 # both backends and takes its port from --arg; bad input exits 2 before anything runs.
@@ -80,6 +81,15 @@ expect 2 'names handler `seed002_original`, but --so .* gives `echo_et`' "replay
 "$edgecase" case --generated echo --handler seed002 --port 6888 -o "$work/builtin.case"
 expect 2 'names handler `seed002`, but --so' "a built-in's case file with --so" -- \
   run "$work/builtin.case" --so "$seed_so"
+
+# --- a handler that really crashes (no wrapper sees it) ends its run, never the check ------------
+probe_so=$(dirname "$seed_so")/posix_probe.so
+expect 1 'verdict: FOUND 1 \(handler-crashed\)' "a crashing shared object" -- \
+  check --so "$probe_so" --arg segv --port 7000 --cases 3 -q --out "$work/crash"
+expect 0 'reproduces the recorded violations \(handler-crashed\)' "replay of the crash" -- \
+  replay "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg segv
+expect 1 'handler-crashed' "run of the crash" -- \
+  run "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg segv
 
 # --- a correct C server through the layer is clean -----------------------------------------------
 expect 0 'verdict: CLEAN' "echo_et on the simulation" -- check --so "$echo_so" --port 7000 --cases 200 -q --json "$work/clean.json"
