@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "edgecase/case_file.h"
 #include "edgecase/gen.h"
 #include "edgecase/runner.h"
 #include "handlers/handlers.h"
@@ -231,6 +232,24 @@ std::string found_by(const CheckOptions& o, const Plan& p, const Finding& f) {
                      "{}{}`\n",
                      check, o.backend == "live" ? " --backend live" : "", f.seed, f.runs,
                      shell_quote(finding_path(o, p, f)), o.so.flags());
+}
+
+// Longer than any oracle's name (report.h: reply-lost-after-half-close, 27 characters).
+constexpr size_t kLongestOracleName = 32;
+
+// The `# found by` line must fit a case file's line (CaseLimits::kMaxLineLength), or the case
+// file would not read back: a long --out or --so path is refused before the check runs.
+void check_found_by_fits(const CheckOptions& o, const Plan& p) {
+  if (o.out_dir.empty()) return;
+  Finding longest;
+  longest.oracle.assign(kLongestOracleName, 'x');
+  longest.seed = UINT64_MAX;
+  longest.runs = UINT64_MAX;
+  if (found_by(o, p, longest).size() > CaseLimits::kMaxLineLength)
+    throw InputError{fmt::format("--out {}{}: too long to record in a case file's `# found by` "
+                                 "line (at most {} characters): use a shorter path",
+                                 o.out_dir, o.so.given() ? " with --so " + o.so.path : "",
+                                 CaseLimits::kMaxLineLength)};
 }
 
 // The finding's case, with the violation it reproduces as comments after the format line.
@@ -500,6 +519,7 @@ int run_check(const CheckOptions& o, std::FILE* out) {
   }
   try {
     Plan p = make_plan(o);
+    check_found_by_fits(o, p);
     Tally tally;
     // Progress is for a person watching a long check: at most a line a second, on standard
     // error, never in what the check writes (wall-clock time decides only when to print).

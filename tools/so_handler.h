@@ -13,10 +13,10 @@
 namespace edgecase::tools {
 
 struct SharedObject {
-  // The most bytes --so and the --arg values may take together: they are written on one comment
-  // line of each case file (the command that replays it), which must stay well inside a case
-  // file's longest line (CaseLimits::kMaxLineLength).
-  static constexpr size_t kMaxCommandBytes = 2048;
+  // The most bytes --so and the --arg values may take together: they are written twice on one
+  // comment line of each case file (the check that found it, the command that replays it),
+  // which must fit a case file's longest line (CaseLimits::kMaxLineLength, 4160).
+  static constexpr size_t kMaxCommandBytes = 1024;
 
   std::string path;               // empty: no shared object
   std::string entry;              // empty: the file's name without its directory and ".so"

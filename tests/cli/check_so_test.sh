@@ -104,6 +104,9 @@ expect 2 'NOTHING LISTENED on port 47125 in 3 cases' "echo_et listening elsewher
   check --so "$echo_so" --arg 47124 --port 47125 --cases 3 -q --json "$work/elsewhere.json"
 [[ $(jq '.exit, .refused' "$work/elsewhere.json" | tr '\n' ' ') == "2 3 " ]] ||
   fail "refused JSON: $(jq -c '{exit, refused}' "$work/elsewhere.json")"
+"$edgecase" case --generated echo --handler echo_et --port 47125 -o "$work/elsewhere.case"
+expect 0 'note: peer#1: nothing listened on port 47125' "run says when nothing listened" -- \
+  run "$work/elsewhere.case" --so "$echo_so" --arg 47124
 # The arguments are on each case file's replay command, and the replay passes them on.
 expect 1 'verdict: FOUND' "seed 002 given arguments" -- \
   check --so "$seed_so" --arg 'two words' --arg x --port 6888 --cases 3 -q --out "$work/args"
