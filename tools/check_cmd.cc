@@ -128,7 +128,10 @@ Plan make_plan(const CheckOptions& o) {
   if (o.backend != "sim" && o.backend != "live")
     throw InputError{"--backend must be sim or live, not `" + o.backend + "`"};
   resolve_handler(o, p);
-  p.protocol = o.protocol.empty() ? default_protocol(p.handler) : o.protocol;
+  // A shared object's protocol is not known to the kit: echo unless --protocol says.
+  p.protocol = !o.protocol.empty() ? o.protocol
+               : o.so.given()      ? std::string("echo")
+                                   : default_protocol(p.handler);
   if (!builtin_protocol(p.protocol))
     throw InputError{fmt::format("--protocol: no protocol named `{}` (echo, line, hello)",
                                  p.protocol)};

@@ -96,6 +96,10 @@ expect 0 'verdict: CLEAN' "echo_et on the simulation" -- check --so "$echo_so" -
 [[ $(jq '.exit, .clean, (.findings | length)' "$work/clean.json" | tr '\n' ' ') == "0 200 0 " ]] ||
   fail "clean JSON: $(jq -c '{exit, clean, findings: (.findings | length)}' "$work/clean.json")"
 expect 0 'verdict: CLEAN' "echo_et with every fault on" -- check --so "$echo_so" --port 7000 --cases 100 --faults all -q
+# A file name without a directory is that file, not a library dlopen() searches for.
+edgecase_path=$(realpath "$edgecase")
+(cd "$(dirname "$echo_so")" && "$edgecase_path" check --so "$(basename "$echo_so")" --port 7000 --cases 5 -q) \
+  >"$work/out" 2>&1 || fail "--so with a bare file name: $(tail -2 "$work/out")"
 # --arg reaches the entry's argv: the server listens where it says, and only there.
 expect 0 'verdict: CLEAN' "echo_et --arg 47123 on live sockets" -- \
   check --so "$echo_so" --entry echo_et --arg 47123 --port 47123 --backend live --cases 20 -q
