@@ -176,24 +176,28 @@ std::string file_flags_name(long flags) {
 
 std::string DataNames::text(uint64_t v) {
   // Numbers are not kept: an echo handler's trace (every event an fd) adds nothing to the map.
-  if (!looks_like_address(v)) return std::to_string(v);
+  if (v < kAddressLow) return std::to_string(v);
   const auto it = texts_.find(v);
   if (it != texts_.end()) return it->second;
-  std::string t;
   const auto upper = static_cast<uint32_t>(v >> 32);
   const uint64_t lower = v & 0xffffffffu;
   const auto half = upper_halves_.find(upper);
-  if (half != upper_halves_.end() && lower < kStaleLowEnd) {
-    t = fmt::format("hi32(ptr#{})|{}", half->second, lower);
-  } else {
-    t = fmt::format("ptr#{}", ++named_);
-    upper_halves_.emplace(upper, named_);  // the first pointer in these 4 GiB names them
+  if (lower < kStaleLowEnd) {
+    // An fd in the lower half. Over a named pointer's upper half: data.fd written over
+    // data.ptr. Over any other: data.fd written into an epoll_event never zeroed, whose upper
+    // half is what the stack held (a canary, an old return address, or zero: it differs
+    // between processes and builds), so it is left out.
+    if (half == upper_halves_.end()) return std::to_string(lower);
+    return texts_.emplace(v, fmt::format("hi32(ptr#{})|{}", half->second, lower)).first->second;
   }
+  if (v >= kUserSpaceEnd) return std::to_string(v);  // never a user address
+  std::string t = fmt::format("ptr#{}", ++named_);
+  upper_halves_.emplace(upper, named_);  // the first pointer in these 4 GiB names them
   return texts_.emplace(v, std::move(t)).first->second;
 }
 
 std::string DataNames::field(uint64_t v) {
-  if (!looks_like_address(v)) return fmt::format(FMT_COMPILE("data.u64={}"), v);
+  if (v < kAddressLow) return fmt::format(FMT_COMPILE("data.u64={}"), v);
   const std::string t = text(v);
   return (t.starts_with("ptr#") ? "data.ptr=" : "data.u64=") + t;
 }

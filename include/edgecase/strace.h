@@ -33,8 +33,11 @@ std::string quote_bytes(const void* data, size_t len, size_t limit = 32);
 // ("data.ptr=ptr#1"); any other value as the number it is ("data.u64=5"). A value whose upper
 // 32 bits are those of a named pointer and whose lower 32 bits are small is a small number
 // (an fd) written over an earlier pointer through data.fd or data.u32, which leaves the
-// pointer's upper half in place: shown as "data.u64=hi32(ptr#1)|5". One DataNames per trace
-// (TracingKernel, Observer): no state outlives a run.
+// pointer's upper half in place: shown as "data.u64=hi32(ptr#1)|5". A small number over any
+// other upper half was written through data.fd into an epoll_event never zeroed (the common C
+// idiom): the upper half is whatever the stack held (a canary, an old address, zero), which
+// differs between processes and builds, so only the number is shown ("data.u64=5"). One
+// DataNames per trace (TracingKernel, Observer): no state outlives a run.
 class DataNames {
  public:
   // x86-64 Linux with 4-level page tables: user space ends at TASK_SIZE_MAX, just under 2^47

@@ -159,8 +159,22 @@ TEST_CASE("strace: an address above user space or below 4 GiB prints as a number
   CHECK(names.field(5) == "data.u64=5");
   CHECK(names.field(0xffffffff) == "data.u64=4294967295");
   CHECK(names.field(UINT64_MAX) == "data.u64=18446744073709551615");
-  CHECK(names.field(edgecase::DataNames::kUserSpaceEnd) == "data.u64=140737488355328");
-  CHECK(names.field(edgecase::DataNames::kAddressLow) == "data.ptr=ptr#1");
+  CHECK(names.field(edgecase::DataNames::kUserSpaceEnd + 0x10000) == "data.u64=140737488420864");
+  CHECK(names.field(edgecase::DataNames::kUserSpaceEnd) == "data.u64=0");  // fd 0, no pointer
+  CHECK(names.field(edgecase::DataNames::kAddressLow + 0x10000) == "data.ptr=ptr#1");
   CHECK(names.field(0x7ffc12345678) == "data.ptr=ptr#2");
-  CHECK(names.field(edgecase::DataNames::kAddressLow) == "data.ptr=ptr#1");
+  CHECK(names.field(edgecase::DataNames::kAddressLow + 0x10000) == "data.ptr=ptr#1");
+}
+
+TEST_CASE("strace: data.fd written into an epoll_event never zeroed shows the fd alone",
+          "[strace]") {
+  // `struct epoll_event ev; ev.data.fd = 3;` keeps the stack's bytes above the fd: a canary,
+  // an old stack address or zero, different between processes. The same line every time.
+  edgecase::DataNames names;
+  CHECK(names.field(0x52f2f76000000003) == "data.u64=3");
+  CHECK(names.field(0x00007ffc00000004) == "data.u64=4");
+  CHECK(names.field(0x0000000000000004) == "data.u64=4");
+  CHECK(names.field(0x00007ffc12345678) == "data.ptr=ptr#1");  // a pointer: named
+  CHECK(names.field(0x00007ffc00000005) == "data.u64=hi32(ptr#1)|5");  // written over it
+  CHECK(names.field(UINT64_MAX) == "data.u64=18446744073709551615");  // lower half no fd
 }
