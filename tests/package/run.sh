@@ -27,12 +27,12 @@ cmake --build "$work/package" -j 2
 "$prefix/bin/edgecase" --version
 configure "$src/example" "$work/example" -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$flags"
 cmake --build "$work/example" -j 2
-if ! ldd "$work/example/echo_test" | grep -q "=> $prefix/lib.*/libedgecase_posix.so"; then
-  echo "run.sh: echo_test does not load the installed libedgecase_posix.so:" >&2
-  ldd "$work/example/echo_test" >&2
+libs=$(ldd "$work/example/echo_test")
+if [[ $libs != *"libedgecase_posix.so => $prefix/lib"* ]]; then
+  echo "run.sh: echo_test does not load the installed libedgecase_posix.so:"$'\n'"$libs" >&2
   exit 1
 fi
 ctest --test-dir "$work/example" --output-on-failure --no-tests=error
-if ! ctest --test-dir "$work/example" -N | grep -q echo_check; then
+if [[ $(ctest --test-dir "$work/example" -N) != *echo_check* ]]; then
   echo "run.sh: the installed edgecase check has no --so: example/'s echo_check was not run"
 fi
