@@ -27,9 +27,11 @@ cmake --build "$work/package" -j 2
 "$prefix/bin/edgecase" --version
 configure "$src/example" "$work/example" -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$flags"
 cmake --build "$work/example" -j 2
-libs=$(ldd "$work/example/echo_test")
-if [[ $libs != *"libedgecase_posix.so => $prefix/lib"* ]]; then
-  echo "run.sh: echo_test does not load the installed libedgecase_posix.so:"$'\n'"$libs" >&2
-  exit 1
-fi
+for program in "$work/example/echo_test" "$prefix/bin/edgecase"; do
+  libs=$(ldd "$program")
+  if [[ $libs != *"libedgecase_posix.so => $prefix/"*lib/libedgecase_posix.so* ]]; then
+    echo "run.sh: $program does not load the installed libedgecase_posix.so:"$'\n'"$libs" >&2
+    exit 1
+  fi
+done
 ctest --test-dir "$work/example" --output-on-failure --no-tests=error
