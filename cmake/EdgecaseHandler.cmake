@@ -2,7 +2,8 @@
 # the interposition layer (posix/README.md).
 #
 #   edgecase_add_handler(NAME SOURCES a.c b.c [LIBRARIES libfoo.a|target ...] ENTRY main|function
-#                        [PORT port] [LANGUAGE C|CXX])
+#                        [PORT port] [LANGUAGE C|CXX]
+#                        [TEST [PROTOCOL echo|line|hello] [CASES n] [LIVE_CASES n] [ARGS arg ...]])
 #
 # Makes, from the sources compiled as they are and the archives as they are:
 #   NAME          a shared object (NAME.so) the kit loads: edgecase::posix::load_handler(path,
@@ -15,13 +16,23 @@
 # default when the first source is a .c file, C++ otherwise). PORT is recorded as the targets'
 # property EDGECASE_HANDLER_PORT (where the handler listens).
 #
+# TEST (needs PORT) also makes NAME_test, an executable linking NAME_handler and the kit's
+# props layer, generated from edgecase_handler_test.cc.in: check_server runs CASES generated
+# cases (default 200) of PROTOCOL (default echo) against the handler on the simulation, each
+# in a child process, and shrinks a failing one; then LIVE_CASES cases (default 10) run on live
+# loopback sockets. It prints the verdict and exits 0 clean, 1 on a finding (the report
+# printed, the case file written to its working directory), 2 without a verdict. ARGS are the
+# handler's argv[1...] (plain words). Unless BUILD_TESTING is OFF it is also a test, NAME_test
+# (add_test: registered when the directory enabled testing).
+#
 # How: the sources become an object library (C with -fexceptions, so that edgecase::Stop, which
 # ends a run, unwinds through C frames), then one relocatable object, `ld -r --wrap=NAME ...`
 # over those objects and the archives, for every NAME of posix/wrap.list. Only that object is
 # wrapped: the kit's code and the shared libc keep the real calls. Its __wrap_ symbols resolve
 # from the one shared libedgecase_posix, which also holds the current session (docs/DESIGN.md).
 # Self-contained: it needs only the wrap list beside it or in ../posix, and a target
-# edgecase_posix or edgecase::posix.
+# edgecase_posix or edgecase::posix (TEST: the test's template beside it, and edgecase_props or
+# edgecase::props). find_package(edgecase) includes it.
 include_guard(GLOBAL)
 
 set(_EDGECASE_HANDLER_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
@@ -50,7 +61,8 @@ function(_edgecase_wrap_flags out)
 endfunction()
 
 function(edgecase_add_handler NAME)
-  cmake_parse_arguments(H "" "ENTRY;PORT;LANGUAGE" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(H "TEST" "ENTRY;PORT;LANGUAGE;PROTOCOL;CASES;LIVE_CASES"
+                        "SOURCES;LIBRARIES;ARGS" ${ARGN})
   if(NOT H_SOURCES OR NOT H_ENTRY)
     message(FATAL_ERROR "edgecase_add_handler(${NAME}): SOURCES and ENTRY are required")
   endif()
@@ -129,4 +141,40 @@ function(edgecase_add_handler NAME)
     target_link_libraries(${t} PUBLIC ${posix})
   endforeach()
   set_target_properties(${NAME} PROPERTIES PREFIX "")
+  if(H_TEST)
+    _edgecase_handler_test(${NAME})
+  endif()
 endfunction()
+
+# NAME_test (edgecase_add_handler's TEST): the H_* variables are the caller's arguments.
+macro(_edgecase_handler_test NAME)
+  if(NOT H_PORT)
+    message(FATAL_ERROR "edgecase_add_handler(${NAME} TEST): PORT is required (where it listens)")
+  endif()
+  foreach(default "PROTOCOL;echo" "CASES;200" "LIVE_CASES;10")
+    list(GET default 0 key)
+    if(NOT DEFINED H_${key})  # LIVE_CASES 0: none
+      list(GET default 1 H_${key})
+    endif()
+  endforeach()
+  if(NOT H_PROTOCOL MATCHES "^(echo|line|hello)$")
+    message(FATAL_ERROR "edgecase_add_handler(${NAME} TEST): PROTOCOL is echo, line or hello")
+  endif()
+  set(H_NAME ${NAME})
+  set(H_ARGS_CXX "")
+  foreach(arg IN LISTS H_ARGS)
+    string(APPEND H_ARGS_CXX "\"${arg}\", ")
+  endforeach()
+  configure_file("${_EDGECASE_HANDLER_CMAKE_DIR}/edgecase_handler_test.cc.in"
+                 "${CMAKE_CURRENT_BINARY_DIR}/${NAME}_test.cc" @ONLY)
+  if(TARGET edgecase::props)
+    set(props edgecase::props)
+  else()
+    set(props edgecase_props)
+  endif()
+  add_executable(${NAME}_test "${CMAKE_CURRENT_BINARY_DIR}/${NAME}_test.cc")
+  target_link_libraries(${NAME}_test PRIVATE ${NAME}_handler ${props})
+  if(NOT DEFINED BUILD_TESTING OR BUILD_TESTING)
+    add_test(NAME ${NAME}_test COMMAND ${NAME}_test)
+  endif()
+endmacro()

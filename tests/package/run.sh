@@ -1,13 +1,37 @@
 #!/usr/bin/env bash
-# run.sh KIT_BUILD_DIR WORK_DIR CXX [CXX_FLAGS]: installs the kit from its build tree to
-# WORK_DIR/prefix, then configures, builds and runs tests/package (an outside project that
-# find_package()s the kit) against that prefix alone. ctest label package.
+# run.sh KIT_BUILD_DIR WORK_DIR CXX CC [FLAGS]: installs the kit from its build tree to
+# WORK_DIR/prefix, then, against that prefix alone, configures, builds and runs two outside
+# projects that find_package() the kit: tests/package (the README's "Check your own server",
+# every installed header) and example/ (a plain C server through edgecase_add_handler, its
+# generated property test and its `edgecase check`, under its own ctest). ctest label package.
 set -euo pipefail
-build=$1 work=$2 cxx=$3 flags=${4:-}
+build=$1 work=$2 cxx=$3 cc=$4 flags=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+prefix=$work/prefix
 rm -rf "$work"
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
-cmake -S "$here" -B "$work/build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
-  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
-cmake --build "$work/build" -j 2
-"$work/build/package_test"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+configure() {  # configure SOURCE BUILD [-D...]
+  cmake -S "$1" -B "$2" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_PREFIX_PATH="$prefix" "${@:3}" >/dev/null
+}
+
+# The README's example, as a user copies it into their project.
+cmake -DREADME="$src/README.md" -DOUT="$work/readme_test.cc" -P "$src/scripts/readme_example.cmake"
+configure "$here" "$work/package" -DREADME_TEST="$work/readme_test.cc" \
+  -DREADME_SERVER="$src/examples/readme/my_server.cc"
+cmake --build "$work/package" -j 2
+"$work/package/package_test"
+
+# example/: its tests run on the installed layer and command, not the build tree's.
+"$prefix/bin/edgecase" --version
+configure "$src/example" "$work/example" -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$flags"
+cmake --build "$work/example" -j 2
+for program in "$work/example/echo_test" "$prefix/bin/edgecase"; do
+  libs=$(ldd "$program")
+  if [[ $libs != *"libedgecase_posix.so => $prefix/"*lib/libedgecase_posix.so* ]]; then
+    echo "run.sh: $program does not load the installed libedgecase_posix.so:"$'\n'"$libs" >&2
+    exit 1
+  fi
+done
+ctest --test-dir "$work/example" --output-on-failure --no-tests=error
