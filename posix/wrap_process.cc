@@ -1,5 +1,5 @@
 // The process calls of posix/wrap.list: clocks, open, syscall(SYS_close), signals (SIGPIPE
-// tracked), exit/_exit/abort, pthread_create. Real calls when no session is current.
+// tracked), exit/_exit/abort, pthread_atfork, pthread_create. Real calls when no session is current.
 #include <assert.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -348,6 +348,16 @@ EDGECASE_WRAP void __wrap___assert_fail(const char* expr, const char* file, unsi
   throw Stop{Stop::Reason::crashed, "abort", -1, 0,
              fmt::format("the handler's assertion failed: {}:{}: {}: {}; abort() kills the process",
                          file, line, function, expr)};
+}
+
+// pthread_atfork (libuv's signal.c registers its signal pipe's re-creation for the child): a
+// handler in the model never forks, and the forks the process makes are the kit's own (the
+// isolated runner's workers), which must not run the handler's callbacks: its child callback
+// would close, with real close(), the numbers of model fds in the kit's new child. Accepted
+// and not registered; the real call without a session.
+EDGECASE_WRAP int __wrap_pthread_atfork(void (*prepare)(), void (*parent)(), void (*child)()) {
+  if (current() == nullptr) return ::pthread_atfork(prepare, parent, child);
+  return 0;
 }
 
 EDGECASE_WRAP int __wrap_pthread_create(pthread_t* thread, const pthread_attr_t* attr,
