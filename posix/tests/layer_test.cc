@@ -549,6 +549,9 @@ TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
     CHECK(a.ok);
     CHECK(b.ok);
   }
+  // "/" read-only opens on both (libuv's spare fd after its EMFILE trick); for writing, EISDIR.
+  same("open / read-only", [](Env& e) { return e.keep(probe_open("/", O_RDONLY | O_CLOEXEC)); }, false);
+  same("open / for writing", [](Env&) { return probe_open("/", O_RDWR); }, true);
   same("open a real file: an empty filesystem", [](Env&) { return probe_open("/etc/hostname", O_RDONLY); }, true);
   same("openat a real file", [](Env&) { return probe_openat("/etc/hostname", O_RDONLY); }, true);
   {
@@ -558,6 +561,23 @@ TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
     CHECK(probe_open("/etc/hostname", O_RDONLY) == -1);
     CHECK(errno == ENOENT);
   }
+}
+
+// Out of fds, open("/dev/null") fails with EMFILE as Linux's does (libuv's EMFILE trick
+// reopens its spare fd so while accept4 fails with EMFILE): not a call the model cannot
+// honour. Live, the real open gives the process's own EMFILE.
+TEST_CASE("posix: open(\"/dev/null\") out of fds fails with EMFILE in the simulation", "[posix]") {
+  SimKernel sim;
+  const Scope scope(sim);
+  const int first = probe_open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(first >= 0);
+  const rlimit low{static_cast<rlim_t>(first) + 1, static_cast<rlim_t>(first) + 1};
+  REQUIRE(sim.setrlimit(RLIMIT_NOFILE, &low) == 0);
+  errno = 0;
+  CHECK(probe_open("/dev/null", O_RDONLY | O_CLOEXEC) == -1);
+  CHECK(errno == EMFILE);
+  REQUIRE(probe_close(first) == 0);
+  CHECK(probe_open("/dev/null", O_RDONLY) == first);  // the lowest free fd, as open gives
 }
 
 TEST_CASE("posix: the simulated clocks are the virtual clock", "[posix]") {
