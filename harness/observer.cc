@@ -668,8 +668,22 @@ int Observer::eventfd(unsigned int initval, int flags) {
 }
 
 int Observer::fcntl(int fd, int cmd, long arg) {
+  const bool dupfd = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
+  // A process inherits fds 0-2 at exec (the model's are /dev/null, sim/devnull.h): duplicating
+  // one is how the interposition layer opens "/dev/null" for a handler (posix/wrap_process.cc,
+  // open_routed; libuv reserves such an fd for its EMFILE trick), not a call on a number the
+  // handler never obtained. Any other call on them still is (writing to fd 1: bad-fd).
+  if (dupfd && fd >= 0 && fd < kInheritedFds && fds_.count(fd) == 0) {
+    ++calls_;
+    const int r = inner_.fcntl(fd, cmd, arg);
+    const int err = errno;
+    if (r < 0) count_failure("fcntl", err);
+    else duplicated(fd, r, "fcntl");
+    errno = err;
+    return r;
+  }
   const int r = fd_call("fcntl", fd, [&] { return inner_.fcntl(fd, cmd, arg); });
-  if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) duplicated(fd, r, "fcntl");
+  if (r >= 0 && dupfd) duplicated(fd, r, "fcntl");
   return r;
 }
 

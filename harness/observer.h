@@ -35,6 +35,9 @@ class Observer final : public KernelLayer {
   // handler moved no byte, accepted nothing, closed nothing and changed no registration:
   // beyond this the loop is spinning. Observer then throws Stop (Reason::oracle).
   static constexpr int kBusyLoopWaits = 1000;
+  // fds 0-2: a process's stdio, inherited at exec. Duplicating one (fcntl F_DUPFD) obtains a
+  // new fd, as the layer's open("/dev/null") does; any other call on them is bad-fd.
+  static constexpr int kInheritedFds = 3;
 
   // inner: the kernel the handler's calls go to. quiet: the same host without call costs or
   // tracing (sim: World::server(); live: the RealKernel) for looking up peer addresses.

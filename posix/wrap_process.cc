@@ -1,5 +1,5 @@
 // The process calls of posix/wrap.list: clocks, open, syscall(SYS_close), signals (SIGPIPE
-// tracked), exit/_exit/abort, pthread_create. Real calls when no session is current.
+// tracked), exit/_exit/abort, pthread_atfork, pthread_create. Real calls when no session is current.
 #include <assert.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -47,17 +47,31 @@ clockid_t model_clock(const char* call, clockid_t id) {
 
 constexpr std::string_view kDevNull = "/dev/null";
 
-// open's policy (include/edgecase/posix.h, OpenPolicy): "/dev/null" or ENOENT.
+// The root directory: libuv reserves its spare fd on "/" after its EMFILE trick (src/unix/
+// stream.c, uv__emfile_trick) and when "/dev/null" fails. Linux opens it read-only (EISDIR
+// for writing, may_open); the model has no directories, so a /dev/null fd stands in for it:
+// held, not read (a read gives end of file where Linux gives EISDIR; posix/README.md).
+constexpr std::string_view kRoot = "/";
+
+// open's policy (include/edgecase/posix.h, OpenPolicy): "/dev/null", "/" read-only, or ENOENT.
 int open_routed(Session& s, const char* call, const char* path, int flags) {
-  if (path == nullptr || kDevNull != path || s.options().open == OpenPolicy::refuse) {
+  const bool root = path != nullptr && kRoot == path;
+  if (path == nullptr || (kDevNull != path && !root) ||
+      s.options().open == OpenPolicy::refuse) {
     errno = ENOENT;
+    return -1;
+  }
+  if (root && (flags & O_ACCMODE) != O_RDONLY) {
+    errno = EISDIR;
     return -1;
   }
   if (s.options().open == OpenPolicy::live_devnull) return ::open(path, flags);
   // The model's /dev/null: SimKernel's fd 0 (sim/devnull.h); F_DUPFD gives the lowest free fd,
   // as open would.
   const int fd = s.kernel().fcntl(kStdin, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
-  if (fd < 0)
+  // Out of fds (RLIMIT_NOFILE, the fd-limit fault): open fails with EMFILE as F_DUPFD does
+  // (get_unused_fd_flags for both); libuv's EMFILE trick reopens its spare fd this way.
+  if (fd < 0 && errno != EMFILE)
     unsupported(call, -1, fmt::format("\"{}\", {:#x}", path, flags), "the model has no /dev/null");
   return fd;
 }
@@ -348,6 +362,16 @@ EDGECASE_WRAP void __wrap___assert_fail(const char* expr, const char* file, unsi
   throw Stop{Stop::Reason::crashed, "abort", -1, 0,
              fmt::format("the handler's assertion failed: {}:{}: {}: {}; abort() kills the process",
                          file, line, function, expr)};
+}
+
+// pthread_atfork (libuv's signal.c registers its signal pipe's re-creation for the child): a
+// handler in the model never forks, and the forks the process makes are the kit's own (the
+// isolated runner's workers), which must not run the handler's callbacks: its child callback
+// would close, with real close(), the numbers of model fds in the kit's new child. Accepted
+// and not registered; the real call without a session.
+EDGECASE_WRAP int __wrap_pthread_atfork(void (*prepare)(), void (*parent)(), void (*child)()) {
+  if (current() == nullptr) return ::pthread_atfork(prepare, parent, child);
+  return 0;
 }
 
 EDGECASE_WRAP int __wrap_pthread_create(pthread_t* thread, const pthread_attr_t* attr,

@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -548,6 +549,9 @@ TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
     CHECK(a.ok);
     CHECK(b.ok);
   }
+  // "/" read-only opens on both (libuv's spare fd after its EMFILE trick); for writing, EISDIR.
+  same("open / read-only", [](Env& e) { return e.keep(probe_open("/", O_RDONLY | O_CLOEXEC)); }, false);
+  same("open / for writing", [](Env&) { return probe_open("/", O_RDWR); }, true);
   same("open a real file: an empty filesystem", [](Env&) { return probe_open("/etc/hostname", O_RDONLY); }, true);
   same("openat a real file", [](Env&) { return probe_openat("/etc/hostname", O_RDONLY); }, true);
   {
@@ -557,6 +561,23 @@ TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
     CHECK(probe_open("/etc/hostname", O_RDONLY) == -1);
     CHECK(errno == ENOENT);
   }
+}
+
+// Out of fds, open("/dev/null") fails with EMFILE as Linux's does (libuv's EMFILE trick
+// reopens its spare fd so while accept4 fails with EMFILE): not a call the model cannot
+// honour. Live, the real open gives the process's own EMFILE.
+TEST_CASE("posix: open(\"/dev/null\") out of fds fails with EMFILE in the simulation", "[posix]") {
+  SimKernel sim;
+  const Scope scope(sim);
+  const int first = probe_open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(first >= 0);
+  const rlimit low{static_cast<rlim_t>(first) + 1, static_cast<rlim_t>(first) + 1};
+  REQUIRE(sim.setrlimit(RLIMIT_NOFILE, &low) == 0);
+  errno = 0;
+  CHECK(probe_open("/dev/null", O_RDONLY | O_CLOEXEC) == -1);
+  CHECK(errno == EMFILE);
+  REQUIRE(probe_close(first) == 0);
+  CHECK(probe_open("/dev/null", O_RDONLY) == first);  // the lowest free fd, as open gives
 }
 
 TEST_CASE("posix: the simulated clocks are the virtual clock", "[posix]") {
@@ -856,4 +877,36 @@ TEST_CASE("posix: every name of wrap.list has its wrapper in libedgecase_posix",
     CHECK(::dlsym(RTLD_DEFAULT, ("__wrap_" + line).c_str()) != nullptr);
   }
   CHECK(names >= 88);
+}
+
+// A handler's statics are restored at every entry to what they were at the first (the entry
+// edgecase_add_handler makes): a run starts as a new process's main would, whatever the runs
+// before it left (libuv keeps its default loop and pthread_once guards there). probe_main
+// "count" returns 5 + 10 * 0 from fresh statics, 16 from the first run's leftovers. Linked
+// into this binary and dlopen()ed alike.
+TEST_CASE("posix: every run finds the handler's statics as the first run did", "[posix]") {
+  char name[] = "posix_probe";
+  char count[] = "count";
+  char* argv[] = {name, count, nullptr};
+  constexpr int kFresh = 5;
+  for (int run = 0; run < 3; ++run) CHECK(edgecase_entry_posix_probe(2, argv) == kFresh);
+  const posix::Entry loaded = posix::load_handler(EDGECASE_PROBE_SO, "posix_probe");
+  for (int run = 0; run < 3; ++run) CHECK(loaded(2, argv) == kFresh);
+}
+
+// pthread_atfork from a handler (libuv's signal pipe) is not registered: the kit's own forks
+// (isolated runs) must not run the handler's child callback.
+TEST_CASE("posix: pthread_atfork from a handler does not reach the kit's forks", "[posix]") {
+  SimKernel sim;
+  {
+    const posix::Scope scope(sim);
+    CHECK(probe_pthread_atfork() == 0);
+  }
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) _exit(probe_atfork_ran());
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

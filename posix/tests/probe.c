@@ -104,6 +104,10 @@ int probe_pthread_create(void) {
   if (e == 0) pthread_join(t, NULL);
   return e;
 }
+static int probe_atfork_child_ran = 0;
+static void probe_atfork_child(void) { probe_atfork_child_ran = 1; }
+int probe_pthread_atfork(void) { return pthread_atfork(NULL, NULL, probe_atfork_child); }
+int probe_atfork_ran(void) { return probe_atfork_child_ran; }
 void probe_exit(int status) { exit(status); }
 void probe__exit(int status) { _exit(status); }
 void probe_abort(void) { abort(); }
@@ -123,7 +127,12 @@ int probe_stdio(void) {
 }
 
 /* The entry point: a tiny handler that logs, then ends as argv[1] says (exit, abort, segv). */
+/* A static in .data and one in .bss, for "count": every run must find them as the first did
+   (the entry restores the handler's statics, cmake/EdgecaseHandler.cmake). */
+static int probe_runs_data = 5;
+static int probe_runs_bss;
 int probe_main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "count") == 0) return probe_runs_data++ + 10 * probe_runs_bss++;
   printf("probe_main %d\n", argc);
   if (argc > 1 && strcmp(argv[1], "exit") == 0) exit(7);
   if (argc > 1 && strcmp(argv[1], "abort") == 0) abort();

@@ -72,6 +72,9 @@ int probe_sigpipe_block(void);
 int probe_sigpipe_catch(void);
 int probe_sigpipe_caught(void);
 int probe_pthread_create(void);
+// pthread_atfork(NULL, NULL, child); probe_atfork_ran: whether that child callback ran.
+int probe_pthread_atfork(void);
+int probe_atfork_ran(void);
 void probe_exit(int status);
 void probe__exit(int status);
 void probe_abort(void);

@@ -1088,6 +1088,24 @@ TEST_CASE("oracles: bad-fd names a call on a number the handler never obtained",
   CHECK(v[0].evidence.detail.find("never obtained") != std::string::npos);
 }
 
+// The interposition layer opens "/dev/null" as F_DUPFD of the model's fd 0 (posix/README.md):
+// duplicating inherited stdio obtains an fd, which the handler may then use; writing to fd 1
+// is still bad-fd (above).
+TEST_CASE("oracles: bad-fd: duplicating inherited stdio with F_DUPFD obtains an fd",
+          "[oracle][bad-fd]") {
+  const auto devnull = [](Kernel& k) {
+    const int fd = k.fcntl(0, F_DUPFD_CLOEXEC, 0);
+    k.fcntl(fd, F_GETFD);
+    k.close(fd);
+    epoll_event ev{};
+    k.epoll_wait(k.epoll_create1(0), &ev, 1, -1);
+  };
+  const Report r = run(devnull, make_case({}));
+  INFO(r.format());
+  CHECK(of(r, oracle::kBadFd).empty());
+  CHECK(r.violations.empty());
+}
+
 TEST_CASE("oracles: handler-exited names a waiting peer when EINTR ends the loop",
           "[oracle][handler-exited]") {
   FaultPlan f = FaultPlan::none();
