@@ -668,6 +668,20 @@ int Observer::eventfd(unsigned int initval, int flags) {
 }
 
 int Observer::fcntl(int fd, int cmd, long arg) {
+  const bool dupfd = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
+  // A process owns its fds 0-2 from the start (SimKernel opens them on /dev/null): duplicating
+  // one the handler never touched is how the interposition layer opens "/dev/null" for an
+  // unported handler (posix/README.md, open policy), not a call on a number it never obtained.
+  // Other calls on 0-2 stay judged (bad-fd catches a port's write to fd 1).
+  if (dupfd && fd >= 0 && fd <= kLastStdioFd && fds_.count(fd) == 0) {
+    ++calls_;
+    const int r = inner_.fcntl(fd, cmd, arg);
+    const int err = errno;
+    if (r < 0) count_failure("fcntl", err);
+    else opened(r, FdState::Kind::other, "open");
+    errno = err;
+    return r;
+  }
   const int r = fd_call("fcntl", fd, [&] { return inner_.fcntl(fd, cmd, arg); });
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) duplicated(fd, r, "fcntl");
   return r;
