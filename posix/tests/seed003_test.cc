@@ -51,4 +51,14 @@ TEST_CASE("posix: seed 003's fragment, completed: the hunt finds the port's bugs
     CHECK(f->report.found(target));
     CHECK(f->report.kit_limit.empty());  // found by the oracle, not stopped by the layer
   }
+  // The union misuse puts a pointer (md, on the seed's stack) in epoll data: traces name it
+  // ptr#N, never its address (docs/DETERMINISM.md), so the bad-fd case reports the same on
+  // every run, in any process.
+  RunOptions ro;
+  ro.step_budget = kStepBudget;
+  const Report traced = run_case(original(), r.find("bad-fd")->smallest, ro);
+  INFO(traced.format());
+  CHECK(traced.found("bad-fd"));
+  CHECK(traced.format().find("data.ptr=ptr#1") != std::string::npos);
+  CHECK(traced.format() == run_case(original(), r.find("bad-fd")->smallest, ro).format());
 }
