@@ -2,7 +2,7 @@
 // command line, its missing #includes and ERR_EXIT in seeds/001_prelude.h, force-included)
 // through the interposition layer, label posix: its std::cout output reaches the run's log (the
 // Scope routes the standard streams), and the hunt finds the bugs the port's hunt finds
-// (tests/seeds/seeds_test.cc, "001's bugs").
+// (tests/seeds/seeds_test.cc, "001's bugs") and SIGPIPE, which the port cannot show.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -87,13 +87,17 @@ TEST_CASE("posix: seed 001 as published: its std::cout output is the run's log",
   CHECK(log->find("ip=127.0.0.1 port=") != std::string::npos);  // inet_ntoa of the peer
 }
 
-TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs", "[posix][seed001]") {
+TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs",
+          "[posix][seed001][live]") {
   HuntOptions o;
   o.seeds = kHuntSeeds;
   // The port's three (tests/seeds/seeds_test.cc, builds without AddressSanitizer): the write
   // loop's restart at offset 0 (stream-corrupt), strcpy of >= 1024 bytes into buf[1024]
-  // (handler-crashed), read() == 0 closing before the echo (reply-lost-after-half-close).
-  o.targets = {"stream-corrupt", "handler-crashed", "reply-lost-after-half-close"};
+  // (handler-crashed), read() == 0 closing before the echo (reply-lost-after-half-close); and
+  // one the port cannot show: write() without MSG_NOSIGNAL to a peer that reset, with SIGPIPE
+  // at its default disposition, kills the published server.
+  o.targets = {"stream-corrupt", "handler-crashed", "reply-lost-after-half-close",
+               "killed-by-sigpipe"};
   o.max_shrink_runs = kShrinkRuns;
   o.run.isolate = true;
   o.run.trace = false;
@@ -113,4 +117,14 @@ TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs", "[posi
     CHECK(f->report.found(target));
     CHECK(f->report.kit_limit.empty());  // found by the oracle, not stopped by the layer
   }
+  // Live: the smallest half-close case runs on loopback sockets with the same compiled seed
+  // (isolated: it overflows a stack buffer) and loses the reply there too. (The SIGPIPE case's
+  // smallest keeps short writes and EINTR, which are not injected live.)
+  RunOptions ro;
+  ro.backend = Backend::live;
+  ro.isolate = true;
+  const Report live = run_case(original(posix::options_for(Backend::live)),
+                               r.find("reply-lost-after-half-close")->smallest, ro);
+  INFO("live\n" << live.format());
+  CHECK(live.found("reply-lost-after-half-close"));
 }

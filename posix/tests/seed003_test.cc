@@ -25,7 +25,7 @@ Handler original() { return posix::make_handler("seed003", edgecase_entry_seed00
 }  // namespace
 
 TEST_CASE("posix: seed 003's fragment, completed: the hunt finds the port's bugs",
-          "[posix][seed003]") {
+          "[posix][seed003][live]") {
   HuntOptions o;
   o.seeds = kHuntSeeds;
   // The port's three: one accept per ET event (lost-accept), one read per ET event
@@ -61,4 +61,16 @@ TEST_CASE("posix: seed 003's fragment, completed: the hunt finds the port's bugs
   CHECK(traced.found("bad-fd"));
   CHECK(traced.format().find("data.ptr=ptr#1") != std::string::npos);
   CHECK(traced.format() == run_case(original(), r.find("bad-fd")->smallest, ro).format());
+  // Live: the smallest cases run on loopback sockets with the same compiled completion and
+  // find the same bugs there.
+  const Handler live = posix::make_handler("seed003", edgecase_entry_seed003_original,
+                                           posix::options_for(Backend::live));
+  for (const std::string target : {"lost-read-event", "bad-fd"}) {
+    RunOptions lo;
+    lo.backend = Backend::live;
+    lo.isolate = true;
+    const Report rep = run_case(live, r.find(target)->smallest, lo);
+    INFO(target << " live\n" << rep.format());
+    CHECK(rep.found(target));
+  }
 }
