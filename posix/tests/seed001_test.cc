@@ -103,6 +103,9 @@ TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs",
   o.run.trace = false;
   o.run.step_budget = kStepBudget;
   const auto t0 = std::chrono::steady_clock::now();
+  // The counts in `seen` vary a little from run to run (handler-crashed 68 or 69 of the first
+  // 129 cases): after strcpy overflows buf, what the server does depends on the stack bytes it
+  // overwrote, addresses ASLR moves. The targets are found in every run (10 of 10 here).
   const HuntResult r = hunt("seed001", "echo", kPort, o, original());
   std::string seen;
   for (const auto& [name, n] : r.seen) seen += " " + name + " x" + std::to_string(n);
