@@ -1088,6 +1088,23 @@ TEST_CASE("oracles: bad-fd names a call on a number the handler never obtained",
   CHECK(v[0].evidence.detail.find("never obtained") != std::string::npos);
 }
 
+// The interposition layer's open("/dev/null") is fcntl(0, F_DUPFD) on the model (posix/): a
+// process owns its stdio fds, so duplicating one is an open, and the new fd is the handler's.
+TEST_CASE("oracles: bad-fd: duplicating a stdio fd with F_DUPFD is an open, not a stray call",
+          "[oracle][bad-fd]") {
+  const auto devnull = [](Kernel& k) {
+    const int fd = k.fcntl(0, F_DUPFD_CLOEXEC, 0);
+    char c;
+    k.read(fd, &c, 1);  // end of file: the new fd is obtained
+    k.close(fd);
+    epoll_event ev{};
+    k.epoll_wait(k.epoll_create1(0), &ev, 1, -1);
+  };
+  const Report r = run(devnull, make_case({}));
+  INFO(r.format());
+  CHECK(of(r, oracle::kBadFd).empty());
+}
+
 TEST_CASE("oracles: handler-exited names a waiting peer when EINTR ends the loop",
           "[oracle][handler-exited]") {
   FaultPlan f = FaultPlan::none();
