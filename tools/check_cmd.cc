@@ -7,12 +7,14 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string_view>
 #include <unistd.h>
 #include <vector>
 
+#include "edgecase/case_file.h"
 #include "edgecase/gen.h"
 #include "edgecase/runner.h"
 #include "handlers/handlers.h"
@@ -27,7 +29,9 @@ namespace {
 
 // What a check runs, resolved and validated from the options before any case runs.
 struct Plan {
-  std::string handler;
+  std::string handler;  // its name in reports and case files (--so: the entry's name)
+  // The built-in handlers, and the shared object's (--so); hunt.run.handlers points here.
+  std::shared_ptr<const HandlerRegistry> handlers;
   std::string protocol;
   uint16_t port = 0;
   GenOptions gen;
@@ -92,26 +96,51 @@ void check_writable_dir(const std::string& dir) {
                                  ec ? ec.message() : std::strerror(errno))};
 }
 
-Plan make_plan(const CheckOptions& o) {
-  Plan p;
-  p.handler = o.handler;
+// The handler: a built-in one by name, or a shared object's (--so), whose port is not known
+// to the kit (its code says it), so --port is required with it.
+void resolve_handler(const CheckOptions& o, Plan& p) {
+  if (o.so.given()) {
+    if (!o.handler.empty())
+      throw InputError{fmt::format("give a built-in handler's name (`{}`) or --so, not both",
+                                   o.handler)};
+    if (o.port < 0)
+      throw InputError{fmt::format("--so: give --port, where {} listens (its code says; the kit "
+                                   "cannot tell)",
+                                   o.so.name())};
+    p.handlers = handlers_with(o.so, o.backend == "live" ? Backend::live : Backend::sim);
+    p.handler = o.so.name();
+    return;
+  }
+  if (o.handler.empty())
+    throw InputError{"name a handler (see edgecase check --list), or give one's shared object "
+                     "with --so"};
   const std::vector<std::string> known = handlers::names();
   if (std::find(known.begin(), known.end(), o.handler) == known.end())
     throw InputError{fmt::format("no handler named `{}` (built-in handlers: {}; see edgecase "
-                                 "check --list)",
+                                 "check --list; a handler of your own: --so NAME.so)",
                                  o.handler, fmt::join(known, ", "))};
-  p.protocol = o.protocol.empty() ? default_protocol(o.handler) : o.protocol;
+  p.handlers = handlers_with(o.so, Backend::sim);  // the built-ins alone
+  p.handler = o.handler;
+}
+
+Plan make_plan(const CheckOptions& o) {
+  Plan p;
+  if (o.backend != "sim" && o.backend != "live")
+    throw InputError{"--backend must be sim or live, not `" + o.backend + "`"};
+  resolve_handler(o, p);
+  // A shared object's protocol is not known to the kit: echo unless --protocol says.
+  p.protocol = !o.protocol.empty() ? o.protocol
+               : o.so.given()      ? std::string("echo")
+                                   : default_protocol(p.handler);
   if (!builtin_protocol(p.protocol))
     throw InputError{fmt::format("--protocol: no protocol named `{}` (echo, line, hello)",
                                  p.protocol)};
-  const std::optional<uint16_t> own = handlers::own_port(o.handler);
+  const std::optional<uint16_t> own = p.handlers->own_port(p.handler);
   if (own && o.port >= 0 && o.port != *own)
     throw InputError{fmt::format("--port {}: {} listens on its own port {}, so peers sent to "
                                  "{} would find nothing there (drop --port)",
-                                 o.port, o.handler, *own, o.port)};
+                                 o.port, p.handler, *own, o.port)};
   p.port = own ? *own : o.port >= 0 ? static_cast<uint16_t>(o.port) : Scenario::kDefaultPort;
-  if (o.backend != "sim" && o.backend != "live")
-    throw InputError{"--backend must be sim or live, not `" + o.backend + "`"};
   if (!o.trace_path.empty() && o.backend == "live")
     throw InputError{"--trace is for the simulation (a live run's trace varies): drop --trace "
                      "or use --backend sim"};
@@ -119,7 +148,7 @@ Plan make_plan(const CheckOptions& o) {
     throw InputError{fmt::format("--seed {} --cases {} goes past the last seed", o.seed,
                                  o.cases)};
   apply_faults(o.faults, p.gen);
-  p.gen.handler = o.handler;
+  p.gen.handler = p.handler;
   p.gen.port = p.port;
   p.hunt.first_seed = o.seed;
   p.hunt.seeds = o.cases;
@@ -127,7 +156,7 @@ Plan make_plan(const CheckOptions& o) {
   // A handler under test may overflow its buffers: a crash is a finding, not the kit's end.
   p.hunt.run.isolate = true;
   p.hunt.run.trace = true;
-  p.hunt.run.handlers = &handlers::builtins();  // the handler is a built-in, by name
+  p.hunt.run.handlers = p.handlers.get();  // the handler, by name
   p.hunt.time_budget = static_cast<Nanos>(o.time_limit * 1e9);
   check_writable_dir(o.out_dir);
   check_writable_file(o.trace_path, "--trace");
@@ -143,13 +172,24 @@ struct Tally {
   uint64_t violating = 0;
   uint64_t undecided = 0;    // a limit of the kit's ended the run: no verdict on the handler
   uint64_t case_errors = 0;  // the case could not run as written
+  // Runs no oracle faulted in which a peer's connection was refused: nothing listened on the
+  // case's port, so the handler was not tested (a --port that is not the handler's). No
+  // oracle judges a connection that never was, so the check does.
+  uint64_t refused = 0;
   // Per JUnit batch (generated case i falls in batch (i-1)/kJunitBatch): runs of each party.
   struct Batch {
-    uint64_t cases = 0, violating = 0, undecided = 0, case_errors = 0;
+    uint64_t cases = 0, violating = 0, undecided = 0, case_errors = 0, refused = 0;
     std::string first_undecided;
   };
   std::vector<Batch> batches;
 };
+
+// A peer's connect() failed with ECONNREFUSED (its status line: "failed: connect: ...").
+bool connection_refused(const Report& r) {
+  return std::any_of(r.peers.begin(), r.peers.end(), [](const std::string& status) {
+    return status.find("connect: ECONNREFUSED") != std::string::npos;
+  });
+}
 
 void count(Tally& t, uint64_t generated, const Report& r) {
   t.generated = generated;
@@ -172,24 +212,57 @@ void count(Tally& t, uint64_t generated, const Report& r) {
     } else {
       ++t.clean;
     }
+  } else if (connection_refused(r)) {
+    ++t.refused;
+    ++batch.refused;
   } else {
     ++t.clean;
   }
 }
 
-std::string finding_path(const CheckOptions& o, const Finding& f) {
-  return fmt::format("{}/{}-{}.case", o.out_dir, o.handler, f.oracle);
+std::string finding_path(const CheckOptions& o, const Plan& p, const Finding& f) {
+  return fmt::format("{}/{}-{}.case", o.out_dir, p.handler, f.oracle);
+}
+
+// The check that found a case, and the command that replays it: written into the case file,
+// so that a reader has both without the check's log (a shared object's flags included).
+std::string found_by(const CheckOptions& o, const Plan& p, const Finding& f) {
+  const std::string check =
+      o.so.given() ? fmt::format("edgecase check{} --port {} --protocol {}", o.so.flags(), p.port,
+                                 p.protocol)
+                   : fmt::format("edgecase check {}", p.handler);
+  return fmt::format("# found by `{}{}` (generated seed {}, {} runs); replay: `edgecase replay "
+                     "{}{}`\n",
+                     check, o.backend == "live" ? " --backend live" : "", f.seed, f.runs,
+                     shell_quote(finding_path(o, p, f)), o.so.flags());
+}
+
+// Longer than any oracle's name (report.h: reply-lost-after-half-close, 27 characters).
+constexpr size_t kLongestOracleName = 32;
+
+// The `# found by` line must fit a case file's line (CaseLimits::kMaxLineLength), or the case
+// file would not read back: a long --out or --so path is refused before the check runs.
+void check_found_by_fits(const CheckOptions& o, const Plan& p) {
+  if (o.out_dir.empty()) return;
+  Finding longest;
+  longest.oracle.assign(kLongestOracleName, 'x');
+  longest.seed = UINT64_MAX;
+  longest.runs = UINT64_MAX;
+  if (found_by(o, p, longest).size() > CaseLimits::kMaxLineLength)
+    throw InputError{fmt::format("--out {}{}: too long to record in a case file's `# found by` "
+                                 "line (at most {} characters): use a shorter path",
+                                 o.out_dir, o.so.given() ? " with --so " + o.so.path : "",
+                                 CaseLimits::kMaxLineLength)};
 }
 
 // The finding's case, with the violation it reproduces as comments after the format line.
-void write_finding(const CheckOptions& o, const Finding& f) {
-  const std::string path = finding_path(o, f);
+void write_finding(const CheckOptions& o, const Plan& p, const Finding& f) {
+  const std::string path = finding_path(o, p, f);
   const std::string text = f.report.recorded_case_text();
   const size_t body = text.find('\n') + 1;
   std::ofstream out(path);
   out << text.substr(0, body);
-  out << fmt::format("# found by `edgecase check {}` (generated seed {}, {} runs)\n", o.handler,
-                     f.seed, f.runs);
+  out << found_by(o, p, f);
   out << text.substr(body);
   out.close();
   if (!out) throw InputError{path + ": cannot write the case file"};
@@ -223,7 +296,7 @@ std::string xml(std::string_view s) {
 std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h, const Tally& t) {
   std::string cases;
   uint64_t tests = 0, failures = 0, skipped = 0, errors = 0;
-  const std::string cls = xml("edgecase.check." + o.handler);
+  const std::string cls = xml("edgecase.check." + p.handler);
   for (const Finding& f : h.findings) {
     ++tests;
     ++failures;
@@ -241,7 +314,11 @@ std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h
     const std::string name = fmt::format("generated seeds {}-{}", first, first + batch.cases - 1);
     ++tests;
     std::string body;
-    if (batch.case_errors > 0) {
+    if (batch.refused > 0) {
+      ++errors;
+      body = fmt::format("      <error message=\"{} cases found nothing listening on port {}\"/>\n",
+                         batch.refused, p.port);
+    } else if (batch.case_errors > 0) {
       ++errors;
       body = fmt::format("      <error message=\"{} cases could not run as written\"/>\n",
                          batch.case_errors);
@@ -258,7 +335,7 @@ std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
       "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n"
       "{}  </testsuite>\n</testsuites>\n",
-      xml(fmt::format("edgecase check {} ({}, {} on port {})", o.handler, o.backend, p.protocol,
+      xml(fmt::format("edgecase check {} ({}, {} on port {})", p.handler, o.backend, p.protocol,
                       p.port)),
       tests, failures, errors, skipped, cases);
 }
@@ -270,7 +347,11 @@ nlohmann::ordered_json size_json(const CaseSize& s) {
 std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h, const Tally& t,
                       int exit_code) {
   nlohmann::ordered_json j;
-  j["handler"] = o.handler;
+  j["handler"] = p.handler;
+  if (o.so.given()) {  // the shared object it was loaded from, and its arguments
+    j["so"] = o.so.path;
+    j["args"] = o.so.args;
+  }
   j["protocol"] = p.protocol;
   j["port"] = p.port;
   j["backend"] = o.backend;
@@ -282,6 +363,7 @@ std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h,
   j["violating"] = t.violating;
   j["undecided"] = t.undecided;
   j["case_errors"] = t.case_errors;
+  j["refused"] = t.refused;
   j["runs"] = h.runs;
   j["out_of_time"] = h.out_of_time;
   j["findings"] = nlohmann::ordered_json::array();
@@ -296,7 +378,7 @@ std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h,
                              {"first_size", size_json(f.first_size)},
                              {"smallest_size", size_json(case_size(f.smallest))},
                              {"violations", v},
-                             {"case_file", o.out_dir.empty() ? "" : finding_path(o, f)},
+                             {"case_file", o.out_dir.empty() ? "" : finding_path(o, p, f)},
                              {"case", f.report.recorded_case_text()}});
   }
   j["seen"] = nlohmann::ordered_json::array();
@@ -313,7 +395,7 @@ void write_file(const std::string& path, const std::string& text, std::string_vi
   if (!out) throw InputError{fmt::format("{}: cannot write the {}", path, what)};
 }
 
-void write_trace(const CheckOptions& o, const HuntResult& h, std::FILE* out) {
+void write_trace(const CheckOptions& o, const Plan& p, const HuntResult& h, std::FILE* out) {
   if (o.trace_path.empty()) return;
   if (h.findings.empty()) {
     write_file(o.trace_path, "", "trace");
@@ -329,7 +411,7 @@ void write_trace(const CheckOptions& o, const HuntResult& h, std::FILE* out) {
     return;
   }
   SimRun run(f.smallest, SimRunOptions{.keep_trace = true});
-  run.run(handlers::builtins());
+  run.run(*p.handlers);
   std::string text;
   for (const std::string& l : run.world().trace().all()) text += l + "\n";
   write_file(o.trace_path, text, "trace");
@@ -344,17 +426,21 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
                     "runs: {}\n",
                f.oracle, f.generated, f.seed, f.shrink_runs, size_text(case_size(f.smallest)));
     fmt::print(out, "{}", f.report.format());
-    if (!o.out_dir.empty()) fmt::print(out, "case file: {}\n", finding_path(o, f));
+    if (!o.out_dir.empty()) fmt::print(out, "case file: {}\n", finding_path(o, p, f));
   }
   fmt::print(out, "\nedgecase check {} ({}, protocol {}, port {}, faults {}): {} of {} cases run "
                   "from seed {}: {} clean, {} violating, {} undecided, {} could not run\n",
-             o.handler, o.backend, p.protocol, p.port, o.faults, h.generated, o.cases, o.seed,
+             p.handler, o.backend, p.protocol, p.port, o.faults, h.generated, o.cases, o.seed,
              t.clean, t.violating, t.undecided, t.case_errors);
   if (!h.out_of_time.empty()) fmt::print(out, "undecided past that point: {}\n", h.out_of_time);
   std::vector<std::string> oracles;
   for (const Finding& f : h.findings) oracles.push_back(f.oracle);
   if (!oracles.empty())
     fmt::print(out, "verdict: FOUND {} ({})\n", oracles.size(), fmt::join(oracles, ", "));
+  else if (t.refused > 0)
+    fmt::print(out, "verdict: NOTHING LISTENED on port {} in {} cases (their connections were "
+                    "refused; is --port where the handler listens?)\n",
+               p.port, t.refused);
   else if (t.case_errors > 0)
     fmt::print(out, "verdict: {} generated cases could not run (the case's fault, not the "
                     "handler's)\n", t.case_errors);
@@ -368,6 +454,7 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
 int exit_code(const HuntResult& h, const Tally& t) {
   if (t.case_errors > 0) return kExitUsage;
   if (!h.findings.empty()) return kExitFound;
+  if (t.refused > 0) return kExitUsage;
   if (t.undecided > 0 || !h.out_of_time.empty()) return kExitUndecided;
   return kExitClean;
 }
@@ -390,7 +477,15 @@ void CheckOptions::add_to(CLI::App& app) {
       "Run generated cases against a handler and report every bug found, each with its "
       "smallest case (exit 0 clean, 1 found, 2 usage or input error, 3 undecided: a limit of "
       "the kit's ended runs)");
-  command->add_option("handler", handler, "The handler: a built-in name (see --list)");
+  command->footer(
+      "Examples:\n"
+      "  edgecase check seed002 --cases 200 --out cases/\n"
+      "  edgecase check --so build/my_server.so --port 8080 --protocol echo --cases 200 --out "
+      "cases/\n"
+      "    (my_server.so built by edgecase_add_handler(my_server ...); its cases replay with\n"
+      "    edgecase replay cases/my_server-ORACLE.case --so build/my_server.so)");
+  command->add_option("handler", handler, "The handler: a built-in name (see --list); or --so");
+  so.add_to(command);
   command->add_flag("--list", list, "Print the built-in handlers, protocols and faults");
   command->add_option("--backend", backend, "sim (the simulated world) or live (loopback sockets)")
       ->capture_default_str();
@@ -404,8 +499,9 @@ void CheckOptions::add_to(CLI::App& app) {
                       "in every case); or a comma-separated list of faults (swarm among them)")
       ->capture_default_str();
   command->add_option("--protocol", protocol,
-                      "echo, line or hello (default: the handler's own, see --list)");
-  command->add_option("--port", port, "Where the handler listens (default: its own, or 7000)")
+                      "echo, line or hello (default: the handler's own, see --list; --so: echo)");
+  command->add_option("--port", port,
+                      "Where the handler listens (default: its own, or 7000; required with --so)")
       ->check(CLI::Range(1, 65535));
   command->add_option("--time-limit", time_limit,
                       "Wall-clock seconds for the whole check; past it the rest is undecided")
@@ -425,8 +521,8 @@ int run_check(const CheckOptions& o, std::FILE* out) {
     return kExitClean;
   }
   try {
-    if (o.handler.empty()) throw InputError{"name a handler (see edgecase check --list)"};
     Plan p = make_plan(o);
+    check_found_by_fits(o, p);
     Tally tally;
     // Progress is for a person watching a long check: at most a line a second, on standard
     // error, never in what the check writes (wall-clock time decides only when to print).
@@ -436,14 +532,14 @@ int run_check(const CheckOptions& o, std::FILE* out) {
       count(tally, generated, r);
       if (o.quiet || Clock::now() < next_line) return;
       next_line = Clock::now() + CheckOptions::kProgressEvery;
-      fmt::print(stderr, "check {}: {}/{} cases, {} violating, {} undecided\n", o.handler,
+      fmt::print(stderr, "check {}: {}/{} cases, {} violating, {} undecided\n", p.handler,
                  generated, o.cases, tally.violating, tally.undecided);
     };
     const HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
     if (!o.out_dir.empty())
-      for (const Finding& f : h.findings) write_finding(o, f);
+      for (const Finding& f : h.findings) write_finding(o, p, f);
     print_summary(o, p, h, tally, out);
-    write_trace(o, h, out);
+    write_trace(o, p, h, out);
     const int code = exit_code(h, tally);
     if (!o.junit_path.empty()) write_file(o.junit_path, junit_text(o, p, h, tally), "JUnit XML");
     if (!o.json_path.empty()) write_file(o.json_path, json_text(o, p, h, tally, code), "JSON");

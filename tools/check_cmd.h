@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <string>
 
+#include "tools/so_handler.h"
+
 namespace edgecase::tools {
 
 struct CheckOptions {
@@ -27,12 +29,13 @@ struct CheckOptions {
   static constexpr double kDefaultTimeLimit = 600;
 
   std::string handler;          // a built-in handler's name
+  SharedObject so;              // or a handler's shared object (--so, --entry, --arg)
   std::string backend = "sim";  // sim or live
   uint64_t cases = kDefaultCases;
   uint64_t seed = 1;            // the first generated seed
   std::string faults = "swarm"; // none, swarm, all, or a comma-separated list of fault names
   std::string protocol;         // empty: the handler's own (hello for seed000*, else echo)
-  int port = -1;                // -1: the handler's own port, or the kit's default
+  int port = -1;                // -1: the handler's own port, or the kit's default (--so: required)
   double time_limit = kDefaultTimeLimit;
   std::string out_dir;          // a case file per finding
   std::string trace_path;       // the full trace of the first finding's smallest case (sim)

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <variant>
@@ -73,11 +74,28 @@ void write_lines(std::ofstream& out, const std::string& path,
   if (!out) throw InputError{path + ": cannot write the trace file"};
 }
 
-RunOptions run_options(const WorldCommands& o) {
+// The handlers a case file may name: the built-in ones, and with --so the shared object's,
+// whose entry must be the handler the file names.
+std::shared_ptr<const HandlerRegistry> case_handlers(const WorldCommands& o, const Case& c,
+                                                     Backend backend) {
+  const std::string& named = c.scenario.handler;
+  if (o.so.given() && named != o.so.name())
+    throw InputError{fmt::format("{} names handler `{}`, but --so {} gives `{}`{}: give the "
+                                 "shared object of `{}` (--entry {} if its entry has that name)",
+                                 o.case_path, named, o.so.path, o.so.name(),
+                                 o.so.entry.empty() ? " (its file name)" : "", named, named)};
+  if (!o.so.given() && !handlers::builtins().find(named, c.scenario))
+    throw InputError{fmt::format("{}: handler {} is not built in: give its shared object with "
+                                 "--so (the case file's `# found by` line has the command)",
+                                 o.case_path, named)};
+  return handlers_with(o.so, backend);
+}
+
+RunOptions run_options(const WorldCommands& o, const HandlerRegistry& handlers) {
   RunOptions r;
   r.backend = o.backend == "live" ? Backend::live : Backend::sim;
   r.isolate = o.isolate;
-  r.handlers = &handlers::builtins();  // a case file names a built-in handler
+  r.handlers = &handlers;
   return r;
 }
 
@@ -99,6 +117,17 @@ bool crash_recorded(const std::vector<std::string>& recorded) {
   return std::find(recorded.begin(), recorded.end(), oracle::kHandlerCrashed) != recorded.end();
 }
 
+// No oracle judges a connection that never was (docs/ORACLES.md): a peer refused because
+// nothing listened on the case's port would pass unremarked. Say so, for a handler listening
+// elsewhere (a shared object's port, --arg) is the likely cause.
+void note_refused(const Report& r, const Case& c) {
+  for (const std::string& status : r.peers)
+    if (status.find("connect: ECONNREFUSED") != std::string::npos)
+      fmt::print(stderr, "note: {}: nothing listened on port {} (does the handler listen where "
+                         "the case says?)\n",
+                 status.substr(0, status.find(':')), c.scenario.port);
+}
+
 // run's verdict as an exit code: the party at fault.
 int run_exit(const Report& r) {
   if (!r.case_errors.empty()) return kExitUsage;
@@ -113,10 +142,13 @@ int do_run(const WorldCommands& o) {
     throw InputError{"--trace is for the simulation (a live run's trace varies): drop "
                      "--trace or use --backend sim"};
   const Case c = load(o.case_path);
+  const auto handlers =
+      case_handlers(o, c, o.backend == "live" ? Backend::live : Backend::sim);
   std::optional<std::ofstream> trace_out;
   if (!o.trace_path.empty()) trace_out = open_for_writing(o.trace_path, "trace file");
-  const Report r = run_case(c, run_options(o));
+  const Report r = run_case(c, run_options(o, *handlers));
   fmt::print("{}", r.format());
+  note_refused(r, c);
   if (trace_out) {
     if (r.found(oracle::kHandlerCrashed)) {
       fmt::print(stderr, "edgecase: the handler crashed: no trace can be written in this "
@@ -124,7 +156,7 @@ int do_run(const WorldCommands& o) {
                  o.trace_path);
     } else {
       SimRun run(c, SimRunOptions{.keep_trace = true});
-      run.run(handlers::builtins());
+      run.run(*handlers);
       write_lines(*trace_out, o.trace_path, run.world().trace().all());
       fmt::print("trace: {} lines, hash {:016x}, written to {}\n", run.world().trace().count(),
                  run.world().trace().hash(), o.trace_path);
@@ -141,11 +173,13 @@ int do_replay(const WorldCommands& o) {
   // Read before the run: a missing trace file is bad input, not a difference.
   const std::optional<std::vector<std::string>> saved =
       o.trace_path.empty() ? std::nullopt : std::optional(read_lines(o.trace_path));
+  const auto handlers = case_handlers(o, c, Backend::sim);
   RunOptions ro;
   ro.isolate = o.isolate;
-  ro.handlers = &handlers::builtins();
+  ro.handlers = handlers.get();
   const Report r = run_case(c, ro);
   fmt::print("{}", r.format());
+  note_refused(r, c);
   if (!r.case_errors.empty()) throw InputError{o.case_path + ": the case cannot run as written"};
   if (!r.kit_limit.empty()) {
     fmt::print("replay: DOES NOT reproduce: {}\n", r.kit_limit);
@@ -175,8 +209,8 @@ int do_replay(const WorldCommands& o) {
                "-DEDGECASE_SANITIZE=ON, where the overflow itself is reported every time\n");
     return kNotReproduced;
   }
-  const std::vector<std::string> actual = trace_of(c, handlers::builtins());
-  const std::vector<std::string> expected = saved ? *saved : trace_of(c, handlers::builtins());
+  const std::vector<std::string> actual = trace_of(c, *handlers);
+  const std::vector<std::string> expected = saved ? *saved : trace_of(c, *handlers);
   if (auto diff = compare_traces(expected, actual)) {
     fmt::print("replay: {}\n", diff->message());
     return kNotReproduced;
@@ -276,6 +310,7 @@ void WorldCommands::add_to(CLI::App& app) {
       ->check(CLI::IsMember({"sim", "live"}));
   run->add_flag("!--in-process", isolate,
                 "Run the handler in this process instead of a child (a crash ends the tool)");
+  so.add_to(run);
 
   replay = app.add_subcommand(
       "replay", "Run a case file again and check it reproduces what the file records: the "
@@ -286,6 +321,7 @@ void WorldCommands::add_to(CLI::App& app) {
                    "Run the handler in this process instead of a child");
   replay->add_option("case", case_path, "The case file")->required();
   replay->add_option("--trace", trace_path, "A trace written by `edgecase run --trace`");
+  so.add_to(replay);
 
   make_case = app.add_subcommand("case", "Write an echo case file drawn from a seed");
   seed_option(make_case, "--seed", seed, "The seed of the scenario and the run");

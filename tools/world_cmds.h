@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tools/so_handler.h"
+
 namespace edgecase::tools {
 
 // Adds a seed option: decimal digits, or 0x and hex digits, that fit 64 bits; anything else
@@ -17,6 +19,7 @@ struct WorldCommands {
   std::string trace_path;   // run: write the trace there; replay: compare against it
   std::string backend = "sim";  // run: sim or live
   bool isolate = true;          // run, replay: the handler runs in a child process
+  SharedObject so;              // run, replay: the case's handler from a shared object
   // case
   std::string out_path;
   std::string faults = "all";

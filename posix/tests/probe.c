@@ -122,10 +122,13 @@ int probe_stdio(void) {
   return n;
 }
 
-/* The entry point: a tiny handler that logs, then ends as argv[1] says. */
+/* The entry point: a tiny handler that logs, then ends as argv[1] says (exit, abort, segv). */
 int probe_main(int argc, char** argv) {
   printf("probe_main %d\n", argc);
   if (argc > 1 && strcmp(argv[1], "exit") == 0) exit(7);
   if (argc > 1 && strcmp(argv[1], "abort") == 0) abort();
+  /* A real crash, which no wrapper sees: `edgecase check --so` must survive it (its runs are
+   * isolated in a child process) and report handler-crashed. */
+  if (argc > 1 && strcmp(argv[1], "segv") == 0) *(volatile int*)0 = 1;
   return 0;
 }

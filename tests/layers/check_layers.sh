@@ -10,9 +10,10 @@ cd "$src"
 
 # Layer of each folder, and of each public header: a file may include a header of a lower
 # layer, or of its own group (sim and real share layer 2 but must not include each other).
+# tools/ (the edgecase command) sits above every library: `--so` loads a handler through posix/.
 declare -A rank=(
   [interface]=1 [sim]=2 [real]=2 [world]=3 [harness]=4 [props]=5
-  [handlers]=5 [fuzz]=6 [tools]=6 [posix]=6)
+  [handlers]=5 [fuzz]=6 [posix]=6 [tools]=7)
 declare -A header_group=(
   [kernel.h]=interface [inspect.h]=interface [kernel_calls.def]=interface [kernel_layer.h]=interface
   [sim_kernel.h]=sim [real_kernel.h]=real

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# check_so_test.sh EDGECASE SEED002_SO ECHO_SO: `edgecase check --so` (issue 11 item 9) through
+# the built binary, on handlers built by edgecase_add_handler (posix_probe.so is expected beside
+# SEED002_SO): seed 002 as published is found
+# out (lost-accept, lost-read-event), its case files replay with the same shared object and
+# record the command that does it; a correct C echo server (posix/tests/echo_et.c) is clean on
+# both backends and takes its port from --arg; bad input exits 2 before anything runs.
+set -uo pipefail
+edgecase=$1
+seed_so=$2
+echo_so=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect CODE PATTERN DESCRIPTION -- ARGS...: as in check_test.sh.
+expect() {
+  local code=$1 pattern=$2 what=$3
+  shift 4
+  local status=0
+  timeout 300 "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?
+  if ((status != code)) || ! cat "$work/out" "$work/err" | grep -qE -- "$pattern"; then
+    fail "$what: edgecase $* exited $status (want $code), output:"
+    cat "$work/out" "$work/err" | tail -20 >&2
+  fi
+}
+nothing_ran() {
+  if grep -q 'cases run' "$work/out"; then fail "$1: cases ran before the input was rejected"; fi
+}
+
+# --- bad input: exit 2, a message naming it, nothing run -----------------------------------------
+expect 2 "--so $work/missing.so: no such file" "missing file" -- check --so "$work/missing.so" --port 6888
+nothing_ran "missing file"
+echo "not an ELF file" >"$work/text.so"
+expect 2 'not a shared object the kit can load' "a text file as --so" -- check --so "$work/text.so" --port 6888
+expect 2 'not a regular file' "a directory as --so" -- check --so "$work" --port 6888 --entry x
+expect 2 'no entry edgecase_entry_nope .*it has seed002_original: give --entry seed002_original' \
+  "wrong entry" -- check --so "$seed_so" --entry nope --port 6888
+nothing_ran "wrong entry"
+expect 2 'give --port, where seed002_original listens' "no --port" -- check --so "$seed_so"
+expect 2 'or --so, not both' "a built-in name and --so" -- check seed002 --so "$seed_so" --port 6888
+expect 2 'requires --so' "--entry without --so" -- check seed002 --entry seed002_original
+expect 2 'an entry name is' "an entry no case file can name" -- check --so "$seed_so" --entry 'a;b' --port 6888
+
+# --- seed 002 as published is found out; its case files replay with the shared object -----------
+expect 1 'verdict: FOUND .*lost-(accept|read-event)' "seed 002 through the layer" -- \
+  check --so "$seed_so" --port 6888 --cases 200 -q --out "$work/cases" --json "$work/found.json" --junit "$work/found.xml"
+for oracle in lost-accept lost-read-event; do
+  jq -e --arg o "$oracle" '[.findings[].oracle] | index($o)' "$work/found.json" >/dev/null ||
+    fail "seed 002 through the layer: $oracle not found ($(jq -c '[.findings[].oracle]' "$work/found.json"))"
+done
+[[ $(jq -r '.handler, .so' "$work/found.json" | tr '\n' ' ') == "seed002_original $seed_so " ]] ||
+  fail "JSON names $(jq -c '{handler, so}' "$work/found.json")"
+xmllint --noout "$work/found.xml" || fail "JUnit is not well-formed XML"
+[[ $(jq '.findings | length' "$work/found.json") == $(xmllint --xpath 'count(//testcase[failure])' "$work/found.xml") ]] ||
+  fail "JSON findings and JUnit failures differ"
+xmllint --xpath 'string(//testcase[1]/@classname)' "$work/found.xml" | grep -qx 'edgecase.check.seed002_original' ||
+  fail "JUnit classname is not the entry's name"
+ls "$work/cases"/seed002_original-*.case >/dev/null 2>&1 || fail "no case file named after the entry"
+for f in "$work/cases"/*.case; do
+  grep -q '^handler seed002_original$' "$f" || fail "$f does not name the handler seed002_original"
+  # The file's own replay command (its `# found by` line) reproduces it.
+  replay=$(sed -n 's/^# found by .*; replay: `\(.*\)`$/\1/p' "$f")
+  [[ $replay == "edgecase replay $f --so $seed_so" ]] || fail "$f: replay command \`$replay\`"
+  (PATH=$(dirname "$edgecase"):$PATH && eval "$replay") >"$work/replay.out" 2>&1 ||
+    fail "replay of $f: $(tail -3 "$work/replay.out")"
+  grep -q 'replay: reproduces the recorded violations' "$work/replay.out" || fail "$f does not reproduce"
+done
+case_file=$(jq -r '.findings[] | select(.oracle == "lost-read-event") | .case_file' "$work/found.json")
+expect 1 'lost-read-event' "run the case with --so" -- run "$case_file" --so "$seed_so"
+expect 2 "handler seed002_original is not built in: give its shared object with --so" \
+  "replay without --so" -- replay "$case_file"
+expect 2 "handler seed002_original is not built in: give its shared object with --so" \
+  "run without --so" -- run "$case_file"
+expect 2 'names handler `seed002_original`, but --so .* gives `echo_et`' "replay with another handler's --so" -- \
+  replay "$case_file" --so "$echo_so"
+"$edgecase" case --generated echo --handler seed002 --port 6888 -o "$work/builtin.case"
+expect 2 'names handler `seed002`, but --so' "a built-in's case file with --so" -- \
+  run "$work/builtin.case" --so "$seed_so"
+
+# --- a handler that really crashes (no wrapper sees it) ends its run, never the check ------------
+probe_so=$(dirname "$seed_so")/posix_probe.so
+expect 1 'verdict: FOUND 1 \(handler-crashed\)' "a crashing shared object" -- \
+  check --so "$probe_so" --arg segv --port 7000 --cases 3 -q --out "$work/crash"
+expect 0 'reproduces the recorded violations \(handler-crashed\)' "replay of the crash" -- \
+  replay "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg segv
+expect 1 'handler-crashed' "run of the crash" -- \
+  run "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg segv
+
+# --- a correct C server through the layer is clean -----------------------------------------------
+expect 0 'verdict: CLEAN' "echo_et on the simulation" -- check --so "$echo_so" --port 7000 --cases 200 -q --json "$work/clean.json"
+[[ $(jq '.exit, .clean, (.findings | length)' "$work/clean.json" | tr '\n' ' ') == "0 200 0 " ]] ||
+  fail "clean JSON: $(jq -c '{exit, clean, findings: (.findings | length)}' "$work/clean.json")"
+expect 0 'verdict: CLEAN' "echo_et with every fault on" -- check --so "$echo_so" --port 7000 --cases 100 --faults all -q
+# A file name without a directory is that file, not a library dlopen() searches for.
+edgecase_path=$(realpath "$edgecase")
+(cd "$(dirname "$echo_so")" && "$edgecase_path" check --so "$(basename "$echo_so")" --port 7000 --cases 5 -q) \
+  >"$work/out" 2>&1 || fail "--so with a bare file name: $(tail -2 "$work/out")"
+# --arg reaches the entry's argv: the server listens where it says, and only there.
+expect 0 'verdict: CLEAN' "echo_et --arg 47123 on live sockets" -- \
+  check --so "$echo_so" --entry echo_et --arg 47123 --port 47123 --backend live --cases 20 -q
+# A --port where nothing listens is not a clean check: the handler was never tested.
+expect 2 'NOTHING LISTENED on port 47125 in 3 cases' "echo_et listening elsewhere than --port" -- \
+  check --so "$echo_so" --arg 47124 --port 47125 --cases 3 -q --json "$work/elsewhere.json"
+[[ $(jq '.exit, .refused' "$work/elsewhere.json" | tr '\n' ' ') == "2 3 " ]] ||
+  fail "refused JSON: $(jq -c '{exit, refused}' "$work/elsewhere.json")"
+"$edgecase" case --generated echo --handler echo_et --port 47125 -o "$work/elsewhere.case"
+expect 0 'note: peer#1: nothing listened on port 47125' "run says when nothing listened" -- \
+  run "$work/elsewhere.case" --so "$echo_so" --arg 47124
+# The arguments are on each case file's replay command, and the replay passes them on.
+expect 1 'verdict: FOUND' "seed 002 given arguments" -- \
+  check --so "$seed_so" --arg 'two words' --arg x --port 6888 --cases 3 -q --out "$work/args"
+for f in "$work/args"/*.case; do
+  replay=$(sed -n 's/^# found by .*; replay: `\(.*\)`$/\1/p' "$f")
+  [[ $replay == "edgecase replay $f --so $seed_so --arg 'two words' --arg x" ]] ||
+    fail "$f: replay command \`$replay\`"
+  (PATH=$(dirname "$edgecase"):$PATH && eval "$replay") >"$work/replay.out" 2>&1 ||
+    fail "replay of $f: $(tail -3 "$work/replay.out")"
+done
+
+expect 0 'check --so build/my_server.so --port 8080' "check --help shows --so" -- check --help
+
+if ((failures > 0)); then
+  echo "check_so_test: $failures failures" >&2
+  exit 1
+fi
+echo "check_so_test: every check passed"
