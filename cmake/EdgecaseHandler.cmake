@@ -2,19 +2,23 @@
 # the interposition layer (posix/README.md).
 #
 #   edgecase_add_handler(NAME SOURCES a.c b.c [LIBRARIES libfoo.a|target ...] ENTRY main|function
-#                        [PORT port] [LANGUAGE C|CXX]
+#                        [PORT port] [LANGUAGE C|CXX] [PRELUDE header] [STATIC_ONLY]
 #                        [TEST [PROTOCOL echo|line|hello] [CASES n] [LIVE_CASES n] [ARGS arg ...]])
 #
 # Makes, from the sources compiled as they are and the archives as they are:
 #   NAME          a shared object (NAME.so) the kit loads: edgecase::posix::load_handler(path,
-#                 "NAME") finds its entry, edgecase_entry_NAME(argc, argv);
+#                 "NAME") finds its entry, edgecase_entry_NAME(argc, argv); `edgecase check
+#                 --so NAME.so` runs it. Not with STATIC_ONLY, for archives not compiled
+#                 position-independent (Debian's libuv_a.a): a .so cannot hold them;
 #   NAME_handler  a static library holding the same code, for a test binary to link: declare
 #                 extern "C" int edgecase_entry_NAME(int, char**) and give it to
 #                 edgecase::posix::make_handler.
 # ENTRY main renames the sources' main to edgecase_main_NAME with -Dmain=... on the command line
 # (no edit); any other name is used as it is (a function taking argc and argv, in LANGUAGE: C by
 # default when the first source is a .c file, C++ otherwise). PORT is recorded as the targets'
-# property EDGECASE_HANDLER_PORT (where the handler listens).
+# property EDGECASE_HANDLER_PORT (where the handler listens). PRELUDE is a header force-included
+# before every source (-include): what a published fragment leaves out (its #includes, a macro
+# it never defines), without editing its text.
 #
 # TEST (needs PORT) also makes NAME_test, an executable linking NAME_handler and the kit's
 # props layer, generated from edgecase_handler_test.cc.in: check_server runs CASES generated
@@ -61,7 +65,7 @@ function(_edgecase_wrap_flags out)
 endfunction()
 
 function(edgecase_add_handler NAME)
-  cmake_parse_arguments(H "TEST" "ENTRY;PORT;LANGUAGE;PROTOCOL;CASES;LIVE_CASES"
+  cmake_parse_arguments(H "TEST;STATIC_ONLY" "ENTRY;PORT;LANGUAGE;PROTOCOL;CASES;LIVE_CASES;PRELUDE"
                         "SOURCES;LIBRARIES;ARGS" ${ARGN})
   if(NOT H_SOURCES OR NOT H_ENTRY)
     message(FATAL_ERROR "edgecase_add_handler(${NAME}): SOURCES and ENTRY are required")
@@ -88,10 +92,20 @@ function(edgecase_add_handler NAME)
     set(defines "main=${entry}")
   endif()
   set(glue "${CMAKE_CURRENT_BINARY_DIR}/${NAME}_entry")
+  set(call "${entry}(argc, argv)")
   if(H_LANGUAGE STREQUAL "C")
     set(glue "${glue}.c")
     set(decl "int ${entry}(int, char**);")
     set(close "")
+    set(call "${entry}(argc, argv)")
+  elseif(H_ENTRY STREQUAL "main")
+    # C++'s main is either int main() or int main(int, char**), and once renamed it is an
+    # ordinary function whose mangled name says which: both are declared weak, and the one the
+    # sources define is called (the other's address is null).
+    set(glue "${glue}.cc")
+    set(decl "int ${entry}(int, char**) __attribute__((weak));\nint ${entry}() __attribute__((weak));\nextern \"C\" {")
+    set(close "}")
+    set(call "static_cast<int (*)(int, char**)>(&${entry}) ? ${entry}(argc, argv) : ${entry}()")
   else()
     set(glue "${glue}.cc")
     set(decl "int ${entry}(int, char**);\nextern \"C\" {")
@@ -127,7 +141,7 @@ int edgecase_entry_@NAME@(int argc, char** argv) {
   } else {
     edgecase_copy(__start_@state@, edgecase_saved, size);
   }
-  return @entry@(argc, argv);
+  return @call@;
 }
 @close@
 ]=])
@@ -144,6 +158,11 @@ SECTIONS {
   set_target_properties(${NAME}_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_compile_definitions(${NAME}_objects PRIVATE ${defines})
   target_compile_options(${NAME}_objects PRIVATE $<$<COMPILE_LANGUAGE:C>:-fexceptions>)
+  if(H_PRELUDE)
+    get_filename_component(prelude "${H_PRELUDE}" ABSOLUTE)
+    target_compile_options(${NAME}_objects PRIVATE -include "${prelude}")
+    set_property(SOURCE ${H_SOURCES} APPEND PROPERTY OBJECT_DEPENDS "${prelude}")
+  endif()
   add_library(${NAME}_glue OBJECT "${glue}")
   set_target_properties(${NAME}_glue PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
@@ -173,9 +192,16 @@ SECTIONS {
     COMMENT "Linking handler ${NAME} with --wrap for the calls of posix/wrap.list")
   set_source_files_properties("${wrapped}" PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
 
-  add_library(${NAME} MODULE "${wrapped}")
+  # STATIC_ONLY: no shared object, for archives not built position-independent (Debian's
+  # libuv_a.a: its PC32 relocations against libc's data cannot go into a .so).
+  set(targets ${NAME}_handler)
+  if(NOT H_STATIC_ONLY)
+    add_library(${NAME} MODULE "${wrapped}")
+    set_target_properties(${NAME} PROPERTIES PREFIX "")
+    list(APPEND targets ${NAME})
+  endif()
   add_library(${NAME}_handler STATIC "${wrapped}")
-  foreach(t ${NAME} ${NAME}_handler)
+  foreach(t ${targets})
     set_target_properties(${t} PROPERTIES LINKER_LANGUAGE CXX EDGECASE_HANDLER_ENTRY
                           "edgecase_entry_${NAME}")
     if(H_PORT)
@@ -183,7 +209,6 @@ SECTIONS {
     endif()
     target_link_libraries(${t} PUBLIC ${posix})
   endforeach()
-  set_target_properties(${NAME} PROPERTIES PREFIX "")
   if(H_TEST)
     _edgecase_handler_test(${NAME})
   endif()

@@ -7,9 +7,9 @@
 //   data's upper 32 bits as stack garbage that epoll stores and returns; they showed in
 //   traces and differed between runs of one case. The server reads only data.fd.
 // - `k.` in front of every system call; `handle` and `setnonblocking` take the Kernel too.
-// - setrlimit(RLIMIT_NOFILE, 10000) is not in the Kernel interface: the call and its `rt` are
-//   left out, as if it succeeded. The seed bug "setrlimit fails where the hard limit is lower,
-//   and the server exits" is therefore not reachable through this port.
+// - setrlimit(RLIMIT_NOFILE, 10000) is k.setrlimit, as published: the simulated process's limit
+//   becomes 10,000 (hard and soft), and a failure ("setrlimit fails where the hard limit is
+//   lower") ends the server as published (handler-threw here, see the next line).
 // - `return -1` from main (every fatal setup error) throws std::runtime_error, so the world
 //   reports handler-threw instead of the handler returning silently.
 // - perror/printf/fprintf output removed (the world's trace shows the calls); with it went the
@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "handlers/handlers.h"
@@ -75,6 +76,13 @@ void seed002(Kernel& k) {
   socklen_t socklen = sizeof(struct sockaddr_in);
   struct epoll_event ev{};  // zeroed by the port (see the top of the file)
   struct epoll_event events[MAXEPOLLSIZE];
+  struct rlimit rt;
+
+  /* 设置每个进程允许打开的最大文件数 */
+  rt.rlim_max = rt.rlim_cur = MAXEPOLLSIZE;
+  if (k.setrlimit(RLIMIT_NOFILE, &rt) == -1) {
+    throw std::runtime_error("seed002: setrlimit error");
+  }
 
   servaddr.sin_family = AF_INET;
   servaddr.sin_addr.s_addr = htonl(INADDR_ANY);

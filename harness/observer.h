@@ -129,6 +129,7 @@ class Observer final : public KernelLayer {
   // Violations of one oracle kept at most: a buggy loop repeats the same mistake thousands of
   // times, and the first few name it.
   static constexpr size_t kMaxPerOracle = 8;
+  static constexpr int kLastStdioFd = 2;  // fds 0-2: the process's stdio, open from the start
   // Events of the latest epoll_wait return kept for a busy-loop report.
   static constexpr size_t kEventsShown = 4;
 

@@ -1,7 +1,10 @@
 // The current session and the handler adapter (include/edgecase/posix.h).
 #include <dlfcn.h>
 
+#include <array>
+#include <iostream>
 #include <stdexcept>
+#include <streambuf>
 #include <string>
 #include <utility>
 
@@ -28,12 +31,100 @@ void Session::log(int fd, std::string_view bytes) const {
 
 Session* current() { return g_current; }
 
+namespace {
+
+// The stdio fds as the wrappers name them (posix/layer.h).
+constexpr int kStdout = 1;
+constexpr int kStderr = 2;
+
+// A stream buffer that hands every byte to the session's log as the handler's `fd`, as
+// __wrap_write does for write(1) and write(2). Unbuffered: the output interleaves with printf's
+// and write(1)'s in the order the handler made it, and nothing is left behind when a Stop ends
+// the run mid-line.
+class LogBuf final : public std::streambuf {
+ public:
+  LogBuf(const Session& session, int fd) : session_(session), fd_(fd) {}
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    const char ch = traits_type::to_char_type(c);
+    session_.log(fd_, std::string_view(&ch, 1));
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    session_.log(fd_, std::string_view(s, static_cast<size_t>(n)));
+    return n;
+  }
+
+ private:
+  const Session& session_;
+  int fd_;
+};
+
+// An empty stdin: the base class's underflow finds no byte, end of file at once.
+class EmptyBuf final : public std::streambuf {};
+
+// What a stream had before the scope routed it, given back after.
+struct SavedStream {
+  std::ios* stream;
+  std::streambuf* buffer;
+  std::ios::iostate state;
+  std::ios::fmtflags flags;
+  std::streamsize precision;
+  std::streamsize width;
+  char fill;
+};
+
+SavedStream route(std::ios& stream, std::streambuf* buffer) {
+  SavedStream saved{&stream,       stream.rdbuf(), stream.rdstate(), stream.flags(),
+                    stream.precision(), stream.width(), stream.fill()};
+  stream.rdbuf(buffer);  // also clears the state, as a new process's stream starts
+  return saved;
+}
+
+}  // namespace
+
+// The standard streams for a scope's lifetime: libstdc++'s own buffers write with the real
+// fwrite() from the shared library, past the layer, onto the process's fd 1 and 2 (and std::cin
+// reads the real fd 0); swapping the buffers is the one way to reach them without wrapping
+// libstdc++ (posix/README.md, "Stdio").
+struct Scope::Streams {
+  explicit Streams(const Session& session)
+      : out(session, kStdout),
+        err(session, kStderr),
+        saved{route(std::cout, &out), route(std::cerr, &err), route(std::clog, &err),
+              route(std::cin, &in)} {}
+  ~Streams() {
+    for (const SavedStream& s : saved) {
+      s.stream->rdbuf(s.buffer);
+      s.stream->clear(s.state);
+      s.stream->flags(s.flags);
+      s.stream->precision(s.precision);
+      s.stream->width(s.width);
+      s.stream->fill(s.fill);
+    }
+  }
+  Streams(const Streams&) = delete;
+  Streams& operator=(const Streams&) = delete;
+
+  LogBuf out;
+  LogBuf err;
+  EmptyBuf in;
+  std::array<SavedStream, 4> saved;
+};
+
 Scope::Scope(Kernel& kernel, SessionOptions options)
-    : session_(kernel, std::move(options)), previous_(g_current) {
+    : session_(kernel, std::move(options)),
+      previous_(g_current),
+      streams_(std::make_unique<Streams>(session_)) {
   g_current = &session_;
 }
 
-Scope::~Scope() { g_current = previous_; }
+Scope::~Scope() {
+  streams_.reset();
+  g_current = previous_;
+}
 
 Handler make_handler(std::string name, Entry entry, HandlerOptions options) {
   return [name = std::move(name), entry, options = std::move(options)](Kernel& k) {

@@ -67,8 +67,8 @@ constexpr SeedBug kSeedBugs[] = {
      "no effect on Linux: F_GETFD gives 0 here, and F_SETFL only changes O_NONBLOCK-like bits",
      false},
     {"seed002", "setrlimit(RLIMIT_NOFILE, 10000) fails and the server exits", {"", ""},
-     "the port leaves setrlimit out; the published text's call reaches the model (posix/), "
-     "whose hard limit, 524,288, lets 10,000 through",
+     "the port calls k.setrlimit as published, and the published text's call reaches the "
+     "model too (posix/): its hard limit, 524,288, lets 10,000 through",
      false},
     {"seed003", "ET listener, one accept per event", {oracle::kLostAccept, ""}, "", false},
     {"seed003", "one read per ET event", {oracle::kLostReadEvent, ""}, "", false},

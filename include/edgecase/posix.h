@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +75,11 @@ class Session {
 // The current session, or nullptr: every wrapper then makes the real call.
 Session* current();
 
-// Makes a session current for its lifetime and restores the previous one after.
+// Makes a session current for its lifetime and restores the previous one after. It also
+// routes the C++ standard streams for its lifetime: std::cout to the session's log as fd 1,
+// std::cerr and std::clog as fd 2, std::cin to an empty stdin. libstdc++ writes them from its
+// shared library, which --wrap cannot reach (posix/README.md, "Stdio"); their buffers, state and
+// format flags are the kit's again after the scope.
 class Scope {
  public:
   Scope(Kernel& kernel, SessionOptions options = {});
@@ -84,8 +89,10 @@ class Scope {
   Session& session() { return session_; }
 
  private:
+  struct Streams;  // the standard streams' routing (session.cc)
   Session session_;
   Session* previous_;
+  std::unique_ptr<Streams> streams_;  // last: restored before the session goes
 };
 
 // A handler's entry point: its renamed main(), or any function of that type.
