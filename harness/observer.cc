@@ -209,6 +209,16 @@ uint16_t Observer::peer_port_of(int fd) {
   return ntohs(a.sin_port);
 }
 
+uint16_t Observer::local_port_of(int fd) {
+  const ErrnoGuard g;
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (quiet_.getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+  return 0;
+}
+
 void Observer::count_failure(const char* call, int err) {
   if (err == EAGAIN || err == EWOULDBLOCK) ++stats_.eagain;
   else if (err == EINTR) ++stats_.eintr;
@@ -478,6 +488,7 @@ int Observer::listen(int sockfd, int backlog) {
   if (r == 0) {
     auto it = fds_.find(sockfd);
     if (it != fds_.end()) it->second.kind = FdState::Kind::listener;
+    listened_ports_.insert(local_port_of(sockfd));
   }
   return r;
 }

@@ -70,6 +70,9 @@ class Observer final : public KernelLayer {
   // Whether accept4 ever gave the handler a connection from this client port (the fd may be
   // closed and its number reused since).
   bool accepted_port(uint16_t port) const { return accepted_ports_.count(port) != 0; }
+  // Whether a listen() of the handler's ever succeeded on a socket bound to this port (IPv4;
+  // an IPv6 or AF_UNIX listener counts as port 0).
+  bool listened_on(uint16_t port) const { return listened_ports_.count(port) != 0; }
   // epoll_wait calls in a row, up to the latest, that blocked and were interrupted by a signal
   // (-1 EINTR): a handler the fault plan keeps interrupting spends its steps here, which is
   // not a spin of its own.
@@ -192,6 +195,7 @@ class Observer final : public KernelLayer {
     ++productive_calls_;
   }
   uint16_t peer_port_of(int fd);
+  uint16_t local_port_of(int fd);
   void violation(std::string_view oracle, Evidence e);
 
   Kernel& inner_;
@@ -206,6 +210,7 @@ class Observer final : public KernelLayer {
   std::map<std::pair<int, int>, Registration> requested_;
   std::vector<Ghost> ghosts_;
   std::set<uint16_t> accepted_ports_;
+  std::set<uint16_t> listened_ports_;
   RunStats stats_;
   std::set<uint16_t> eof_ports_;
   std::map<uint16_t, uint64_t> read_from_port_;  // only with a read hook

@@ -156,6 +156,20 @@ RunStats run_stats(const Observer& calls, const std::vector<const Peer*>& peers)
   return st;
 }
 
+// A connection refused where the handler never listened on the case's port: the case names a
+// port the handler does not use (edgecase check --port, GenOptions::port, a handler's PORT), so
+// no oracle could judge anything. A case that cannot run, not a clean run.
+std::string nothing_listened(const Case& c, const Observer& calls,
+                             const std::vector<const Peer*>& peers) {
+  if (calls.listened_on(c.scenario.port)) return "";
+  for (const Peer* p : peers)
+    if (p->failure().find("ECONNREFUSED") != std::string::npos)
+      return fmt::format("peer#{}'s connection was refused and the handler never listened on "
+                         "port {}: is that the port it listens on?",
+                         p->index(), c.scenario.port);
+  return "";
+}
+
 // What both backends share once the handler has stopped: the oracles and the report. A run a
 // kit limit ended, or whose case could not run as written, is not judged by the final-state
 // oracles: what they would find is the kit's or the case's doing, not the handler's.
@@ -180,6 +194,12 @@ Report judge_run(const Case& c, Backend backend, const sim::World::Result& resul
   if (r.case_errors.empty() && r.kit_limit.empty()) {
     std::vector<Violation> end = judge(view, r.undecided);
     r.violations.insert(r.violations.end(), end.begin(), end.end());
+    // Only for a run judged clean: a handler that crashed, exited or spun before it listened
+    // is judged for that.
+    if (r.violations.empty()) {
+      if (std::string e = nothing_listened(c, view.calls, peers); !e.empty())
+        r.case_errors.push_back(std::move(e));
+    }
   }
   if (report_text) {
     for (const Peer* p : peers) r.peers.push_back(p->status());
