@@ -22,8 +22,9 @@ struct SharedObject {
   std::string entry;              // empty: the file's name without its directory and ".so"
   std::vector<std::string> args;  // argv[1...]
 
-  // Adds --so, --entry and --arg to `app` (--entry and --arg need --so).
-  void add_to(CLI::App* app);
+  // Adds --so, --entry and --arg to `app` (--entry and --arg need --so); `from_case`: for run
+  // and replay, whose case file names the handler and records its arguments.
+  void add_to(CLI::App* app, bool from_case = false);
   bool given() const { return !path.empty(); }
   // The handler's name: --entry, or the file's name without ".so".
   std::string name() const;
