@@ -354,7 +354,7 @@ TEST_CASE("case file: check_case names what cannot be written", "[case]") {
   REQUIRE(problem([](Case&) {}) == "(none)");
 }
 
-TEST_CASE("case file: handler-arg lines follow the handler line; files without them read as "
+TEST_CASE("case file: handler-arg lines follow the handler line, files without them read as "
           "before", "[case]") {
   // A file without the line (every file written before it existed) has no arguments, and
   // writes back as it was.
