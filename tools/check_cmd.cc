@@ -109,7 +109,8 @@ void resolve_handler(const CheckOptions& o, Plan& p) {
       throw InputError{fmt::format("--so: give --port, where {} listens (its code says; the kit "
                                    "cannot tell)",
                                    o.so.name())};
-    p.handlers = handlers_with(o.so, o.backend == "live" ? Backend::live : Backend::sim);
+    p.handlers = handlers_with(o.so, o.backend == "live" ? Backend::live : Backend::sim,
+                               Recorded::on_found_by_line);
     p.handler = o.so.name();
     return;
   }
@@ -364,8 +365,9 @@ std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h
       ++errors;
       const std::vector<std::string> lines = kit_limit_lines(batch.kit_limits);
       body = fmt::format("      <error type=\"kit-limit\" message=\"{} runs undecided (a limit "
-                         "of the kit's, not the handler): {}\">{}</error>\n",
-                         batch.undecided, xml(lines.front()), xml(fmt::format("{}", fmt::join(lines, "\n"))));
+                         "of the kit's, not the handler); most often: {}\">{}</error>\n",
+                         batch.undecided, xml(by_frequency(batch.kit_limits).front().first),
+                         xml(fmt::format("{}", fmt::join(lines, "\n"))));
     }
     cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\">\n{}    </testcase>\n", cls,
                          xml(name), body);

@@ -48,6 +48,20 @@ std::vector<std::string> entries_in(const std::string& path) {
   return out;
 }
 
+// What `edgecase check` writes on each case file's `# found by` line must fit it, as one line.
+void check_recordable(const SharedObject& so) {
+  for (const std::string& a : so.args)
+    if (std::any_of(a.begin(), a.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
+        }))
+      throw InputError{"--arg: a control character cannot be recorded in a case file's replay "
+                       "command"};
+  if (so.flags().size() > SharedObject::kMaxCommandBytes)
+    throw InputError{fmt::format("--so and --arg: more than {} bytes together cannot be recorded "
+                                 "in a case file's replay command",
+                                 SharedObject::kMaxCommandBytes)};
+}
+
 void check_inputs(const SharedObject& so) {
   const std::string name = so.name();
   if (name.empty() || name.size() > CaseLimits::kMaxNameLength ||
@@ -59,16 +73,6 @@ void check_inputs(const SharedObject& so) {
   if (so.args.size() > CaseLimits::kMaxHandlerArgs)
     throw InputError{fmt::format("--arg: at most {} arguments (what a case file records)",
                                  CaseLimits::kMaxHandlerArgs)};
-  for (const std::string& a : so.args)
-    if (std::any_of(a.begin(), a.end(), [](char c) {
-          return static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
-        }))
-      throw InputError{"--arg: a control character cannot be recorded in a case file's replay "
-                       "command"};
-  if (so.flags().size() > SharedObject::kMaxCommandBytes)
-    throw InputError{fmt::format("--so and --arg: more than {} bytes together cannot be recorded "
-                                 "in a case file's replay command",
-                                 SharedObject::kMaxCommandBytes)};
   std::error_code ec;
   if (!std::filesystem::exists(so.path, ec))
     throw InputError{fmt::format("--so {}: no such file", so.path)};
@@ -143,9 +147,11 @@ std::string SharedObject::flags() const {
   return out;
 }
 
-std::shared_ptr<const HandlerRegistry> handlers_with(const SharedObject& so, Backend backend) {
+std::shared_ptr<const HandlerRegistry> handlers_with(const SharedObject& so, Backend backend,
+                                                     Recorded recorded) {
   auto registry = std::make_shared<HandlerRegistry>(handlers::builtins());
   if (!so.given()) return registry;
+  if (recorded == Recorded::on_found_by_line) check_recordable(so);
   check_inputs(so);
   const posix::Entry entry = load(so);
   const std::string name = so.name();

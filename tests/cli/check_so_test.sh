@@ -157,6 +157,9 @@ for f in "$work/args"/*.case; do
   [[ $(grep '^handler-arg ' "$f" | tr '\n' ' ') == 'handler-arg "two words" handler-arg "x" ' ]] ||
     fail "$f: handler-arg lines $(grep '^handler-arg ' "$f" | tr '\n' ' ')"
 done
+# Any byte but NUL is an argument in a case file (escaped), and reaches the handler.
+sed 's/^handler-arg "segv"$/handler-arg "segv\\x01"/' "$work/crash/posix_probe-handler-crashed.case" >"$work/ctl.case"
+expect 1 'DOES NOT reproduce' "a control character in a handler-arg" -- replay "$work/ctl.case" --so "$probe_so"
 # A bad handler-arg line is bad input (exit 2), named by its line.
 sed 's/^handler-arg "segv"$/handler-arg segv/' "$work/crash/posix_probe-handler-crashed.case" >"$work/badarg.case"
 expect 2 'line [0-9]+: expected `handler-arg "TEXT"`, got `handler-arg segv`' "an unquoted handler-arg" -- \
@@ -183,7 +186,10 @@ for cmd in check run replay; do
     "$cmd --entry bad" -- "${args[@]}" --so "$probe_so" --entry 'a b'
   expect 2 "requires --so" "$cmd --arg without --so" -- "${args[@]}" --arg x
   expect 2 "requires --so" "$cmd --entry without --so" -- "${args[@]}" --entry x
-  expect 2 "control character" "$cmd --arg with a newline" -- "${args[@]}" --so "$probe_so" --arg $'a\nb'
+  # Only check records its --arg values on a `# found by` line, which holds no control character.
+  if [[ $cmd == check ]]; then
+    expect 2 "control character" "$cmd --arg with a newline" -- "${args[@]}" --so "$probe_so" --arg $'a\nb'
+  fi
   many=(); for ((i = 0; i < 65; ++i)); do many+=(--arg x); done
   expect 2 "at most 64 arguments" "$cmd with 65 --arg" -- "${args[@]}" --so "$probe_so" "${many[@]}"
   expect 2 "arg" "$cmd --arg with no value" -- "${args[@]}" --so "$probe_so" --arg
