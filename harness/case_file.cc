@@ -27,6 +27,8 @@ using L = CaseLimits;
 
 constexpr std::string_view kMagic = "edgecase-case";
 constexpr std::string_view kStepIndent = "  ";
+// The optional lines after `handler NAME`: a shared object's handler arguments, in order.
+constexpr std::string_view kHandlerArg = "handler-arg";
 // The header's keywords in the order they must appear, then the peers' and the last line's:
 // a misplaced keyword's position in this list tells a repeated line from a missing one.
 constexpr std::array<std::string_view, 9> kOrder = {
@@ -322,6 +324,7 @@ std::string order_hint(std::string_view line, size_t lo, size_t hi) {
   line.remove_prefix(first == std::string_view::npos ? line.size() : first);
   const std::string_view word = line.substr(0, line.find(' '));
   if (syntax_named(word)) return "steps belong between `peer start NANOS` and `end`";
+  if (word == kHandlerArg) return fmt::format("`{}` lines follow the `handler` line", kHandlerArg);
   for (size_t i = 0; i < kOrder.size(); ++i) {
     if (kOrder[i] != word || (i >= lo && i <= hi)) continue;
     if (word == "fault" && i < lo) return "every fault is listed already";
@@ -340,7 +343,11 @@ class Parser {
     parse_magic(reader_.next(/*skip=*/false));
     c.kit_version = parse_name(reader_.next(), 1, "`kit VERSION`");
     c.scenario.handler = parse_name(reader_.next(), 2, "`handler NAME`");
-    c.scenario.protocol = parse_name(reader_.next(), 3, "`protocol NAME`");
+    Line l = reader_.next();
+    for (; !l.eof() && l.text->substr(0, kHandlerArg.size() + 1) == fmt::format("{} ", kHandlerArg);
+         l = reader_.next())
+      c.scenario.handler_args.push_back(parse_handler_arg(l, c.scenario.handler_args.size()));
+    c.scenario.protocol = parse_name(l, 3, "`protocol NAME`");
     parse_listen(reader_.next(), c.scenario);
     c.seed = parse_seed_line(reader_.next());
     for (size_t i = 0; i < kFaultCount; ++i) c.faults.faults[i] = parse_fault(reader_.next(), i);
@@ -381,6 +388,19 @@ class Parser {
       fail(l, form, fmt::format("a name is 1 to {} characters from A-Z a-z 0-9 . _ + -",
                                 L::kMaxNameLength));
     return std::string(w.w[1]);
+  }
+
+  // `handler-arg STRING`: one argument of a shared object's handler (argv[1...]), 0 to
+  // kMaxHandlerArgBytes bytes, none of them NUL (argv cannot hold one).
+  static std::string parse_handler_arg(const Line& l, size_t already) {
+    const std::string form = fmt::format("`{} \"TEXT\"`", kHandlerArg);
+    if (already == L::kMaxHandlerArgs)
+      fail(l, form, fmt::format("a case has at most {} handler arguments", L::kMaxHandlerArgs));
+    std::string arg = parse_text(l, form, l.text->substr(kHandlerArg.size()),
+                                 L::kMaxHandlerArgBytes, /*allow_empty=*/true);
+    if (arg.find('\0') != std::string::npos)
+      fail(l, form, "an argument cannot hold a NUL byte (\\x00)");
+    return arg;
   }
 
   static void parse_listen(const Line& l, Scenario& s) {
@@ -494,15 +514,15 @@ class Parser {
   }
 
   // ` "TEXT"` to the end of the line: the bytes, unescaped.
-  static std::string parse_text(const Line& l, const std::string& form, std::string_view s) {
+  static std::string parse_text(const Line& l, const std::string& form, std::string_view s,
+                                size_t max_bytes = L::kMaxDataBytes, bool allow_empty = false) {
     if (s.substr(0, 2) != " \"") fail(l, form);
     std::string out;
     size_t i = 2;
     for (;; ++i) {
       if (i == s.size()) fail(l, form, "unterminated string");
       if (s[i] == '"') break;
-      if (out.size() == L::kMaxDataBytes)
-        fail(l, form, fmt::format("at most {} bytes", L::kMaxDataBytes));
+      if (out.size() == max_bytes) fail(l, form, fmt::format("at most {} bytes", max_bytes));
       if (s[i] != '\\') {
         out += s[i];
         continue;
@@ -510,7 +530,7 @@ class Parser {
       out += parse_escape(l, form, s, i);
     }
     if (i + 1 != s.size()) fail(l, form, "nothing may follow the closing quote");
-    if (out.empty()) fail(l, form, "at least one byte: `send 0` sends none");
+    if (out.empty() && !allow_empty) fail(l, form, "at least one byte: `send 0` sends none");
     return out;
   }
 
@@ -686,6 +706,13 @@ std::vector<CaseError> validate_case(const Case& c, const CaseLines* lines) {
 std::optional<std::string> check_case(const Case& c) {
   if (!valid_name(c.kit_version)) return "kit version: not a name";
   if (!valid_name(c.scenario.handler)) return "handler: not a name";
+  if (c.scenario.handler_args.size() > L::kMaxHandlerArgs)
+    return fmt::format("more than {} handler arguments", L::kMaxHandlerArgs);
+  for (const std::string& a : c.scenario.handler_args) {
+    if (a.size() > L::kMaxHandlerArgBytes)
+      return fmt::format("a handler argument of more than {} bytes", L::kMaxHandlerArgBytes);
+    if (a.find('\0') != std::string::npos) return "a handler argument with a NUL byte";
+  }
   if (!valid_name(c.scenario.protocol)) return "protocol: not a name";
   if (c.scenario.port == 0) return "port 0";
   for (size_t i = 0; i < kFaultCount; ++i)
@@ -701,11 +728,12 @@ std::optional<std::string> check_case(const Case& c) {
 
 std::string write_case(const Case& c) {
   assert(!check_case(c) && "write_case: the case cannot be written (see check_case)");
-  std::string out = fmt::format("{} {}\nkit {}\nhandler {}\nprotocol {}\nlisten {} {}\n"
-                                "seed 0x{:016x}\n",
-                                kMagic, Case::kFormatVersion, c.kit_version, c.scenario.handler,
-                                c.scenario.protocol, address_text(c.scenario.addr),
-                                c.scenario.port, c.seed);
+  std::string out = fmt::format("{} {}\nkit {}\nhandler {}\n", kMagic, Case::kFormatVersion,
+                                c.kit_version, c.scenario.handler);
+  for (const std::string& a : c.scenario.handler_args)
+    out += fmt::format("{} {}\n", kHandlerArg, quote(a));
+  out += fmt::format("protocol {}\nlisten {} {}\nseed 0x{:016x}\n", c.scenario.protocol,
+                     address_text(c.scenario.addr), c.scenario.port, c.seed);
   for (size_t i = 0; i < kFaultCount; ++i) {
     const Fault& f = c.faults.faults[i];
     out += fmt::format("fault {} {} {}\n", fault_name(static_cast<FaultKind>(i)),

@@ -495,6 +495,7 @@ Scenario write_scenario(const Plan& plan, const Protocol& protocol, const GenOpt
                         bool slow_readers) {
   Scenario s;
   s.handler = o.handler;
+  s.handler_args = o.handler_args;
   s.protocol = protocol.name;
   s.port = o.port;
   uint64_t run_bytes = 0;

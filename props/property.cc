@@ -209,6 +209,27 @@ std::string this_binary() {
   return ec ? "<this test binary>" : p.string();
 }
 
+// `path` from the root, so that the printed command works from any directory (the case file is
+// written to the working directory, which ctest sets to the test's build directory).
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+// `text` as one word of a POSIX shell command: quoted when it holds anything but a path's
+// usual characters.
+std::string shell_word(const std::string& text) {
+  const bool plain = !text.empty() && text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "abcdefghijklmnopqrstuvwxyz"
+                                                             "0123456789_/.,:=+-@%") ==
+                                          std::string::npos;
+  if (plain) return text;
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 // The minimal case's report (traced), its live confirmation, its case file, the printout.
 void finish_failure(PropertyResult& result, Runs& runs, const PropertyOptions& o,
                     const std::string& header) {
@@ -224,8 +245,9 @@ void finish_failure(PropertyResult& result, Runs& runs, const PropertyOptions& o
   std::string out = header;
   if (!result.reproduce.empty()) out += "reproduce with rapidcheck: " + result.reproduce + "\n";
   if (!result.case_file.empty())
-    out += fmt::format("replay this case: {}={} {} [your test's name]\n", kReplayEnv,
-                       result.case_file, this_binary());
+    out += fmt::format("replay this case: {}={} {}{}\n", kReplayEnv,
+                       shell_word(absolute_path(result.case_file)), shell_word(this_binary()),
+                       o.replay_test_name.empty() ? "" : " " + o.replay_test_name);
   if (!write_error.empty()) out += "case file NOT written: " + write_error + "\n";
   if (!o.ignore.empty())
     out += fmt::format("failed with {} (ignoring {})\n", result.oracle, fmt::join(o.ignore, ", "));

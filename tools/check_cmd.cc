@@ -3,9 +3,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
@@ -107,7 +109,8 @@ void resolve_handler(const CheckOptions& o, Plan& p) {
       throw InputError{fmt::format("--so: give --port, where {} listens (its code says; the kit "
                                    "cannot tell)",
                                    o.so.name())};
-    p.handlers = handlers_with(o.so, o.backend == "live" ? Backend::live : Backend::sim);
+    p.handlers = handlers_with(o.so, o.backend == "live" ? Backend::live : Backend::sim,
+                               Recorded::on_found_by_line);
     p.handler = o.so.name();
     return;
   }
@@ -149,6 +152,7 @@ Plan make_plan(const CheckOptions& o) {
                                  o.cases)};
   apply_faults(o.faults, p.gen);
   p.gen.handler = p.handler;
+  p.gen.handler_args = o.so.args;  // in every case file, for run and replay (handler-arg)
   p.gen.port = p.port;
   p.hunt.first_seed = o.seed;
   p.hunt.seeds = o.cases;
@@ -177,12 +181,44 @@ struct Tally {
   // oracle judges a connection that never was, so the check does.
   uint64_t refused = 0;
   // Per JUnit batch (generated case i falls in batch (i-1)/kJunitBatch): runs of each party.
+  // The kit's limits that left runs undecided (Report::kit_limit, which names the call and its
+  // arguments the layer cannot honour), each distinct message with how many runs it ended: a
+  // sorted map, so that what is printed does not depend on the order runs finished in.
+  using KitLimits = std::map<std::string, uint64_t>;
+  KitLimits kit_limits;
   struct Batch {
     uint64_t cases = 0, violating = 0, undecided = 0, case_errors = 0, refused = 0;
-    std::string first_undecided;
+    KitLimits kit_limits;
   };
   std::vector<Batch> batches;
 };
+
+// Distinct kit-limit messages kept per check (and per JUnit batch): past this, further new
+// messages are counted under one line, so that a run that varies its message (a timeout's
+// figure) cannot grow the summary without bound.
+constexpr size_t kMaxKitLimitMessages = 16;
+constexpr std::string_view kOtherKitLimits = "(other limits of the kit's)";
+
+void add_kit_limit(Tally::KitLimits& limits, const std::string& message) {
+  if (limits.size() < kMaxKitLimitMessages || limits.count(message) != 0) ++limits[message];
+  else ++limits[std::string(kOtherKitLimits)];
+}
+
+// The messages, the most frequent first (ties: by message).
+std::vector<std::pair<std::string, uint64_t>> by_frequency(const Tally::KitLimits& limits) {
+  std::vector<std::pair<std::string, uint64_t>> sorted(limits.begin(), limits.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return sorted;
+}
+
+// "N runs: MESSAGE" lines, the most frequent first, for the summary and JUnit.
+std::vector<std::string> kit_limit_lines(const Tally::KitLimits& limits) {
+  std::vector<std::string> out;
+  for (const auto& [message, runs] : by_frequency(limits))
+    out.push_back(fmt::format("{} run{}: {}", runs, runs == 1 ? "" : "s", message));
+  return out;
+}
 
 // A peer's connect() failed with ECONNREFUSED (its status line: "failed: connect: ...").
 bool connection_refused(const Report& r) {
@@ -208,7 +244,8 @@ void count(Tally& t, uint64_t generated, const Report& r) {
     if (!r.kit_limit.empty()) {
       ++t.undecided;
       ++batch.undecided;
-      if (batch.first_undecided.empty()) batch.first_undecided = r.kit_limit;
+      add_kit_limit(t.kit_limits, r.kit_limit);
+      add_kit_limit(batch.kit_limits, r.kit_limit);
     } else {
       ++t.clean;
     }
@@ -323,10 +360,14 @@ std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h
       body = fmt::format("      <error message=\"{} cases could not run as written\"/>\n",
                          batch.case_errors);
     } else if (batch.undecided > 0) {
-      ++skipped;
-      body = fmt::format("      <skipped message=\"{} runs undecided (a limit of the kit's, "
-                         "not the handler): {}\"/>\n",
-                         batch.undecided, xml(batch.first_undecided));
+      // An error, not a skip: the handler was not checked, and a dashboard must show why (the
+      // message names the call the layer could not honour).
+      ++errors;
+      const std::vector<std::string> lines = kit_limit_lines(batch.kit_limits);
+      body = fmt::format("      <error type=\"kit-limit\" message=\"{} runs undecided (a limit "
+                         "of the kit's, not the handler); most often: {}\">{}</error>\n",
+                         batch.undecided, xml(by_frequency(batch.kit_limits).front().first),
+                         xml(fmt::format("{}", fmt::join(lines, "\n"))));
     }
     cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\">\n{}    </testcase>\n", cls,
                          xml(name), body);
@@ -364,6 +405,9 @@ std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h,
   j["undecided"] = t.undecided;
   j["case_errors"] = t.case_errors;
   j["refused"] = t.refused;
+  j["kit_limits"] = nlohmann::ordered_json::array();
+  for (const auto& [message, runs] : t.kit_limits)
+    j["kit_limits"].push_back({{"message", message}, {"runs", runs}});
   j["runs"] = h.runs;
   j["out_of_time"] = h.out_of_time;
   j["findings"] = nlohmann::ordered_json::array();
@@ -432,6 +476,8 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
                   "from seed {}: {} clean, {} violating, {} undecided, {} could not run\n",
              p.handler, o.backend, p.protocol, p.port, o.faults, h.generated, o.cases, o.seed,
              t.clean, t.violating, t.undecided, t.case_errors);
+  for (const std::string& line : kit_limit_lines(t.kit_limits))
+    fmt::print(out, "undecided, a limit of the kit's: {}\n", line);
   if (!h.out_of_time.empty()) fmt::print(out, "undecided past that point: {}\n", h.out_of_time);
   std::vector<std::string> oracles;
   for (const Finding& f : h.findings) oracles.push_back(f.oracle);
@@ -445,8 +491,10 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
     fmt::print(out, "verdict: {} generated cases could not run (the case's fault, not the "
                     "handler's)\n", t.case_errors);
   else if (t.undecided > 0 || !h.out_of_time.empty())
-    fmt::print(out, "verdict: UNDECIDED (a limit of the kit's, not the handler: {} runs)\n",
-               t.undecided);
+    fmt::print(out, "verdict: UNDECIDED (a limit of the kit's, not the handler: {} runs{})\n",
+               t.undecided,
+               t.kit_limits.empty() ? ""
+                                    : "; most often: " + by_frequency(t.kit_limits).front().first);
   else
     fmt::print(out, "verdict: CLEAN\n");
 }
@@ -480,10 +528,14 @@ void CheckOptions::add_to(CLI::App& app) {
   command->footer(
       "Examples:\n"
       "  edgecase check seed002 --cases 200 --out cases/\n"
-      "  edgecase check --so build/my_server.so --port 8080 --protocol echo --cases 200 --out "
-      "cases/\n"
-      "    (my_server.so built by edgecase_add_handler(my_server ...); its cases replay with\n"
-      "    edgecase replay cases/my_server-ORACLE.case --so build/my_server.so)");
+      "  edgecase check --so build/my_server.so --arg 8080 --port 8080 --protocol echo --cases "
+      "200 --out cases/\n"
+      "    (a server of your own, unmodified, built into my_server.so by\n"
+      "    edgecase_add_handler(my_server ... ENTRY main); --arg 8080 is its argv[1], --port "
+      "where it\n"
+      "    then listens. Its cases replay with: edgecase replay cases/my_server-ORACLE.case "
+      "--so\n"
+      "    build/my_server.so)");
   command->add_option("handler", handler, "The handler: a built-in name (see --list); or --so");
   so.add_to(command);
   command->add_flag("--list", list, "Print the built-in handlers, protocols and faults");

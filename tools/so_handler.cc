@@ -48,14 +48,8 @@ std::vector<std::string> entries_in(const std::string& path) {
   return out;
 }
 
-void check_inputs(const SharedObject& so) {
-  const std::string name = so.name();
-  if (name.empty() || name.size() > CaseLimits::kMaxNameLength ||
-      !std::all_of(name.begin(), name.end(), identifier_char))
-    throw InputError{fmt::format("--entry `{}`: an entry name is 1 to {} characters from A-Z a-z "
-                                 "0-9 _ (edgecase_add_handler's NAME){}",
-                                 name, CaseLimits::kMaxNameLength,
-                                 so.entry.empty() ? "; give it with --entry" : "")};
+// What `edgecase check` writes on each case file's `# found by` line must fit it, as one line.
+void check_recordable(const SharedObject& so) {
   for (const std::string& a : so.args)
     if (std::any_of(a.begin(), a.end(), [](char c) {
           return static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
@@ -66,6 +60,19 @@ void check_inputs(const SharedObject& so) {
     throw InputError{fmt::format("--so and --arg: more than {} bytes together cannot be recorded "
                                  "in a case file's replay command",
                                  SharedObject::kMaxCommandBytes)};
+}
+
+void check_inputs(const SharedObject& so) {
+  const std::string name = so.name();
+  if (name.empty() || name.size() > CaseLimits::kMaxNameLength ||
+      !std::all_of(name.begin(), name.end(), identifier_char))
+    throw InputError{fmt::format("--entry `{}`: an entry name is 1 to {} characters from A-Z a-z "
+                                 "0-9 _ (edgecase_add_handler's NAME){}",
+                                 name, CaseLimits::kMaxNameLength,
+                                 so.entry.empty() ? "; give it with --entry" : "")};
+  if (so.args.size() > CaseLimits::kMaxHandlerArgs)
+    throw InputError{fmt::format("--arg: at most {} arguments (what a case file records)",
+                                 CaseLimits::kMaxHandlerArgs)};
   std::error_code ec;
   if (!std::filesystem::exists(so.path, ec))
     throw InputError{fmt::format("--so {}: no such file", so.path)};
@@ -94,17 +101,30 @@ posix::Entry load(const SharedObject& so) {
 
 }  // namespace
 
-void SharedObject::add_to(CLI::App* app) {
+void SharedObject::add_to(CLI::App* app, bool from_case) {
   CLI::Option* so = app->add_option(
       "--so", path,
-      "A handler's shared object built by edgecase_add_handler(NAME ...) (NAME.so), run "
-      "through the interposition layer instead of a built-in handler");
+      from_case
+          ? "The shared object of the case file's handler, for a server of your own built by "
+            "edgecase_add_handler(NAME ...) (NAME.so; the file's `# found by` line names it)"
+          : "Check a server of your own instead of a built-in handler: the shared object "
+            "edgecase_add_handler(NAME ...) builds from its unmodified sources (NAME.so), run "
+            "through the interposition layer (give --port too)");
+  so->type_name("FILE");
   app->add_option("--entry", entry,
-                  "With --so: the handler's NAME, whose entry is edgecase_entry_NAME (default: "
-                  "the file's name without .so)")
+                  "With --so: the handler's NAME, whose entry is edgecase_entry_NAME, when it "
+                  "is not the file's name without .so")
+      ->type_name("NAME")
       ->needs(so);
-  app->add_option("--arg", args, "With --so: an argument for the handler's entry (argv[1], "
-                                 "argv[2], ...; repeat for more)")
+  app->add_option("--arg", args,
+                  from_case
+                      ? "With --so: an argument for the handler (argv[1], argv[2], ...; repeat "
+                        "for more). Default: the case file's handler-arg lines; any --arg "
+                        "replaces them all"
+                      : "With --so: an argument for the handler, as its main would get it on "
+                        "the command line (argv[1], argv[2], ...; repeat for more); recorded "
+                        "in each case file")
+      ->type_name("ARG")
       ->needs(so)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -127,9 +147,11 @@ std::string SharedObject::flags() const {
   return out;
 }
 
-std::shared_ptr<const HandlerRegistry> handlers_with(const SharedObject& so, Backend backend) {
+std::shared_ptr<const HandlerRegistry> handlers_with(const SharedObject& so, Backend backend,
+                                                     Recorded recorded) {
   auto registry = std::make_shared<HandlerRegistry>(handlers::builtins());
   if (!so.given()) return registry;
+  if (recorded == Recorded::on_found_by_line) check_recordable(so);
   check_inputs(so);
   const posix::Entry entry = load(so);
   const std::string name = so.name();

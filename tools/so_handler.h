@@ -22,8 +22,9 @@ struct SharedObject {
   std::string entry;              // empty: the file's name without its directory and ".so"
   std::vector<std::string> args;  // argv[1...]
 
-  // Adds --so, --entry and --arg to `app` (--entry and --arg need --so).
-  void add_to(CLI::App* app);
+  // Adds --so, --entry and --arg to `app` (--entry and --arg need --so); `from_case`: for run
+  // and replay, whose case file names the handler and records its arguments.
+  void add_to(CLI::App* app, bool from_case = false);
   bool given() const { return !path.empty(); }
   // The handler's name: --entry, or the file's name without ".so".
   std::string name() const;
@@ -32,11 +33,17 @@ struct SharedObject {
   std::string flags() const;
 };
 
+// Whether the shared object's flags are written on a case file's `# found by` line (check),
+// which must then hold them (no control characters, SharedObject::kMaxCommandBytes at most).
+enum class Recorded { on_found_by_line, no };
+
 // The built-in handlers, with the shared object's handler added under its name when one is
 // given (set up for `backend`: posix::options_for). Every failure to load it is an InputError
 // naming the file: missing, not a regular file, not a shared object, no entry of that name
-// (with the entries it has), a name a case file cannot hold, a --arg it cannot record.
-std::shared_ptr<const HandlerRegistry> handlers_with(const SharedObject& so, Backend backend);
+// (with the entries it has), a name a case file cannot hold, more --arg than a case file holds,
+// (on_found_by_line) a --arg the `# found by` line cannot record.
+std::shared_ptr<const HandlerRegistry> handlers_with(const SharedObject& so, Backend backend,
+                                                     Recorded recorded = Recorded::no);
 
 // `text` quoted for a POSIX shell when it needs to be.
 std::string shell_quote(const std::string& text);

@@ -88,7 +88,11 @@ std::shared_ptr<const HandlerRegistry> case_handlers(const WorldCommands& o, con
     throw InputError{fmt::format("{}: handler {} is not built in: give its shared object with "
                                  "--so (the case file's `# found by` line has the command)",
                                  o.case_path, named)};
-  return handlers_with(o.so, backend);
+  // The handler's arguments: --arg when given (all of them replace the file's), else the
+  // case file's `handler-arg` lines (what `edgecase check --so ... --arg` recorded).
+  SharedObject so = o.so;
+  if (so.args.empty()) so.args = c.scenario.handler_args;
+  return handlers_with(so, backend);
 }
 
 RunOptions run_options(const WorldCommands& o, const HandlerRegistry& handlers) {
@@ -310,7 +314,12 @@ void WorldCommands::add_to(CLI::App& app) {
       ->check(CLI::IsMember({"sim", "live"}));
   run->add_flag("!--in-process", isolate,
                 "Run the handler in this process instead of a child (a crash ends the tool)");
-  so.add_to(run);
+  so.add_to(run, /*from_case=*/true);
+  run->footer(
+      "Example, a case `edgecase check --so` found in a server of your own:\n"
+      "  edgecase run cases/my_server-lost-read-event.case --so build/my_server.so\n"
+      "    (the handler's --arg values come from the case file; its `# found by` line has the "
+      "command)");
 
   replay = app.add_subcommand(
       "replay", "Run a case file again and check it reproduces what the file records: the "
@@ -321,7 +330,12 @@ void WorldCommands::add_to(CLI::App& app) {
                    "Run the handler in this process instead of a child");
   replay->add_option("case", case_path, "The case file")->required();
   replay->add_option("--trace", trace_path, "A trace written by `edgecase run --trace`");
-  so.add_to(replay);
+  so.add_to(replay, /*from_case=*/true);
+  replay->footer(
+      "Example, a case `edgecase check --so` found in a server of your own:\n"
+      "  edgecase replay cases/my_server-lost-read-event.case --so build/my_server.so\n"
+      "    (the handler's --arg values come from the case file; its `# found by` line has the "
+      "command)");
 
   make_case = app.add_subcommand("case", "Write an echo case file drawn from a seed");
   seed_option(make_case, "--seed", seed, "The seed of the scenario and the run");

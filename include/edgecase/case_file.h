@@ -51,12 +51,18 @@ struct CaseLimits {
   static constexpr Nanos kMaxTime = Nanos{3600} * 1'000 * kNanosPerMilli;
   // Handler, protocol and kit version names.
   static constexpr size_t kMaxNameLength = 64;
+  // A shared object's handler arguments (`handler-arg STRING` lines): as many and as long as
+  // `edgecase check --arg` can record (tools/so_handler.h: 1,024 bytes for --so and every
+  // --arg together), with room to spare.
+  static constexpr size_t kMaxHandlerArgs = 64;
+  static constexpr size_t kMaxHandlerArgBytes = 1024;
   // A line: the longest send-data step (every byte escaped as \xHH, four characters) with its
   // indentation, keyword and quotes, with room to spare.
   static constexpr size_t kMaxLineLength = 4 * kMaxDataBytes + 64;
   // Lines, counting comments and blank lines: twice the largest case, so a fully commented
   // case still fits.
-  static constexpr size_t kHeaderLines = 6 + kFaultCount + 1;  // with the final end-case
+  static constexpr size_t kHeaderLines =
+      6 + kMaxHandlerArgs + kFaultCount + 1;  // with the handler-arg lines and end-case
   static constexpr size_t kMaxLines = 2 * (kHeaderLines + kMaxPeers * (kMaxSteps + 2));
   // read_case_file reads no more than this (the most lines of the longest length).
   static constexpr size_t kMaxFileBytes = kMaxLines * (kMaxLineLength + 1);

@@ -75,6 +75,7 @@ std::optional<Protocol> builtin_protocol(std::string_view name);
 // What a generated case is for, and how large it may get.
 struct GenOptions {
   std::string handler = "echo";  // the case's handler name (case files, the registry)
+  std::vector<std::string> handler_args;  // recorded in every case (Scenario::handler_args)
   uint16_t port = Scenario::kDefaultPort;
   bool faults = true;           // draw a fault plan (swarm: each fault on or off); else none
   // With faults: the kinds the plan may turn on (bit i: FaultKind i); the others stay off.

@@ -61,6 +61,10 @@ struct PropertyOptions {
   bool confirm_live = false;  // run the minimal failing case once on live sockets
   std::string case_dir = ".";  // where the failing case's file is written ("": not written)
   bool verbose = true;         // print the verdict (on failure: report, reproduce string, file)
+  // What the printed replay command (`EDGECASE_REPLAY=FILE BINARY ...`) puts after the binary:
+  // the test's name for a Catch2 binary of several tests; empty for a binary that runs this
+  // one check and nothing else (edgecase_add_handler's NAME_test).
+  std::string replay_test_name = "[your test's name]";
 };
 
 struct PropertyResult {

@@ -57,6 +57,10 @@ char pattern_byte(uint32_t peer, uint64_t offset);
 struct Scenario {
   static constexpr uint16_t kDefaultPort = 7000;
   std::string handler = "echo";   // a handler the tools know by name
+  // argv[1...] of a handler loaded from a shared object (`edgecase check --so ... --arg X`),
+  // recorded in the case file (`handler-arg` lines) so that run and replay need not be given
+  // them again; empty for the built-in handlers, which take none.
+  std::vector<std::string> handler_args;
   std::string protocol = "echo";  // what the peers' bytes are checked against
   uint32_t addr = INADDR_LOOPBACK;  // where the server listens, host byte order
   uint16_t port = kDefaultPort;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # check_so_test.sh EDGECASE SEED002_SO ECHO_SO: `edgecase check --so` (issue 11 item 9) through
-# the built binary, on handlers built by edgecase_add_handler (posix_probe.so is expected beside
-# SEED002_SO): seed 002 as published is found
+# the built binary, on handlers built by edgecase_add_handler (posix_probe.so and
+# seed000_original.so are expected beside SEED002_SO): seed 002 as published is found
 # out (lost-accept, lost-read-event), its case files replay with the same shared object and
-# record the command that does it; a correct C echo server (posix/tests/echo_et.c) is clean on
-# both backends and takes its port from --arg; bad input exits 2 before anything runs.
+# record the command that does it, and its handler's --arg values (handler-arg lines); a correct
+# C echo server (ECHO_SO: example/echo_server.c, port 7070 unless argv[1] says) is clean on both
+# backends and takes its port from --arg; seed 000's pthread_create is named in every output of
+# an undecided check; bad input exits 2 before anything runs.
 set -uo pipefail
 edgecase=$1
 seed_so=$2
@@ -76,7 +78,7 @@ expect 2 "handler seed002_original is not built in: give its shared object with 
   "replay without --so" -- replay "$case_file"
 expect 2 "handler seed002_original is not built in: give its shared object with --so" \
   "run without --so" -- run "$case_file"
-expect 2 'names handler `seed002_original`, but --so .* gives `echo_et`' "replay with another handler's --so" -- \
+expect 2 'names handler `seed002_original`, but --so .* gives `example_echo`' "replay with another handler's --so" -- \
   replay "$case_file" --so "$echo_so"
 "$edgecase" case --generated echo --handler seed002 --port 6888 -o "$work/builtin.case"
 expect 2 'names handler `seed002`, but --so' "a built-in's case file with --so" -- \
@@ -92,23 +94,23 @@ expect 1 'handler-crashed' "run of the crash" -- \
   run "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg segv
 
 # --- a correct C server through the layer is clean -----------------------------------------------
-expect 0 'verdict: CLEAN' "echo_et on the simulation" -- check --so "$echo_so" --port 7000 --cases 200 -q --json "$work/clean.json"
+expect 0 'verdict: CLEAN' "example_echo on the simulation" -- check --so "$echo_so" --port 7070 --cases 200 -q --json "$work/clean.json"
 [[ $(jq '.exit, .clean, (.findings | length)' "$work/clean.json" | tr '\n' ' ') == "0 200 0 " ]] ||
   fail "clean JSON: $(jq -c '{exit, clean, findings: (.findings | length)}' "$work/clean.json")"
-expect 0 'verdict: CLEAN' "echo_et with every fault on" -- check --so "$echo_so" --port 7000 --cases 100 --faults all -q
+expect 0 'verdict: CLEAN' "example_echo with every fault on" -- check --so "$echo_so" --port 7070 --cases 100 --faults all -q
 # A file name without a directory is that file, not a library dlopen() searches for.
 edgecase_path=$(realpath "$edgecase")
-(cd "$(dirname "$echo_so")" && "$edgecase_path" check --so "$(basename "$echo_so")" --port 7000 --cases 5 -q) \
+(cd "$(dirname "$echo_so")" && "$edgecase_path" check --so "$(basename "$echo_so")" --port 7070 --cases 5 -q) \
   >"$work/out" 2>&1 || fail "--so with a bare file name: $(tail -2 "$work/out")"
 # --arg reaches the entry's argv: the server listens where it says, and only there.
-expect 0 'verdict: CLEAN' "echo_et --arg 47123 on live sockets" -- \
-  check --so "$echo_so" --entry echo_et --arg 47123 --port 47123 --backend live --cases 20 -q
+expect 0 'verdict: CLEAN' "example_echo --arg 47123 on live sockets" -- \
+  check --so "$echo_so" --entry example_echo --arg 47123 --port 47123 --backend live --cases 20 -q
 # A --port where nothing listens is not a clean check: the handler was never tested.
-expect 2 'NOTHING LISTENED on port 47125 in 3 cases' "echo_et listening elsewhere than --port" -- \
+expect 2 'NOTHING LISTENED on port 47125 in 3 cases' "example_echo listening elsewhere than --port" -- \
   check --so "$echo_so" --arg 47124 --port 47125 --cases 3 -q --json "$work/elsewhere.json"
 [[ $(jq '.exit, .refused' "$work/elsewhere.json" | tr '\n' ' ') == "2 3 " ]] ||
   fail "refused JSON: $(jq -c '{exit, refused}' "$work/elsewhere.json")"
-"$edgecase" case --generated echo --handler echo_et --port 47125 -o "$work/elsewhere.case"
+"$edgecase" case --generated echo --handler example_echo --port 47125 -o "$work/elsewhere.case"
 expect 0 'note: peer#1: nothing listened on port 47125' "run says when nothing listened" -- \
   run "$work/elsewhere.case" --so "$echo_so" --arg 47124
 # The arguments are on each case file's replay command, and the replay passes them on.
@@ -122,7 +124,78 @@ for f in "$work/args"/*.case; do
     fail "replay of $f: $(tail -3 "$work/replay.out")"
 done
 
-expect 0 'check --so build/my_server.so --port 8080' "check --help shows --so" -- check --help
+# --- a call the layer cannot honour is named in every output of the check (issue 11 item 4) ------
+seed000_so=$(dirname "$seed_so")/seed000_original.so
+expect 3 "undecided, a limit of the kit's: 3 runs: .*pthread_create\\(.*threads are not supported yet" \
+  "seed 000's accept thread" -- check --so "$seed000_so" --port 8000 --protocol hello --cases 3 -q \
+  --json "$work/undecided.json" --junit "$work/undecided.xml"
+[[ $(grep -c "^undecided, a limit of the kit's" "$work/out") == 1 ]] ||
+  fail "seed 000: the kit's limit is not printed once: $(grep -c "^undecided, a limit" "$work/out") lines"
+grep -q '^verdict: UNDECIDED .*3 runs; most often: .*pthread_create' "$work/out" ||
+  fail "seed 000: the verdict does not name the call: $(grep verdict "$work/out")"
+jq -e '.exit == 3 and (.kit_limits | length) == 1 and .kit_limits[0].runs == 3 and
+       (.kit_limits[0].message | test("pthread_create\\(.*threads are not supported yet"))' \
+  "$work/undecided.json" >/dev/null || fail "seed 000 JSON: $(jq -c '{exit, kit_limits}' "$work/undecided.json")"
+xmllint --xpath 'string(//testcase/error[@type="kit-limit"]/@message)' "$work/undecided.xml" |
+  grep -q 'pthread_create(.*threads are not supported yet' ||
+  fail "seed 000 JUnit: no error naming pthread_create: $(cat "$work/undecided.xml")"
+"$edgecase" case --generated hello --handler seed000_original --port 8000 -o "$work/seed000.case"
+expect 3 'pthread_create\(.*threads are not supported yet' "run names the call" -- \
+  run "$work/seed000.case" --so "$seed000_so"
+
+# --- the handler's arguments are recorded in the case file: replay needs only --so --------------
+grep -qx 'handler-arg "segv"' "$work/crash/posix_probe-handler-crashed.case" ||
+  fail "the crash's case file does not record --arg segv"
+expect 0 'reproduces the recorded violations \(handler-crashed\)' "replay with the file's arguments" -- \
+  replay "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so"
+expect 1 'handler-crashed' "run with the file's arguments" -- \
+  run "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so"
+# Any --arg replaces the file's: the probe told to exit does not crash.
+expect 1 'DOES NOT reproduce' "--arg overrides the file's" -- \
+  replay "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg exit
+for f in "$work/args"/*.case; do
+  [[ $(grep '^handler-arg ' "$f" | tr '\n' ' ') == 'handler-arg "two words" handler-arg "x" ' ]] ||
+    fail "$f: handler-arg lines $(grep '^handler-arg ' "$f" | tr '\n' ' ')"
+done
+# Any byte but NUL is an argument in a case file (escaped), and reaches the handler.
+sed 's/^handler-arg "segv"$/handler-arg "segv\\x01"/' "$work/crash/posix_probe-handler-crashed.case" >"$work/ctl.case"
+expect 1 'DOES NOT reproduce' "a control character in a handler-arg" -- replay "$work/ctl.case" --so "$probe_so"
+# A bad handler-arg line is bad input (exit 2), named by its line.
+sed 's/^handler-arg "segv"$/handler-arg segv/' "$work/crash/posix_probe-handler-crashed.case" >"$work/badarg.case"
+expect 2 'line [0-9]+: expected `handler-arg "TEXT"`, got `handler-arg segv`' "an unquoted handler-arg" -- \
+  replay "$work/badarg.case" --so "$probe_so"
+sed 's/^handler-arg "segv"$/handler-arg "\\x00"/' "$work/crash/posix_probe-handler-crashed.case" >"$work/badarg.case"
+expect 2 'cannot hold a NUL byte' "a NUL in a handler-arg" -- run "$work/badarg.case" --so "$probe_so"
+
+# --- help, and bad values for --so, --entry, --arg: one clear line, exit 2 ------------------------
+expect 0 'check --so build/my_server.so --arg 8080 --port 8080' "check --help shows --so" -- check --help
+grep -q -- "--arg ARG .*argv\[1\]" "$work/out" || fail "check --help does not explain --arg"
+for cmd in run replay; do
+  expect 0 "edgecase $cmd cases/my_server-lost-read-event.case --so build/my_server.so" "$cmd --help" -- $cmd --help
+  grep -q -- "Default: the case file's handler-arg lines" "$work/out" || fail "$cmd --help does not say where --arg defaults from"
+done
+case_file_probe="$work/crash/posix_probe-handler-crashed.case"
+for cmd in check run replay; do
+  if [[ $cmd == check ]]; then args=(check --port 7000); else args=($cmd "$case_file_probe"); fi
+  named=(--entry posix_probe)  # the case file's handler: run and replay check the name first
+  expect 2 "no such file" "$cmd --so missing" -- "${args[@]}" --so "$work/missing.so" "${named[@]}"
+  expect 2 "not a regular file" "$cmd --so a directory" -- "${args[@]}" --so "$work" "${named[@]}"
+  expect 2 "not a shared object the kit can load" "$cmd --so a text file" -- \
+    "${args[@]}" --so "$work/text.so" "${named[@]}"
+  expect 2 "an entry name is 1 to 64 characters|names handler .posix_probe., but --so .* gives .a b." \
+    "$cmd --entry bad" -- "${args[@]}" --so "$probe_so" --entry 'a b'
+  expect 2 "requires --so" "$cmd --arg without --so" -- "${args[@]}" --arg x
+  expect 2 "requires --so" "$cmd --entry without --so" -- "${args[@]}" --entry x
+  # Only check records its --arg values on a `# found by` line, which holds no control character.
+  if [[ $cmd == check ]]; then
+    expect 2 "control character" "$cmd --arg with a newline" -- "${args[@]}" --so "$probe_so" --arg $'a\nb'
+  fi
+  many=(); for ((i = 0; i < 65; ++i)); do many+=(--arg x); done
+  expect 2 "at most 64 arguments" "$cmd with 65 --arg" -- "${args[@]}" --so "$probe_so" "${many[@]}"
+  expect 2 "arg" "$cmd --arg with no value" -- "${args[@]}" --so "$probe_so" --arg
+  # One line, no abort or stack trace.
+  [[ $(wc -l <"$work/err") -le 2 ]] || fail "$cmd --arg with no value: $(cat "$work/err")"
+done
 
 if ((failures > 0)); then
   echo "check_so_test: $failures failures" >&2

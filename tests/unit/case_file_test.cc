@@ -273,6 +273,12 @@ TEST_CASE("case file: hand-made cases round-trip both ways", "[case]") {
   extremes.scenario.peers[0].steps.push_back(
       Step{Op::slow_read, 1, CaseLimits::kMaxTime, ""});
   cases.push_back(extremes);
+  Case with_args = every_step_case();  // a shared object's handler with its argv[1...]
+  with_args.scenario.handler_args = {"7171", "", "two words", "\x01\"\\\xff",
+                                     std::string(CaseLimits::kMaxHandlerArgBytes, 'a')};
+  cases.push_back(with_args);
+  with_args.scenario.handler_args.assign(CaseLimits::kMaxHandlerArgs, "x");
+  cases.push_back(with_args);
   cases.push_back(must_parse(edgecase::parse_case(with_peers(CaseLimits::kMaxPeers, 1))));
   cases.push_back(must_parse(edgecase::parse_case(with_peers(1, CaseLimits::kMaxSteps))));
   REQUIRE(Case{}.kit_version == edgecase::build_kit_version());
@@ -335,7 +341,32 @@ TEST_CASE("case file: check_case names what cannot be written", "[case]") {
                  c.scenario.peers.resize(CaseLimits::kMaxPeers + 1);
                }),
                Contains("more than 64 peers"));
+  REQUIRE_THAT(problem([](Case& c) {
+                 c.scenario.handler_args.assign(CaseLimits::kMaxHandlerArgs + 1, "x");
+               }),
+               Contains("more than 64 handler arguments"));
+  REQUIRE_THAT(problem([](Case& c) {
+                 c.scenario.handler_args = {std::string(CaseLimits::kMaxHandlerArgBytes + 1, 'a')};
+               }),
+               Contains("more than 1024 bytes"));
+  REQUIRE_THAT(problem([](Case& c) { c.scenario.handler_args = {std::string("a\0b", 3)}; }),
+               Contains("NUL"));
   REQUIRE(problem([](Case&) {}) == "(none)");
+}
+
+TEST_CASE("case file: handler-arg lines follow the handler line, files without them read as "
+          "before", "[case]") {
+  // A file without the line (every file written before it existed) has no arguments, and
+  // writes back as it was.
+  const Case old = must_parse(edgecase::parse_case(kBase));
+  REQUIRE(old.scenario.handler_args.empty());
+  REQUIRE(edgecase::write_case(old) == kBase);
+  const std::string text = inserted(4, "handler-arg \"7171\"");
+  const Case c = must_parse(edgecase::parse_case(inserted(4, "handler-arg \"\"")));
+  REQUIRE(c.scenario.handler_args == std::vector<std::string>{""});
+  const Case with = must_parse(edgecase::parse_case(text));
+  REQUIRE(with.scenario.handler_args == std::vector<std::string>{"7171"});
+  REQUIRE(edgecase::write_case(with) == text);
 }
 
 namespace {
@@ -349,6 +380,12 @@ struct Malformed {
 std::vector<Malformed> malformed_table() {
   const std::string long_data(CaseLimits::kMaxDataBytes + 1, 'a');
   const std::string long_line = "handler " + std::string(CaseLimits::kMaxLineLength, 'x');
+  std::string too_many_args;
+  for (const std::string& l : lines_of(kBase)) {
+    too_many_args += l + "\n";
+    if (l == "handler echo")
+      for (size_t i = 0; i <= CaseLimits::kMaxHandlerArgs; ++i) too_many_args += "handler-arg \"x\"\n";
+  }
   std::string many_lines = "edgecase-case 1\n";
   for (size_t i = 0; i < CaseLimits::kMaxLines; ++i) many_lines += "#\n";
   std::string base_no_newline(kBase);
@@ -432,6 +469,15 @@ std::vector<Malformed> malformed_table() {
       {with_peers(CaseLimits::kMaxPeers + 1, 0), 18 + 2 * 64, "a case has at most 64 peers"},
       {with_peers(1, CaseLimits::kMaxSteps + 1), 19 + 256, "a peer has at most 256 steps"},
       {many_lines, static_cast<int>(CaseLimits::kMaxLines) + 1, "more than"},
+      {inserted(4, "handler-arg 7171"), 4, "expected `handler-arg \"TEXT\"`, got `handler-arg 7171`"},
+      {inserted(4, "handler-arg \"7171"), 4, "unterminated string"},
+      {inserted(4, "handler-arg \"\\x00\""), 4, "cannot hold a NUL byte"},
+      {inserted(4, "handler-arg \"" + std::string(CaseLimits::kMaxHandlerArgBytes + 1, 'a') + "\""),
+       4, "at most 1024 bytes"},
+      {inserted(5, "handler-arg \"x\""), 5, "`handler-arg` lines follow the `handler` line"},
+      {inserted(3, "handler-arg \"x\""), 3, "expected `handler NAME`"},
+      {too_many_args, 4 + static_cast<int>(CaseLimits::kMaxHandlerArgs),
+       "at most 64 handler arguments"},
   };
 }
 
