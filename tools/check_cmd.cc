@@ -175,37 +175,38 @@ struct Tally {
   uint64_t clean = 0;
   uint64_t violating = 0;
   uint64_t undecided = 0;    // a limit of the kit's ended the run: no verdict on the handler
-  uint64_t case_errors = 0;  // the case could not run as written
-  // Runs no oracle faulted in which a peer's connection was refused: nothing listened on the
-  // case's port, so the handler was not tested (a --port that is not the handler's). No
-  // oracle judges a connection that never was, so the check does.
-  uint64_t refused = 0;
+  // The case could not run as written (Report::case_errors): a peer's own failure, or a port
+  // nothing listened on (the handler told the wrong --port).
+  uint64_t case_errors = 0;
+  // Why runs went undecided or could not run: the kit's limits (Report::kit_limit, which names
+  // the call and its arguments the layer cannot honour) and the cases' errors (the first of
+  // each report), each distinct message with how many runs it ended: a sorted map, so that what
+  // is printed does not depend on the order runs finished in.
+  using Reasons = std::map<std::string, uint64_t>;
+  Reasons kit_limits;
+  Reasons case_error_reasons;
   // Per JUnit batch (generated case i falls in batch (i-1)/kJunitBatch): runs of each party.
-  // The kit's limits that left runs undecided (Report::kit_limit, which names the call and its
-  // arguments the layer cannot honour), each distinct message with how many runs it ended: a
-  // sorted map, so that what is printed does not depend on the order runs finished in.
-  using KitLimits = std::map<std::string, uint64_t>;
-  KitLimits kit_limits;
   struct Batch {
-    uint64_t cases = 0, violating = 0, undecided = 0, case_errors = 0, refused = 0;
-    KitLimits kit_limits;
+    uint64_t cases = 0, violating = 0, undecided = 0, case_errors = 0;
+    Reasons kit_limits;
+    Reasons case_error_reasons;
   };
   std::vector<Batch> batches;
 };
 
-// Distinct kit-limit messages kept per check (and per JUnit batch): past this, further new
+// Distinct messages kept per kind, per check (and per JUnit batch): past this, further new
 // messages are counted under one line, so that a run that varies its message (a timeout's
 // figure) cannot grow the summary without bound.
-constexpr size_t kMaxKitLimitMessages = 16;
-constexpr std::string_view kOtherKitLimits = "(other limits of the kit's)";
+constexpr size_t kMaxReasonMessages = 16;
+constexpr std::string_view kOtherReasons = "(other reasons)";
 
-void add_kit_limit(Tally::KitLimits& limits, const std::string& message) {
-  if (limits.size() < kMaxKitLimitMessages || limits.count(message) != 0) ++limits[message];
-  else ++limits[std::string(kOtherKitLimits)];
+void add_reason(Tally::Reasons& reasons, const std::string& message) {
+  if (reasons.size() < kMaxReasonMessages || reasons.count(message) != 0) ++reasons[message];
+  else ++reasons[std::string(kOtherReasons)];
 }
 
 // The messages, the most frequent first (ties: by message).
-std::vector<std::pair<std::string, uint64_t>> by_frequency(const Tally::KitLimits& limits) {
+std::vector<std::pair<std::string, uint64_t>> by_frequency(const Tally::Reasons& limits) {
   std::vector<std::pair<std::string, uint64_t>> sorted(limits.begin(), limits.end());
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -213,18 +214,11 @@ std::vector<std::pair<std::string, uint64_t>> by_frequency(const Tally::KitLimit
 }
 
 // "N runs: MESSAGE" lines, the most frequent first, for the summary and JUnit.
-std::vector<std::string> kit_limit_lines(const Tally::KitLimits& limits) {
+std::vector<std::string> reason_lines(const Tally::Reasons& limits) {
   std::vector<std::string> out;
   for (const auto& [message, runs] : by_frequency(limits))
     out.push_back(fmt::format("{} run{}: {}", runs, runs == 1 ? "" : "s", message));
   return out;
-}
-
-// A peer's connect() failed with ECONNREFUSED (its status line: "failed: connect: ...").
-bool connection_refused(const Report& r) {
-  return std::any_of(r.peers.begin(), r.peers.end(), [](const std::string& status) {
-    return status.find("connect: ECONNREFUSED") != std::string::npos;
-  });
 }
 
 void count(Tally& t, uint64_t generated, const Report& r) {
@@ -236,6 +230,8 @@ void count(Tally& t, uint64_t generated, const Report& r) {
   if (!r.case_errors.empty()) {
     ++t.case_errors;
     ++batch.case_errors;
+    add_reason(t.case_error_reasons, r.case_errors.front());
+    add_reason(batch.case_error_reasons, r.case_errors.front());
   } else if (!r.violations.empty()) {
     ++t.violating;
     ++batch.violating;
@@ -244,14 +240,11 @@ void count(Tally& t, uint64_t generated, const Report& r) {
     if (!r.kit_limit.empty()) {
       ++t.undecided;
       ++batch.undecided;
-      add_kit_limit(t.kit_limits, r.kit_limit);
-      add_kit_limit(batch.kit_limits, r.kit_limit);
+      add_reason(t.kit_limits, r.kit_limit);
+      add_reason(batch.kit_limits, r.kit_limit);
     } else {
       ++t.clean;
     }
-  } else if (connection_refused(r)) {
-    ++t.refused;
-    ++batch.refused;
   } else {
     ++t.clean;
   }
@@ -351,19 +344,19 @@ std::string junit_text(const CheckOptions& o, const Plan& p, const HuntResult& h
     const std::string name = fmt::format("generated seeds {}-{}", first, first + batch.cases - 1);
     ++tests;
     std::string body;
-    if (batch.refused > 0) {
+    if (batch.case_errors > 0) {
       ++errors;
-      body = fmt::format("      <error message=\"{} cases found nothing listening on port {}\"/>\n",
-                         batch.refused, p.port);
-    } else if (batch.case_errors > 0) {
-      ++errors;
-      body = fmt::format("      <error message=\"{} cases could not run as written\"/>\n",
-                         batch.case_errors);
+      const std::vector<std::string> lines = reason_lines(batch.case_error_reasons);
+      body = fmt::format("      <error type=\"case-error\" message=\"{} cases could not run as "
+                         "written; most often: {}\">{}</error>\n",
+                         batch.case_errors,
+                         xml(by_frequency(batch.case_error_reasons).front().first),
+                         xml(fmt::format("{}", fmt::join(lines, "\n"))));
     } else if (batch.undecided > 0) {
       // An error, not a skip: the handler was not checked, and a dashboard must show why (the
       // message names the call the layer could not honour).
       ++errors;
-      const std::vector<std::string> lines = kit_limit_lines(batch.kit_limits);
+      const std::vector<std::string> lines = reason_lines(batch.kit_limits);
       body = fmt::format("      <error type=\"kit-limit\" message=\"{} runs undecided (a limit "
                          "of the kit's, not the handler); most often: {}\">{}</error>\n",
                          batch.undecided, xml(by_frequency(batch.kit_limits).front().first),
@@ -404,7 +397,9 @@ std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h,
   j["violating"] = t.violating;
   j["undecided"] = t.undecided;
   j["case_errors"] = t.case_errors;
-  j["refused"] = t.refused;
+  j["case_error_reasons"] = nlohmann::ordered_json::array();
+  for (const auto& [message, runs] : t.case_error_reasons)
+    j["case_error_reasons"].push_back({{"message", message}, {"runs", runs}});
   j["kit_limits"] = nlohmann::ordered_json::array();
   for (const auto& [message, runs] : t.kit_limits)
     j["kit_limits"].push_back({{"message", message}, {"runs", runs}});
@@ -476,20 +471,19 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
                   "from seed {}: {} clean, {} violating, {} undecided, {} could not run\n",
              p.handler, o.backend, p.protocol, p.port, o.faults, h.generated, o.cases, o.seed,
              t.clean, t.violating, t.undecided, t.case_errors);
-  for (const std::string& line : kit_limit_lines(t.kit_limits))
+  for (const std::string& line : reason_lines(t.kit_limits))
     fmt::print(out, "undecided, a limit of the kit's: {}\n", line);
+  for (const std::string& line : reason_lines(t.case_error_reasons))
+    fmt::print(out, "could not run: {}\n", line);
   if (!h.out_of_time.empty()) fmt::print(out, "undecided past that point: {}\n", h.out_of_time);
   std::vector<std::string> oracles;
   for (const Finding& f : h.findings) oracles.push_back(f.oracle);
   if (!oracles.empty())
     fmt::print(out, "verdict: FOUND {} ({})\n", oracles.size(), fmt::join(oracles, ", "));
-  else if (t.refused > 0)
-    fmt::print(out, "verdict: NOTHING LISTENED on port {} in {} cases (their connections were "
-                    "refused; is --port where the handler listens?)\n",
-               p.port, t.refused);
   else if (t.case_errors > 0)
     fmt::print(out, "verdict: {} generated cases could not run (the case's fault, not the "
-                    "handler's)\n", t.case_errors);
+                    "handler's); most often: {}\n",
+               t.case_errors, by_frequency(t.case_error_reasons).front().first);
   else if (t.undecided > 0 || !h.out_of_time.empty())
     fmt::print(out, "verdict: UNDECIDED (a limit of the kit's, not the handler: {} runs{})\n",
                t.undecided,
@@ -502,7 +496,6 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
 int exit_code(const HuntResult& h, const Tally& t) {
   if (t.case_errors > 0) return kExitUsage;
   if (!h.findings.empty()) return kExitFound;
-  if (t.refused > 0) return kExitUsage;
   if (t.undecided > 0 || !h.out_of_time.empty()) return kExitUndecided;
   return kExitClean;
 }

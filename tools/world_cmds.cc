@@ -121,17 +121,6 @@ bool crash_recorded(const std::vector<std::string>& recorded) {
   return std::find(recorded.begin(), recorded.end(), oracle::kHandlerCrashed) != recorded.end();
 }
 
-// No oracle judges a connection that never was (docs/ORACLES.md): a peer refused because
-// nothing listened on the case's port would pass unremarked. Say so, for a handler listening
-// elsewhere (a shared object's port, --arg) is the likely cause.
-void note_refused(const Report& r, const Case& c) {
-  for (const std::string& status : r.peers)
-    if (status.find("connect: ECONNREFUSED") != std::string::npos)
-      fmt::print(stderr, "note: {}: nothing listened on port {} (does the handler listen where "
-                         "the case says?)\n",
-                 status.substr(0, status.find(':')), c.scenario.port);
-}
-
 // run's verdict as an exit code: the party at fault.
 int run_exit(const Report& r) {
   if (!r.case_errors.empty()) return kExitUsage;
@@ -152,7 +141,6 @@ int do_run(const WorldCommands& o) {
   if (!o.trace_path.empty()) trace_out = open_for_writing(o.trace_path, "trace file");
   const Report r = run_case(c, run_options(o, *handlers));
   fmt::print("{}", r.format());
-  note_refused(r, c);
   if (trace_out) {
     if (r.found(oracle::kHandlerCrashed)) {
       fmt::print(stderr, "edgecase: the handler crashed: no trace can be written in this "
@@ -183,7 +171,6 @@ int do_replay(const WorldCommands& o) {
   ro.handlers = handlers.get();
   const Report r = run_case(c, ro);
   fmt::print("{}", r.format());
-  note_refused(r, c);
   if (!r.case_errors.empty()) throw InputError{o.case_path + ": the case cannot run as written"};
   if (!r.kit_limit.empty()) {
     fmt::print("replay: DOES NOT reproduce: {}\n", r.kit_limit);

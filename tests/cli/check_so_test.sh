@@ -106,12 +106,14 @@ edgecase_path=$(realpath "$edgecase")
 expect 0 'verdict: CLEAN' "example_echo --arg 47123 on live sockets" -- \
   check --so "$echo_so" --entry example_echo --arg 47123 --port 47123 --backend live --cases 20 -q
 # A --port where nothing listens is not a clean check: the handler was never tested.
-expect 2 'NOTHING LISTENED on port 47125 in 3 cases' "example_echo listening elsewhere than --port" -- \
+expect 2 '3 generated cases could not run .*never listened on port 47125' "example_echo listening elsewhere than --port" -- \
   check --so "$echo_so" --arg 47124 --port 47125 --cases 3 -q --json "$work/elsewhere.json"
-[[ $(jq '.exit, .refused' "$work/elsewhere.json" | tr '\n' ' ') == "2 3 " ]] ||
-  fail "refused JSON: $(jq -c '{exit, refused}' "$work/elsewhere.json")"
+[[ $(jq '.exit, .case_errors, .case_error_reasons[0].runs' "$work/elsewhere.json" | tr '\n' ' ') == "2 3 3 " ]] ||
+  fail "case-error JSON: $(jq -c '{exit, case_errors, case_error_reasons}' "$work/elsewhere.json")"
+jq -e '.case_error_reasons[0].message | test("never listened on port 47125")' "$work/elsewhere.json" >/dev/null ||
+  fail "case-error JSON does not say nothing listened"
 "$edgecase" case --generated echo --handler example_echo --port 47125 -o "$work/elsewhere.case"
-expect 0 'note: peer#1: nothing listened on port 47125' "run says when nothing listened" -- \
+expect 2 'the handler never listened on port 47125' "run says when nothing listened" -- \
   run "$work/elsewhere.case" --so "$echo_so" --arg 47124
 # The arguments are on each case file's replay command, and the replay passes them on.
 expect 1 'verdict: FOUND' "seed 002 given arguments" -- \
@@ -150,8 +152,9 @@ expect 0 'reproduces the recorded violations \(handler-crashed\)' "replay with t
   replay "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so"
 expect 1 'handler-crashed' "run with the file's arguments" -- \
   run "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so"
-# Any --arg replaces the file's: the probe told to exit does not crash.
-expect 1 'DOES NOT reproduce' "--arg overrides the file's" -- \
+# Any --arg replaces the file's: the probe told to exit does not crash (it exits before it
+# listens: a case that cannot run).
+expect 2 'never listened on port' "--arg overrides the file's" -- \
   replay "$work/crash/posix_probe-handler-crashed.case" --so "$probe_so" --arg exit
 for f in "$work/args"/*.case; do
   [[ $(grep '^handler-arg ' "$f" | tr '\n' ' ') == 'handler-arg "two words" handler-arg "x" ' ]] ||
@@ -159,7 +162,7 @@ for f in "$work/args"/*.case; do
 done
 # Any byte but NUL is an argument in a case file (escaped), and reaches the handler.
 sed 's/^handler-arg "segv"$/handler-arg "segv\\x01"/' "$work/crash/posix_probe-handler-crashed.case" >"$work/ctl.case"
-expect 1 'DOES NOT reproduce' "a control character in a handler-arg" -- replay "$work/ctl.case" --so "$probe_so"
+expect 2 'never listened on port' "a control character in a handler-arg" -- replay "$work/ctl.case" --so "$probe_so"
 # A bad handler-arg line is bad input (exit 2), named by its line.
 sed 's/^handler-arg "segv"$/handler-arg segv/' "$work/crash/posix_probe-handler-crashed.case" >"$work/badarg.case"
 expect 2 'line [0-9]+: expected `handler-arg "TEXT"`, got `handler-arg segv`' "an unquoted handler-arg" -- \
