@@ -334,6 +334,11 @@ class LiveKernel final : public KernelLayer {
     if (r_.emfile(2)) return -1;
     return k_.pipe2(pipefd, flags);
   }
+  int open(const char* path, int flags) override {
+    r_.on_call("open", -1, true);
+    if (r_.emfile(1)) return -1;
+    return k_.open(path, flags);
+  }
   int eventfd(unsigned int initval, int flags) override {
     r_.on_call("eventfd", -1, true);
     if (r_.emfile(1)) return -1;

@@ -668,6 +668,13 @@ int Observer::timerfd_create(int clockid, int flags) {
   return r;
 }
 
+int Observer::open(const char* path, int flags) {
+  ++calls_;
+  const int r = inner_.open(path, flags);
+  if (r >= 0) opened(r, FdState::Kind::other, "open");
+  return r;
+}
+
 int Observer::eventfd(unsigned int initval, int flags) {
   ++calls_;
   const int r = inner_.eventfd(initval, flags);

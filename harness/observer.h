@@ -130,6 +130,7 @@ class Observer final : public KernelLayer {
   int dup3(int oldfd, int newfd, int flags) override;
   int pipe2(int pipefd[2], int flags) override;
   int eventfd(unsigned int initval, int flags) override;
+  int open(const char* path, int flags) override;
   int timerfd_create(int clockid, int flags) override;
   int fcntl(int fd, int cmd, long arg = 0) override;
 

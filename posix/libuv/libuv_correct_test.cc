@@ -12,6 +12,9 @@
 //     connection accepted while the handler was out of fds and closed before any read of it
 //     is not judged a cut-off (docs/ORACLES.md, "Shed at the fd limit"); before, each was a
 //     false `stream-corrupt` under the fd-limit fault.
+//   - open goes through the Kernel (kernel_calls.def, `open`): live, libuv's spare fd on
+//     "/dev/null" and "/" is the run's own, so live runs take the fd-limit fault too (before,
+//     its close was bad-fd and the live runs left fd-limit out).
 #include <catch2/catch.hpp>
 
 #include <chrono>
