@@ -13,7 +13,24 @@ namespace {
 
 constexpr size_t kBytes = 16;
 
+// Restores RLIMIT_NOFILE through the kernel under test when the case ends, however it ends
+// (live, the limit is the test process's).
+class SavedNofile {
+ public:
+  explicit SavedNofile(Kernel& k) : k_(k) { REQUIRE(k_.getrlimit(RLIMIT_NOFILE, &saved_) == 0); }
+  ~SavedNofile() { k_.setrlimit(RLIMIT_NOFILE, &saved_); }
+  SavedNofile(const SavedNofile&) = delete;
+  SavedNofile& operator=(const SavedNofile&) = delete;
+  const rlimit& saved() const { return saved_; }
+
+ private:
+  Kernel& k_;
+  rlimit saved_{};
+};
+
 BACKEND_TEST("open: /dev/null reads end of file, swallows writes, has no poll", "[open]") {
+  TestType b;
+  auto& k = b.k;
   const int fd = k.open("/dev/null", O_RDWR | O_CLOEXEC);
   REQUIRE(fd >= 0);
   REQUIRE(k.fcntl(fd, F_GETFD) == FD_CLOEXEC);
@@ -35,6 +52,8 @@ BACKEND_TEST("open: /dev/null reads end of file, swallows writes, has no poll", 
 }
 
 BACKEND_TEST("open: / read-only only; any other path is ENOENT", "[open]") {
+  TestType b;
+  auto& k = b.k;
   const int root = k.open("/", O_RDONLY | O_CLOEXEC);
   REQUIRE(root >= 0);
   REQUIRE(k.close(root) == 0);
@@ -44,8 +63,10 @@ BACKEND_TEST("open: / read-only only; any other path is ENOENT", "[open]") {
 }
 
 BACKEND_TEST("open: the lowest free fd, EMFILE at RLIMIT_NOFILE", "[open]") {
-  rlimit was{};
-  REQUIRE(k.getrlimit(RLIMIT_NOFILE, &was) == 0);
+  TestType b;
+  auto& k = b.k;
+  const SavedNofile guard(k);
+  const rlimit was = guard.saved();
   const int a = k.open("/dev/null", O_RDONLY);
   REQUIRE(a >= 0);
   const rlimit low{static_cast<rlim_t>(a) + 1, was.rlim_max};
@@ -56,7 +77,6 @@ BACKEND_TEST("open: the lowest free fd, EMFILE at RLIMIT_NOFILE", "[open]") {
   REQUIRE(k.close(a) == 0);
   const int again = k.open("/", O_RDONLY);
   REQUIRE(again == a);
-  REQUIRE(k.setrlimit(RLIMIT_NOFILE, &was) == 0);
   REQUIRE(k.close(again) == 0);
 }
 

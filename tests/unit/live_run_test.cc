@@ -513,38 +513,6 @@ edgecase::RunOptions live_options() {
 }
 }  // namespace
 
-// A handler that closed a connection with its reply still queued toward a slow reader is not
-// stalled: the orphaned socket keeps sending (tcp_close), as zero-window probes allow once the
-// window is smaller than a segment (tcp_probe_timer, 200 ms and more apart). Quiescence waits
-// for the peer's end of file; it used to look at the handler's open fds only and stop the run
-// (a false stall) as soon as the peer waited longer than `settle` between probes.
-TEST_CASE("live: a reply still queued on a connection the handler closed is not quiescence",
-          "[live]") {
-  constexpr uint64_t kBytes = 256u << 10;  // far more than the slow reader's window
-  const Case c = case_with({script({{Op::rcvbuf, LiveRun::kMinRcvbufRequest, 0, ""},
-                                    {Op::connect, 0, 0, ""},
-                                    {Op::read_eof, 0, 0, ""}})});
-  LiveRunOptions o;
-  o.settle = 20 * kNanosPerMilli;  // shorter than one probe interval
-  LiveRun run(c, scripts_of(c), o);
-  const World::Result r = run.run([&](Kernel& k) {
-    const int conn = listen_and_accept(k);
-    const std::string big(kBytes, 'y');
-    REQUIRE(k.write(conn, big.data(), big.size()) == static_cast<ssize_t>(kBytes));
-    k.close(conn);  // much of it still in the send queue
-    const int ep = k.epoll_create1(0);
-    epoll_event ev{};
-    k.epoll_wait(ep, &ev, 1, -1);  // nothing more to do
-  });
-  const edgecase::Peer& p = *run.peers()[0];
-  INFO(p.status());
-  REQUIRE(r.outcome == Outcome::stopped);
-  REQUIRE(r.stop->reason == Stop::Reason::quiescent);
-  CHECK(p.done());
-  CHECK(p.failure().empty());
-  CHECK(p.received_bytes() == kBytes);
-}
-
 TEST_CASE("live: run_case finds the echo server clean on 50 seeds", "[live][runner]") {
   const edgecase::RunOptions o = live_options();
   for (uint64_t seed = 1; seed <= kRunnerSeeds; ++seed) {
