@@ -51,7 +51,7 @@ BACKEND_TEST("open: /dev/null reads end of file, swallows writes, has no poll", 
   REQUIRE(k.close(plain) == 0);
 }
 
-BACKEND_TEST("open: / read-only only; any other path is ENOENT", "[open]") {
+BACKEND_TEST("open: / read-only only, any other path is ENOENT", "[open]") {
   TestType b;
   auto& k = b.k;
   const int root = k.open("/", O_RDONLY | O_CLOEXEC);
