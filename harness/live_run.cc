@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <string>
 #include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -99,8 +100,18 @@ struct LiveRun::Impl {
   // Whether the kernel still has bytes to deliver on a handler's TCP connection whose peer
   // waits to read them. With tiny windows (the small-buffers and short-write faults) TCP
   // sends them as the persist timer's zero-window probes allow (tcp_probe_timer, backing off
-  // from 200 ms): the run is not quiet, however long nothing seems to move.
+  // from 200 ms): the run is not quiet, however long nothing seems to move. That holds as well
+  // after the handler closed the connection: tcp_close keeps the orphaned socket sending what
+  // was queued, then its FIN, both behind the same window (a FIN needs window too:
+  // tcp_snd_wnd_test), and its send queue can no longer be asked. So a peer waiting to read
+  // on a connection the handler closed, whose FIN has not reached the peer's socket
+  // (closed_toward_reader), is owed bytes by the kernel, not by the handler.
   bool bytes_in_flight_to_readers() const;
+  bool closed_toward_reader(const Peer& p) const;
+  // The handler is closing `fd`: if it is its last fd on a TCP connection, remembers the
+  // peer's port (closed_ports), for bytes_in_flight_to_readers.
+  void note_close(int fd);
+  std::vector<uint16_t> closed_ports;  // peers' ports of connections the handler closed
   // The handler is about to wait: the first time, the peers' start delays begin.
   void mark_waited() {
     if (first_wait) return;
@@ -301,6 +312,7 @@ class LiveKernel final : public KernelLayer {
     r_.on_call("close", fd, true);
     if (!r_.handler_fd(fd)) return ebadf();
     std::erase(r_.remapped, fd);
+    r_.note_close(fd);
     return k_.close(fd);
   }
   int dup(int oldfd) override {
@@ -321,6 +333,11 @@ class LiveKernel final : public KernelLayer {
     r_.on_call("pipe2", -1, true);
     if (r_.emfile(2)) return -1;
     return k_.pipe2(pipefd, flags);
+  }
+  int open(const char* path, int flags) override {
+    r_.on_call("open", -1, true);
+    if (r_.emfile(1)) return -1;
+    return k_.open(path, flags);
   }
   int eventfd(unsigned int initval, int flags) override {
     r_.on_call("eventfd", -1, true);
@@ -818,7 +835,51 @@ bool LiveRun::Impl::bytes_in_flight_to_readers() const {
     int unsent = 0;  // SIOCOUTQ: written, not yet acknowledged by the peer's kernel
     if (::ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) return true;
   }
+  for (size_t i = 0; i < peers.size(); ++i)
+    if (started[i] && waits[i].kind == PeerWait::Kind::io && (waits[i].events & EPOLLIN) &&
+        closed_toward_reader(*peers[i]))
+      return true;
   return false;
+}
+
+namespace {
+// The peer port of TCP socket `fd` (0 if it is none, or not connected). errno kept.
+uint16_t peer_port_of(int fd) {
+  const ErrnoGuard keep;
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET)
+    return 0;
+  return ntohs(a.sin_port);
+}
+}  // namespace
+
+void LiveRun::Impl::note_close(int fd) {
+  const uint16_t port = peer_port_of(fd);
+  if (port == 0) return;
+  for (const int other : real.owned_fds())  // a dup still holds the connection open
+    if (other != fd && peer_port_of(other) == port) return;
+  if (std::find(closed_ports.begin(), closed_ports.end(), port) == closed_ports.end())
+    closed_ports.push_back(port);
+}
+
+bool LiveRun::Impl::closed_toward_reader(const Peer& p) const {
+  if (p.fd() < 0) return false;
+  if (std::find(closed_ports.begin(), closed_ports.end(), p.local_port()) == closed_ports.end())
+    return false;
+  // The handler holds a connection from that port again (a later one, the port reused): its
+  // send queue is the first loop's to read.
+  for (const int fd : real.owned_fds())
+    if (peer_port_of(fd) == p.local_port()) return false;
+  // The FIN has not arrived while the peer's socket is still in a state that awaits it
+  // (tcp_fin moves ESTABLISHED to CLOSE_WAIT and FIN_WAIT2 to TIME_WAIT); a reset or the
+  // orphan's own end (tcp_done) leaves it CLOSE, and the peer has its answer.
+  const ErrnoGuard keep;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(p.fd(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+  return info.tcpi_state == TCP_ESTABLISHED || info.tcpi_state == TCP_FIN_WAIT1 ||
+         info.tcpi_state == TCP_FIN_WAIT2;
 }
 
 sockaddr_in LiveRun::Impl::server_address() {

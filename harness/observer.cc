@@ -161,12 +161,15 @@ void Observer::closed(int fd) {
     const ErrnoGuard g;
     it->second.open = false;
     it->second.closed_at = clock_();
+    if (it->second.accepted_at_fd_limit && it->second.bytes_read == 0 && it->second.peer_port != 0)
+      shed_ports_.insert(it->second.peer_port);
     if (it->second.kind == FdState::Kind::epoll)
       std::erase_if(requested_, [fd](const auto& r) { return r.first.second == fd; });
   }
   constexpr int kLowest = std::numeric_limits<int>::min();
   constexpr int kHighest = std::numeric_limits<int>::max();
   requested_.erase(requested_.lower_bound({fd, kLowest}), requested_.upper_bound({fd, kHighest}));
+  shedding_.erase(fd);
   if (in_batch_) closed_in_batch_.insert(fd);
   made_progress();
   if (dup_made_) find_ghosts(fd);
@@ -501,6 +504,11 @@ int Observer::accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int
     const uint16_t port = peer_port_of(r);
     if (port != 0) accepted_ports_.insert(port);
     opened(r, FdState::Kind::connection, "accept4", port);
+    fds_[r].accepted_at_fd_limit = shedding_.count(sockfd) != 0;
+  } else if (errno == EMFILE || errno == ENFILE) {
+    shedding_.insert(sockfd);
+  } else if (errno != EINTR && errno != ECONNABORTED) {
+    shedding_.erase(sockfd);  // EAGAIN: the queue is drained, the episode over
   }
   return r;
 }
@@ -668,6 +676,13 @@ int Observer::timerfd_create(int clockid, int flags) {
   ++calls_;
   const int r = inner_.timerfd_create(clockid, flags);
   if (r >= 0) opened(r, FdState::Kind::other, "timerfd_create");
+  return r;
+}
+
+int Observer::open(const char* path, int flags) {
+  ++calls_;
+  const int r = inner_.open(path, flags);
+  if (r >= 0) opened(r, FdState::Kind::other, "open");
   return r;
 }
 

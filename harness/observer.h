@@ -55,6 +55,9 @@ class Observer final : public KernelLayer {
     // followed: the handler holds bytes it has yet to send.
     bool output_pending = false;
     uint64_t bytes_read = 0;
+    // Accepted while its listener was out of fds (shedding_: between an accept4 that failed
+    // with EMFILE or ENFILE and the next one that failed otherwise).
+    bool accepted_at_fd_limit = false;
     uint64_t bytes_written = 0;
     Nanos opened_at = 0;
     Nanos closed_at = 0;
@@ -73,6 +76,10 @@ class Observer final : public KernelLayer {
   // Whether a listen() of the handler's ever succeeded on a socket bound to this port (IPv4;
   // an IPv6 or AF_UNIX listener counts as port 0).
   bool listened_on(uint16_t port) const { return listened_ports_.count(port) != 0; }
+  // Whether the handler shed the connection from this client port at the fd limit: accepted
+  // it while out of fds and closed it before reading a byte of it (libuv's EMFILE trick,
+  // src/unix/stream.c uv__emfile_trick; docs/ORACLES.md, "Shed at the fd limit").
+  bool shed_port(uint16_t port) const { return shed_ports_.count(port) != 0; }
   // epoll_wait calls in a row, up to the latest, that blocked and were interrupted by a signal
   // (-1 EINTR): a handler the fault plan keeps interrupting spends its steps here, which is
   // not a spin of its own.
@@ -126,6 +133,7 @@ class Observer final : public KernelLayer {
   int dup3(int oldfd, int newfd, int flags) override;
   int pipe2(int pipefd[2], int flags) override;
   int eventfd(unsigned int initval, int flags) override;
+  int open(const char* path, int flags) override;
   int timerfd_create(int clockid, int flags) override;
   int fcntl(int fd, int cmd, long arg = 0) override;
 
@@ -211,6 +219,10 @@ class Observer final : public KernelLayer {
   std::vector<Ghost> ghosts_;
   std::set<uint16_t> accepted_ports_;
   std::set<uint16_t> listened_ports_;
+  std::set<uint16_t> shed_ports_;
+  // Listeners whose latest failed accept4 (EINTR and ECONNABORTED aside, which the handler
+  // retries) failed with EMFILE or ENFILE: what they accept now is accepted at the fd limit.
+  std::set<int> shedding_;
   RunStats stats_;
   std::set<uint16_t> eof_ports_;
   std::map<uint16_t, uint64_t> read_from_port_;  // only with a read hook

@@ -308,10 +308,12 @@ class Judge {
   // --- the peers' conversations ---------------------------------------------------------------
   // The peer's script stopped in an expect step because the handler closed (EOF) or reset its
   // connection. A connection reset before the handler accepted it (accept-abort) is not its
-  // doing.
+  // doing; one it shed at the fd limit, unread, was refused service, not cut off
+  // (docs/ORACLES.md, "Shed at the fd limit").
   bool cut_off(const Peer& peer, const PeerScript& s) const {
     if (peer.failure().empty() || peer.step_index() >= s.steps.size()) return false;
     if (!v_.calls.accepted_port(peer.local_port())) return false;
+    if (v_.calls.shed_port(peer.local_port())) return false;
     const Step::Op op = s.steps[peer.step_index()].op;
     if (op != Step::Op::expect && op != Step::Op::expect_line) return false;
     return peer.eof() || peer.failure().find("ECONNRESET") != std::string::npos;

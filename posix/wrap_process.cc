@@ -45,35 +45,17 @@ clockid_t model_clock(const char* call, clockid_t id) {
   }
 }
 
-constexpr std::string_view kDevNull = "/dev/null";
-
-// The root directory: libuv reserves its spare fd on "/" after its EMFILE trick (src/unix/
-// stream.c, uv__emfile_trick) and when "/dev/null" fails. Linux opens it read-only (EISDIR
-// for writing, may_open); the model has no directories, so a /dev/null fd stands in for it:
-// held, not read (a read gives end of file where Linux gives EISDIR; posix/README.md).
-constexpr std::string_view kRoot = "/";
-
-// open's policy (include/edgecase/posix.h, OpenPolicy): "/dev/null", "/" read-only, or ENOENT.
-int open_routed(Session& s, const char* call, const char* path, int flags) {
-  const bool root = path != nullptr && kRoot == path;
-  if (path == nullptr || (kDevNull != path && !root) ||
-      s.options().open == OpenPolicy::refuse) {
+// open's policy (include/edgecase/posix.h, OpenPolicy): the Kernel's open ("/dev/null", and
+// "/" read-only, where libuv keeps its spare fd for the EMFILE trick, src/unix/stream.c
+// uv__emfile_trick; any other path ENOENT: kernel_calls.def), or ENOENT for every path.
+// Through the Kernel on both backends, so that the fd is the run's: counted against the
+// fd-limit fault, owned by the live runner, seen by the Observer, traced.
+int open_routed(Session& s, const char* path, int flags) {
+  if (s.options().open == OpenPolicy::refuse) {
     errno = ENOENT;
     return -1;
   }
-  if (root && (flags & O_ACCMODE) != O_RDONLY) {
-    errno = EISDIR;
-    return -1;
-  }
-  if (s.options().open == OpenPolicy::live_devnull) return ::open(path, flags);
-  // The model's /dev/null: SimKernel's fd 0 (sim/devnull.h); F_DUPFD gives the lowest free fd,
-  // as open would.
-  const int fd = s.kernel().fcntl(kStdin, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
-  // Out of fds (RLIMIT_NOFILE, the fd-limit fault): open fails with EMFILE as F_DUPFD does
-  // (get_unused_fd_flags for both); libuv's EMFILE trick reopens its spare fd this way.
-  if (fd < 0 && errno != EMFILE)
-    unsupported(call, -1, fmt::format("\"{}\", {:#x}", path, flags), "the model has no /dev/null");
-  return fd;
+  return s.kernel().open(path, flags);
 }
 
 int mode_open(int flags, va_list ap) {
@@ -207,7 +189,7 @@ EDGECASE_WRAP int __wrap_open(const char* path, int flags, ...) {
   const int mode = mode_open(flags, ap);
   va_end(ap);
   Session* s = current();
-  return s == nullptr ? ::open(path, flags, mode) : open_routed(*s, "open", path, flags);
+  return s == nullptr ? ::open(path, flags, mode) : open_routed(*s, path, flags);
 }
 
 EDGECASE_WRAP int __wrap_open64(const char* path, int flags, ...) {
@@ -216,18 +198,18 @@ EDGECASE_WRAP int __wrap_open64(const char* path, int flags, ...) {
   const int mode = mode_open(flags, ap);
   va_end(ap);
   Session* s = current();
-  return s == nullptr ? ::open64(path, flags, mode) : open_routed(*s, "open64", path, flags);
+  return s == nullptr ? ::open64(path, flags, mode) : open_routed(*s, path, flags);
 }
 
 // _FORTIFY_SOURCE's open without a mode (libuv opens /dev/null this way).
 EDGECASE_WRAP int __wrap___open64_2(const char* path, int flags) {
   Session* s = current();
-  return s == nullptr ? ::open64(path, flags) : open_routed(*s, "__open64_2", path, flags);
+  return s == nullptr ? ::open64(path, flags) : open_routed(*s, path, flags);
 }
 
 EDGECASE_WRAP int __wrap___open_2(const char* path, int flags) {
   Session* s = current();
-  return s == nullptr ? ::open(path, flags) : open_routed(*s, "__open_2", path, flags);
+  return s == nullptr ? ::open(path, flags) : open_routed(*s, path, flags);
 }
 
 // openat: the same policy whatever dirfd (the empty filesystem has no directory either).
@@ -237,7 +219,7 @@ EDGECASE_WRAP int __wrap_openat(int dirfd, const char* path, int flags, ...) {
   const int mode = mode_open(flags, ap);
   va_end(ap);
   Session* s = current();
-  return s == nullptr ? ::openat(dirfd, path, flags, mode) : open_routed(*s, "openat", path, flags);
+  return s == nullptr ? ::openat(dirfd, path, flags, mode) : open_routed(*s, path, flags);
 }
 
 // fopen: no stream can sit on a model fd, so every path fails with ENOENT while a session is

@@ -9,7 +9,7 @@ namespace edgecase::sim {
 
 class DevNull final : public File {
  public:
-  DevNull() : File(Kind::devnull, O_RDWR) {}
+  explicit DevNull(unsigned flags = O_RDWR) : File(Kind::devnull, flags) {}
   uint32_t poll(int) override { return 0; }
   WaitQueue* wait_queue() override { return nullptr; }  // no f_op->poll
   ssize_t read(std::span<std::byte>) override { return 0; }

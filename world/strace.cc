@@ -435,6 +435,16 @@ Line describe(CallTag<&Kernel::pipe2>, Specific, Name, int r, int pipefd[2], int
       r == 0 ? fmt::format("[{}, {}]", pipefd[0], pipefd[1]) : (pipefd ? "0x..." : "NULL");
   return fmt::format("pipe2({}, {})", fds, bits_name(static_cast<uint64_t>(flags), kOpenFlags));
 }
+// open(3) is the openat system call, on the working directory.
+Line describe(CallTag<&Kernel::open>, Specific, Name, int, const char* path, int flags) {
+  const auto v = static_cast<uint64_t>(flags);
+  const uint64_t mode = v & O_ACCMODE;
+  std::string f = mode == 0 ? "O_RDONLY" : value_name(mode, kAccessModes);
+  const uint64_t rest = v & ~static_cast<uint64_t>(O_ACCMODE);
+  if (rest) (f += '|') += bits_name(rest, kStatusFlags);
+  return fmt::format("openat(AT_FDCWD, {}, {})",
+                     path ? quote_bytes(path, std::strlen(path)) : "NULL", f);
+}
 // eventfd(3) is the eventfd2 system call.
 Line describe(CallTag<&Kernel::eventfd>, Specific, Name, int, unsigned int initval, int flags) {
   return fmt::format("eventfd2({}, {})", initval,

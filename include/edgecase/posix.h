@@ -34,17 +34,13 @@ namespace edgecase::posix {
 enum class OpenPolicy : uint8_t {
   // Every path fails with ENOENT, as in an empty filesystem.
   refuse,
-  // "/dev/null" is a new fd on the model's /dev/null (sim/devnull.h: SimKernel opens its fds
-  // 0-2 on one, so the layer duplicates fd 0 with F_DUPFD); any other path ENOENT. The
-  // simulation's default.
-  model_devnull,
-  // "/dev/null" is opened in the process (the live backend's fds are the process's own); any
-  // other path ENOENT. The live backend's default.
-  live_devnull,
+  // The Kernel's open (kernel_calls.def): "/dev/null", and "/" read-only; any other path
+  // ENOENT. On the simulation a file of the model, live a real fd the run owns. The default.
+  kernel,
 };
 
 struct SessionOptions {
-  OpenPolicy open = OpenPolicy::model_devnull;
+  OpenPolicy open = OpenPolicy::kernel;
   // Where the handler's stdout and stderr go (printf, puts, perror, write(1), write(2), ...):
   // the fd (1 or 2) and the bytes. Empty: discarded.
   std::function<void(int, std::string_view)> log;
@@ -109,7 +105,8 @@ struct HandlerOptions {
 // returned N"; exit() and abort() end the run as Linux would end the process.
 Handler make_handler(std::string name, Entry entry, HandlerOptions options = {});
 
-// Options for a backend: the open policy each needs (live_devnull on live).
+// Options for a backend. Both backends take the same options now (open goes through the
+// Kernel on each); kept so that callers need not know.
 HandlerOptions options_for(Backend backend, HandlerOptions options = {});
 
 // A handler built as a shared object by edgecase_add_handler (cmake/EdgecaseHandler.cmake):

@@ -5,7 +5,7 @@
 // as the third argument (the pointer itself).
 //
 // fd ownership. A RealKernel remembers every fd it handed out — the results of epoll_create,
-// epoll_create1, socket, accept4, pipe2, socketpair, eventfd, timerfd_create, dup, dup2, dup3
+// epoll_create1, socket, accept4, pipe2, socketpair, eventfd, timerfd_create, open, dup, dup2, dup3
 // and fcntl(F_DUPFD / F_DUPFD_CLOEXEC) — and its destructor closes those still open, so a test
 // that fails half-way through leaks nothing. Rules:
 //   * close(fd) forgets fd, whatever close returns: on Linux the descriptor is released even

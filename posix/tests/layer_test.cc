@@ -534,7 +534,8 @@ TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
   }
   same("gettimeofday", [](Env&) { timeval tv{}; return probe_gettimeofday(&tv); }, true);
   same("time", [](Env&) { return probe_time() >= 0 ? 0 : -1; }, true);
-  // Live opens /dev/null for real; the simulation duplicates its own (the policy's default).
+  // Both through the Kernel's open: live the real /dev/null, owned by the RealKernel (the run's
+  // fd, as the live runner counts and closes them), the simulation a /dev/null of the model.
   for (int flags : {O_RDWR, O_RDONLY | O_CLOEXEC}) {
     SimKernel sim;
     RealKernel live;
@@ -544,7 +545,8 @@ TEST_CASE("posix: clocks and open agree on both backends", "[posix]") {
       const Scope scope(live, posix::options_for(Backend::live).session);
       b.value = probe_open("/dev/null", flags);
       b.ok = b.value >= 0;
-      if (b.ok) probe_close(static_cast<int>(b.value));
+      CHECK(live.owns(static_cast<int>(b.value)));
+      if (b.ok) CHECK(probe_close(static_cast<int>(b.value)) == 0);
     }
     CHECK(a.ok);
     CHECK(b.ok);

@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <vector>
 
@@ -784,6 +785,62 @@ TEST_CASE("oracles: stream-corrupt names a reply cut off by the server's close",
   CHECK(v[0].evidence.detail.find("closed by the server after 0 of 700 bytes") !=
         std::string::npos);
   CHECK(of(r, oracle::kReplyLostAfterHalfClose).empty());
+}
+
+// libuv's accept loop at the fd limit (src/unix/stream.c, uv__server_io and
+// uv__emfile_trick): when accept4 fails with EMFILE it closes its reserve fd, accepts and
+// closes every waiting connection unread, and opens its reserve again. `at_fd_limit` false:
+// the same loop closes every connection unread while it has fds to spare.
+void shedding_server(Kernel& k, bool at_fd_limit) {
+  const int ep = k.epoll_create1(0);
+  const int l = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(Scenario::kDefaultPort);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (k.bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || k.listen(l, kBacklog) != 0)
+    throw std::runtime_error("listen");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = l;
+  k.epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+  int reserve = k.eventfd(0, 0);
+  if (at_fd_limit) {  // no fd to spare once the reserve is held
+    const rlimit lim{static_cast<rlim_t>(reserve + 1), static_cast<rlim_t>(reserve + 1)};
+    k.setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  for (;;) {
+    if (k.epoll_wait(ep, &ev, 1, -1) <= 0) continue;
+    const int c = k.accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    if (c >= 0) {
+      k.close(c);
+      continue;
+    }
+    if (errno != EMFILE) continue;
+    k.close(reserve);
+    for (int d; (d = k.accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;) k.close(d);
+    reserve = k.eventfd(0, 0);
+  }
+}
+
+// Shed at the fd limit (docs/ORACLES.md): a connection accepted while out of fds and closed
+// unread was refused service, not cut off; the same close with fds to spare is still a reply
+// cut off by the server.
+TEST_CASE("oracles: a connection shed unread at the fd limit is no cut-off reply",
+          "[oracle][stream-corrupt]") {
+  for (const bool at_limit : {true, false}) {
+    const Report r = run([at_limit](Kernel& k) { shedding_server(k, at_limit); },
+                         make_case({echo_script(100), echo_script(100)}));
+    INFO("at the fd limit: " << at_limit << "\n" << r.format());
+    CHECK(r.case_errors.empty());
+    CHECK(r.kit_limit.empty());
+    if (at_limit) {
+      CHECK(r.violations.empty());
+    } else {
+      CHECK(of(r, oracle::kStreamCorrupt).size() == 2);
+      CHECK(r.violations.size() == 2);
+    }
+  }
 }
 
 TEST_CASE("oracles: reply-lost-after-half-close names the peer and the bytes it missed",
