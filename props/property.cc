@@ -13,6 +13,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <map>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -114,7 +116,31 @@ struct Search {
   std::optional<std::string> oracle;
   std::optional<std::pair<Case, Report>> last_failing;
   uint64_t shrink_runs = 0;
+  std::map<std::string, int> discarded;  // generated cases only, by reason
+  int discarded_total = 0;
+  int passed = 0;  // generated cases that passed
+  // Set when kUndecidedBeforeFirstPass is reached: the error. rapidcheck's shrinks of that
+  // failure then run nothing.
+  std::string undecidable;
 };
+
+// Undecided generated cases before the first pass that end the property with an error: a
+// handler told the wrong port (every case a case error) would otherwise cost rapidcheck's
+// whole discard budget (10 per case wanted) before it gives up.
+constexpr int kUndecidedBeforeFirstPass = 20;
+
+// "; N undecided, most often: REASON" for the verdict line ("" when none was).
+std::string undecided_text(const std::map<std::string, int>& undecided) {
+  if (undecided.empty()) return "";
+  int total = 0;
+  const std::pair<const std::string, int>* most = nullptr;
+  for (const auto& entry : undecided) {
+    total += entry.second;
+    if (most == nullptr || entry.second > most->second) most = &entry;
+  }
+  return fmt::format("; {} undecided (not the handler's doing), most often: {}", total,
+                     most->first);
+}
 
 // One call of the property: run the case, tag it, judge it. The verdict's description is the
 // first violation's line (what rapidcheck prints as the failure).
@@ -122,6 +148,7 @@ rc::detail::CaseResult judge(Runs& runs, const rc::Gen<GeneratedCase>& gen,
                              const PropertyOptions& o, Search& s) {
   using rc::detail::CaseResult;
   const Case c = (*gen).c;
+  if (!s.undecidable.empty()) return CaseResult(CaseResult::Type::Discard, s.undecidable);
   if (s.oracle) {
     // Shrinking: past the budget every shrink is rejected unrun.
     if (o.max_shrink_runs > 0 && s.shrink_runs >= o.max_shrink_runs)
@@ -132,9 +159,21 @@ rc::detail::CaseResult judge(Runs& runs, const rc::Gen<GeneratedCase>& gen,
   for (const std::string& t : run_tags(r)) RC_TAG(t);
   const Violation* v = first_unignored(r, o.ignore);
   if (v == nullptr) {
-    // Undecided (a kit limit, a peer's own failure): neither a pass nor a failure.
-    if (!r.kit_limit.empty()) return CaseResult(CaseResult::Type::Discard, r.kit_limit);
-    if (!r.case_errors.empty()) return CaseResult(CaseResult::Type::Discard, r.case_errors[0]);
+    // Undecided (a kit limit, a case that could not run): neither a pass nor a failure.
+    const std::string& why = !r.kit_limit.empty() ? r.kit_limit : r.case_errors.empty()
+                                                                      ? r.kit_limit
+                                                                      : r.case_errors[0];
+    if (!why.empty()) {
+      if (s.oracle) return CaseResult(CaseResult::Type::Discard, why);
+      ++s.discarded[why];
+      if (++s.discarded_total >= kUndecidedBeforeFirstPass && s.passed == 0) {
+        s.undecidable = fmt::format("the first {} generated cases were all undecided{}",
+                                    s.discarded_total, undecided_text(s.discarded));
+        throw std::runtime_error(s.undecidable);
+      }
+      return CaseResult(CaseResult::Type::Discard, why);
+    }
+    if (!s.oracle) ++s.passed;
     return CaseResult(CaseResult::Type::Success, r.violations.empty() ? "clean" : "ignored");
   }
   // Another bug than the one found first: this shrink is rejected.
@@ -343,23 +382,24 @@ PropertyResult check_server(const Handler& handler, const Protocol& protocol,
   rc::detail::FailureResult failure;
   rc::detail::GaveUpResult gave_up;
   rc::detail::Error error;
+  result.undecided = search.discarded;
   if (outcome.match(success)) {
     result.cases = success.numSuccess;
     if (options.verbose)
-      fmt::print(stderr, "{}{} cases passed; cases reaching each edge: {}\n", head,
-                 success.numSuccess, tags_text(result.tags));
+      fmt::print(stderr, "{}{} cases passed{}; cases reaching each edge: {}\n", head,
+                 success.numSuccess, undecided_text(result.undecided), tags_text(result.tags));
     return result;
   }
   result.passed = false;
   if (outcome.match(gave_up)) {
     result.cases = gave_up.numSuccess;
-    result.error = "rapidcheck gave up: " + gave_up.description;
+    result.error = "rapidcheck gave up: " + gave_up.description + undecided_text(result.undecided);
   } else if (outcome.match(error)) {
     result.error = "rapidcheck: " + error.description;
   } else if (outcome.match(failure) && !search.last_failing) {
     // The property itself threw (a bad case or protocol is the caller's error).
     result.cases = failure.numSuccess + 1;
-    result.error = failure.description;
+    result.error = search.undecidable.empty() ? failure.description : search.undecidable;
   }
   if (!result.error.empty()) {
     fmt::print(stderr, "{}{}\n", head, result.error);

@@ -246,3 +246,20 @@ TEST_CASE("props: EDGECASE_REPLAY of a bad file fails clearly", "[user]") {
     CHECK(r.cases == 0);
   }
 }
+
+TEST_CASE("props: check_server told a port the handler does not listen on fails without a pass",
+          "[user]") {
+  // Every case's peers are refused: the handler was never tested, which must not read as a
+  // pass (a generated NAME_test with the wrong PORT passed 200 cases before).
+  const ScratchDir dir;
+  edgecase::PropertyOptions o = options(dir);
+  o.gen.port = TinyEcho::kPort + 1;
+  const edgecase::PropertyResult r =
+      edgecase::check_server(tiny_echo_fixed, edgecase::echo_protocol(), o);
+  INFO(r.error);
+  CHECK_FALSE(r.passed);
+  CHECK(r.error.find("never listened on port " + std::to_string(TinyEcho::kPort + 1)) !=
+        std::string::npos);
+  REQUIRE(r.undecided.size() == 1);
+  CHECK(r.undecided.begin()->second == 20);
+}

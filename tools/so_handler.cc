@@ -63,21 +63,31 @@ void check_recordable(const SharedObject& so) {
 }
 
 void check_inputs(const SharedObject& so) {
-  const std::string name = so.name();
-  if (name.empty() || name.size() > CaseLimits::kMaxNameLength ||
-      !std::all_of(name.begin(), name.end(), identifier_char))
-    throw InputError{fmt::format("--entry `{}`: an entry name is 1 to {} characters from A-Z a-z "
-                                 "0-9 _ (edgecase_add_handler's NAME){}",
-                                 name, CaseLimits::kMaxNameLength,
-                                 so.entry.empty() ? "; give it with --entry" : "")};
-  if (so.args.size() > CaseLimits::kMaxHandlerArgs)
-    throw InputError{fmt::format("--arg: at most {} arguments (what a case file records)",
-                                 CaseLimits::kMaxHandlerArgs)};
+  // The file first: a wrong path is the likelier mistake than a name.
   std::error_code ec;
   if (!std::filesystem::exists(so.path, ec))
     throw InputError{fmt::format("--so {}: no such file", so.path)};
   if (!std::filesystem::is_regular_file(so.path, ec))
     throw InputError{fmt::format("--so {}: not a regular file", so.path)};
+  const std::string name = so.name();
+  if (name.empty() || name.size() > CaseLimits::kMaxNameLength ||
+      !std::all_of(name.begin(), name.end(), identifier_char)) {
+    if (!so.entry.empty())
+      throw InputError{fmt::format("--entry `{}`: an entry name is 1 to {} characters from A-Z "
+                                   "a-z 0-9 _ (edgecase_add_handler's NAME)",
+                                   name, CaseLimits::kMaxNameLength)};
+    // The name comes from the file's: say what the file holds instead.
+    const std::vector<std::string> entries = entries_in(so.path);
+    throw InputError{fmt::format(
+        "--so {}: the file's name `{}` is not a handler's name; {}", so.path, name,
+        entries.empty() ? std::string("the file holds no handler entry (edgecase_entry_NAME): "
+                                      "was it built by edgecase_add_handler?")
+                        : fmt::format("it holds {}: give --entry {}", fmt::join(entries, ", "),
+                                      entries[0]))};
+  }
+  if (so.args.size() > CaseLimits::kMaxHandlerArgs)
+    throw InputError{fmt::format("--arg: at most {} arguments (what a case file records)",
+                                 CaseLimits::kMaxHandlerArgs)};
 }
 
 posix::Entry load(const SharedObject& so) {
@@ -141,7 +151,10 @@ std::string SharedObject::name() const {
 
 std::string SharedObject::flags() const {
   if (!given()) return {};
-  std::string out = " --so " + shell_quote(path);
+  // Absolute: the replay command on a case file's `# found by` line works from any directory.
+  std::error_code ec;
+  const std::filesystem::path full = std::filesystem::absolute(path, ec);
+  std::string out = " --so " + shell_quote(ec ? path : full.lexically_normal().string());
   if (!entry.empty()) out += " --entry " + shell_quote(entry);
   for (const std::string& a : args) out += " --arg " + shell_quote(a);
   return out;

@@ -83,6 +83,9 @@ struct PropertyResult {
   std::string reproduce;   // rapidcheck's reproduce string: RC_PARAMS="reproduce=..."
   std::string case_file;   // the path written (or replayed), or ""
   bool replayed = false;   // the case came from EDGECASE_REPLAY, not from the generator
+  // The generated cases discarded, by reason: the kit's limit that ended the run, or why the
+  // case could not run (a port the handler never listened on, a peer's own failure).
+  std::map<std::string, int> undecided;
   // Why no verdict could be reached (an unreadable EDGECASE_REPLAY file, a rapidcheck
   // error); passed is false then. Empty otherwise.
   std::string error;

@@ -3,7 +3,8 @@
 # WORK_DIR/prefix, then, against that prefix alone, configures, builds and runs two outside
 # projects that find_package() the kit: tests/package (the README's "Check your own server",
 # every installed header) and example/ (a plain C server through edgecase_add_handler, its
-# generated property test and its `edgecase check`, under its own ctest). ctest label package.
+# generated property test and its `edgecase check`, under its own ctest), and a handler whose
+# ENTRY does not exist (its build must fail, naming it). ctest label package.
 set -euo pipefail
 build=$1 work=$2 cxx=$3 cc=$4 flags=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,3 +36,14 @@ for program in "$work/example/echo_test" "$prefix/bin/edgecase"; do
   fi
 done
 ctest --test-dir "$work/example" --output-on-failure --no-tests=error
+
+# A wrong ENTRY stops the build at the handler, naming it.
+configure "$here/wrong_entry" "$work/wrong_entry" -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$flags"
+if out=$(cmake --build "$work/wrong_entry" 2>&1); then
+  echo "run.sh: a handler with ENTRY serve (no such function) built" >&2
+  exit 1
+fi
+if [[ $out != *"ENTRY serve: no function serve in SOURCES or LIBRARIES"* ]]; then
+  echo "run.sh: a wrong ENTRY failed without naming it:"$'\n'"$out" >&2
+  exit 1
+fi
