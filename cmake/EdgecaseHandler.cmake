@@ -70,6 +70,17 @@ function(edgecase_add_handler NAME)
   if(NOT H_SOURCES OR NOT H_ENTRY)
     message(FATAL_ERROR "edgecase_add_handler(${NAME}): SOURCES and ENTRY are required")
   endif()
+  # NAME names C symbols (edgecase_entry_NAME) and the case files' handler.
+  if(NOT NAME MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+    message(FATAL_ERROR "edgecase_add_handler(${NAME}): NAME must be a C identifier (A-Z a-z "
+                        "0-9 _, not starting with a digit): it names the entry "
+                        "edgecase_entry_NAME and the handler in case files")
+  endif()
+  if(TARGET ${NAME} OR TARGET ${NAME}_handler)
+    message(FATAL_ERROR "edgecase_add_handler(${NAME}): a target ${NAME} already exists; "
+                        "NAME becomes the targets ${NAME} (the .so), ${NAME}_handler and "
+                        "${NAME}_test: give the handler another name, e.g. ${NAME}_edgecase")
+  endif()
   if(TARGET edgecase::posix)
     set(posix edgecase::posix)
   else()

@@ -160,13 +160,14 @@ RunStats run_stats(const Observer& calls, const std::vector<const Peer*>& peers)
 // port the handler does not use (edgecase check --port, GenOptions::port, a handler's PORT), so
 // no oracle could judge anything. A case that cannot run, not a clean run.
 std::string nothing_listened(const Case& c, const Observer& calls,
-                             const std::vector<const Peer*>& peers) {
+                             const std::vector<const Peer*>& peers, const std::string& ending) {
   if (calls.listened_on(c.scenario.port)) return "";
   for (const Peer* p : peers)
     if (p->failure().find("ECONNREFUSED") != std::string::npos)
       return fmt::format("peer#{}'s connection was refused and the handler never listened on "
-                         "port {}: is that the port it listens on?",
-                         p->index(), c.scenario.port);
+                         "port {}: is that the port it listens on?{}",
+                         p->index(), c.scenario.port,
+                         ending.empty() ? "" : " The handler ended: " + ending);
   return "";
 }
 
@@ -197,7 +198,11 @@ Report judge_run(const Case& c, Backend backend, const sim::World::Result& resul
     // Only for a run judged clean: a handler that crashed, exited or spun before it listened
     // is judged for that.
     if (r.violations.empty()) {
-      if (std::string e = nothing_listened(c, view.calls, peers); !e.empty())
+      // How the handler ended, when it did (a usage message and exit(1) for a missing argv).
+      const bool ended = result.outcome != sim::World::Outcome::stopped ||
+                         result.stop->reason != Stop::Reason::quiescent;
+      if (std::string e = nothing_listened(c, view.calls, peers, ended ? r.ending : "");
+          !e.empty())
         r.case_errors.push_back(std::move(e));
     }
   }
