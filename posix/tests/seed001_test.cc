@@ -20,7 +20,19 @@ extern "C" int edgecase_entry_seed001_original(int argc, char** argv);
 
 using namespace edgecase;
 
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGECASE_SEED001_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGECASE_SEED001_ASAN 1
+#endif
+#endif
+#ifndef EDGECASE_SEED001_ASAN
+#define EDGECASE_SEED001_ASAN 0
+#endif
+
 namespace {
+constexpr bool kAsan = EDGECASE_SEED001_ASAN != 0;
 // As the port's hunt (tests/seeds/seeds_test.cc): generated cases, isolated runs (the seed
 // overflows a stack buffer), a budget that ends a spinning handler early, a bounded shrink.
 constexpr uint64_t kHuntSeeds = 1500;
@@ -96,8 +108,11 @@ TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs",
   // (handler-crashed), read() == 0 closing before the echo (reply-lost-after-half-close); and
   // one the port cannot show: write() without MSG_NOSIGNAL to a peer that reset, with SIGPIPE
   // at its default disposition, kills the published server.
-  o.targets = {"stream-corrupt", "handler-crashed", "reply-lost-after-half-close",
-               "killed-by-sigpipe"};
+  o.targets = {"stream-corrupt", "handler-crashed", "killed-by-sigpipe"};
+  // Under AddressSanitizer, string(buf) on the unterminated 1024-byte buffer that the half-close
+  // bug needs crashes first (the port's hunt, tests/seeds/seeds_test.cc, says the same): there
+  // the half-close bug and its live run are left to the builds without it (CI's clang++ build).
+  if (!kAsan) o.targets.push_back("reply-lost-after-half-close");
   o.max_shrink_runs = kShrinkRuns;
   o.run.isolate = true;
   o.run.trace = false;
@@ -127,6 +142,11 @@ TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs",
   // share its ASLR layout, so a retry would not help): with this build it loses the reply in
   // about four processes of five and crashes or writes stack bytes first in the fifth, each a
   // finding of its own. The bug is found live either way; the report names what came first.
+  if (kAsan) {
+    WARN("seed001: reply-lost-after-half-close is hunted in builds without AddressSanitizer "
+         "(the crash masks it)");
+    return;
+  }
   RunOptions ro;
   ro.backend = Backend::live;
   ro.isolate = true;
