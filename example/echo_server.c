@@ -88,7 +88,7 @@ static int flush(int fd, struct conn* c) {
       break;
     }
   }
-  memmove(c->out, c->out + done, c->len - done);
+  if (done > 0 && done < c->len) memmove(c->out, c->out + done, c->len - done);
   c->len -= done;
   return 1;
 }

@@ -16,105 +16,26 @@
 // cases against a correct libuv server (echo_correct.c): nothing at all is found there.
 #include <catch2/catch.hpp>
 
-#include <chrono>
-#include <map>
 #include <set>
 #include <string>
 
-#include "edgecase/gen.h"
-#include "edgecase/posix.h"
-#include "edgecase/scenario.h"
-#include "props/hunt.h"
+#include "posix/libuv/libuv_cases.h"
 
 extern "C" int edgecase_entry_libuv_echo(int argc, char** argv);
 
 using namespace edgecase;
+using namespace edgecase::libuv_cases;
 
 namespace {
-constexpr uint16_t kPort = 7000;        // main.c's DEFAULT_PORT
-constexpr uint64_t kSimCases = 1000;    // issue 11, item 11
-constexpr uint64_t kLiveCases = 50;
-constexpr uint64_t kFirstSeed = 1;
-
 // The published server's bugs (above); any other oracle is a false alarm or a new bug.
 const std::set<std::string> kServerBugs = {"killed-by-sigpipe", "reply-lost-after-half-close"};
-
-// What the runs came to (HuntOptions::on_case): runs per verdict, violations per oracle, and
-// the first report with a violation outside kServerBugs, an undecided verdict or a case error.
-struct Tally {
-  explicit Tally(const std::set<std::string>& oracles_expected) : expected(oracles_expected) {}
-  const std::set<std::string>& expected;
-  uint64_t clean = 0, violating = 0, undecided = 0, case_errors = 0;
-  std::map<std::string, uint64_t> oracles;
-  std::string first_unexpected;
-  void count(const Report& r) {
-    bool unexpected = !r.case_errors.empty() || !r.kit_limit.empty();
-    for (const Violation& v : r.violations) {
-      ++oracles[v.oracle];
-      unexpected = unexpected || expected.count(v.oracle) == 0;
-    }
-    if (!r.case_errors.empty()) ++case_errors;
-    else if (!r.violations.empty()) ++violating;
-    else if (!r.kit_limit.empty()) ++undecided;
-    else ++clean;
-    if (unexpected && first_unexpected.empty()) first_unexpected = r.format();
-  }
-};
-
-HuntOptions every_case(uint64_t cases, Backend backend, Tally& tally) {
-  HuntOptions o;
-  o.first_seed = kFirstSeed;
-  o.seeds = cases;
-  o.shrink = false;  // the counts are the point; a surprise is reported as generated
-  o.run.backend = backend;
-  o.run.isolate = true;  // as edgecase check runs an outside handler
-  o.run.trace = true;    // the first surprise's report carries its trace's tail
-  o.on_case = [&tally](uint64_t, const Report& r) { tally.count(r); };
-  return o;
-}
-
-// Generated echo cases for libuv_echo on port 7000, every fault on in every case (edgecase
-// check --faults all).
-GenOptions echo_cases() {
-  GenOptions g;
-  g.handler = "libuv_echo";
-  g.port = kPort;
-  g.every_fault = true;
-  return g;
-}
-
-HuntResult run(const GenOptions& g, uint64_t cases, Backend backend, Tally& t) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const HuntResult r =
-      hunt(*builtin_protocol("echo"), g, every_case(cases, backend, t),
-           posix::make_handler("libuv_echo", edgecase_entry_libuv_echo,
-                               posix::options_for(backend)));
-  std::string oracles;
-  for (const auto& [name, n] : t.oracles) oracles += " " + name + " x" + std::to_string(n);
-  WARN("libuv echo on " << (backend == Backend::live ? "live" : "sim") << ": " << r.generated
-       << " generated cases in "
-       << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-       << " s: " << t.clean << " clean, " << t.violating << " violating, " << t.undecided
-       << " undecided, " << t.case_errors << " case errors; violations:" << oracles);
-  return r;
-}
-
-// Every case ran and was decided, and nothing but the server's known bugs fired.
-void check_no_false_alarm(const Tally& t, const HuntResult& r, uint64_t cases) {
-  INFO(t.first_unexpected);
-  CHECK(r.out_of_time.empty());
-  CHECK(r.generated == cases);
-  CHECK(t.first_unexpected.empty());
-  CHECK(t.undecided == 0);
-  CHECK(t.case_errors == 0);
-  CHECK(t.clean + t.violating == cases);
-}
 }  // namespace
 
 TEST_CASE("posix: libuv echo: 1000 generated cases with every fault on (sim)",
           "[posix][libuv]") {
   Tally t{kServerBugs};
-  const HuntResult r = run(echo_cases(), kSimCases, Backend::sim, t);
+  const HuntResult r =
+      run(edgecase_entry_libuv_echo, echo_cases("libuv_echo"), kSimCases, Backend::sim, t);
   check_no_false_alarm(t, r, kSimCases);
   // The server's bugs are there to find: the kit is not passing it by seeing nothing.
   CHECK(t.oracles["killed-by-sigpipe"] > 0);
@@ -125,15 +46,16 @@ TEST_CASE("posix: libuv echo: 1000 generated cases with every fault on (sim)",
 TEST_CASE("posix: libuv echo: 1000 generated cases without faults all pass (sim)",
           "[posix][libuv]") {
   Tally t{kServerBugs};
-  GenOptions g = echo_cases();
+  GenOptions g = echo_cases("libuv_echo");
   g.faults = false;
-  const HuntResult r = run(g, kSimCases, Backend::sim, t);
+  const HuntResult r = run(edgecase_entry_libuv_echo, g, kSimCases, Backend::sim, t);
   check_no_false_alarm(t, r, kSimCases);
   CHECK(t.clean == kSimCases);
 }
 
 TEST_CASE("posix: libuv echo: 50 generated cases on live sockets", "[posix][libuv][live]") {
   Tally t{kServerBugs};
-  const HuntResult r = run(echo_cases(), kLiveCases, Backend::live, t);
+  const HuntResult r =
+      run(edgecase_entry_libuv_echo, echo_cases("libuv_echo"), kLiveCases, Backend::live, t);
   check_no_false_alarm(t, r, kLiveCases);
 }
