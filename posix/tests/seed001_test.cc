@@ -14,6 +14,7 @@
 #include "edgecase/gen.h"
 #include "edgecase/posix.h"
 #include "edgecase/sim_kernel.h"
+#include "posix/tests/seed_hunt.h"
 #include "props/hunt.h"
 
 extern "C" int edgecase_entry_seed001_original(int argc, char** argv);
@@ -35,9 +36,7 @@ namespace {
 constexpr bool kAsan = EDGECASE_SEED001_ASAN != 0;
 // As the port's hunt (tests/seeds/seeds_test.cc): generated cases, isolated runs (the seed
 // overflows a stack buffer), a budget that ends a spinning handler early, a bounded shrink.
-constexpr uint64_t kHuntSeeds = 1500;
-constexpr uint64_t kShrinkRuns = 150;
-constexpr uint64_t kStepBudget = 20'000;
+using seed_hunt::kStepBudget;
 constexpr uint16_t kPort = 6667;  // the seed's htons(6667)
 
 Handler original(posix::HandlerOptions o = {}) {
@@ -101,40 +100,21 @@ TEST_CASE("posix: seed 001 as published: its std::cout output is the run's log",
 
 TEST_CASE("posix: seed 001 as published: the hunt finds the port's bugs",
           "[posix][seed001][live]") {
-  HuntOptions o;
-  o.seeds = kHuntSeeds;
   // The port's three (tests/seeds/seeds_test.cc, builds without AddressSanitizer): the write
   // loop's restart at offset 0 (stream-corrupt), strcpy of >= 1024 bytes into buf[1024]
   // (handler-crashed), read() == 0 closing before the echo (reply-lost-after-half-close); and
   // one the port cannot show: write() without MSG_NOSIGNAL to a peer that reset, with SIGPIPE
   // at its default disposition, kills the published server.
-  o.targets = {"stream-corrupt", "handler-crashed", "killed-by-sigpipe"};
+  HuntOptions o = seed_hunt::options({"stream-corrupt", "handler-crashed", "killed-by-sigpipe"});
   // Under AddressSanitizer, string(buf) on the unterminated 1024-byte buffer that the half-close
   // bug needs crashes first (the port's hunt, tests/seeds/seeds_test.cc, says the same): there
   // the half-close bug and its live run are left to the builds without it (CI's clang++ build).
   if (!kAsan) o.targets.push_back("reply-lost-after-half-close");
-  o.max_shrink_runs = kShrinkRuns;
-  o.run.isolate = true;
-  o.run.trace = false;
-  o.run.step_budget = kStepBudget;
-  const auto t0 = std::chrono::steady_clock::now();
   // The counts in `seen` vary a little from run to run (handler-crashed 68 or 69 of the first
   // 129 cases): after strcpy overflows buf, what the server does depends on the stack bytes it
   // overwrote, addresses ASLR moves. The targets are found in every run (10 of 10 here).
-  const HuntResult r = hunt("seed001", "echo", kPort, o, original());
-  std::string seen;
-  for (const auto& [name, n] : r.seen) seen += " " + name + " x" + std::to_string(n);
-  WARN("seed001 (original text): " << r.generated << " generated cases, " << r.runs << " runs, "
-       << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-       << " s; seen:" << seen);
-  for (const std::string& target : o.targets) {
-    INFO("hunting " << target << "; seen:" << seen << " " << r.out_of_time);
-    const Finding* f = r.find(target);
-    REQUIRE(f != nullptr);
-    INFO(f->report.format());
-    CHECK(f->report.found(target));
-    CHECK(f->report.kit_limit.empty());  // found by the oracle, not stopped by the layer
-  }
+  const HuntResult r =
+      seed_hunt::hunt_targets("seed001", "seed001 (original text)", kPort, o, original());
   // Live: the smallest half-close case runs on loopback sockets with the same compiled seed
   // (isolated: it overflows a stack buffer). (The SIGPIPE case's smallest keeps short writes
   // and EINTR, which are not injected live.) Live, what the overflowed server does next depends on the stack bytes it overwrote, which

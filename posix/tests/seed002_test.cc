@@ -13,6 +13,7 @@
 #include "edgecase/gen.h"
 #include "edgecase/posix.h"
 #include "edgecase/sim_kernel.h"
+#include "posix/tests/seed_hunt.h"
 #include "props/hunt.h"
 
 extern "C" int edgecase_entry_seed002_original(int argc, char** argv);
@@ -22,9 +23,7 @@ using namespace edgecase;
 namespace {
 // As the port's hunt (tests/seeds/seeds_test.cc): generated cases, isolated runs, a budget
 // that ends a spinning handler early, a bounded shrink.
-constexpr uint64_t kHuntSeeds = 1500;
-constexpr uint64_t kShrinkRuns = 150;
-constexpr uint64_t kStepBudget = 20'000;
+using seed_hunt::kStepBudget;
 constexpr uint16_t kPort = 6888;  // the seed's servPort
 constexpr rlim_t kSeedNofile = 10000;  // the seed's MAXEPOLLSIZE, its RLIMIT_NOFILE
 constexpr int kSeedListener = 3;  // the seed's first socket, its listener
@@ -33,30 +32,11 @@ Handler original() { return posix::make_handler("seed002", edgecase_entry_seed00
 }  // namespace
 
 TEST_CASE("posix: seed 002 as published: the hunt finds the port's bugs", "[posix][seed002]") {
-  HuntOptions o;
-  o.seeds = kHuntSeeds;
   // The port's three, and one the port cannot show: write() without MSG_NOSIGNAL to a peer
   // that reset, with SIGPIPE at its default disposition, kills the published server.
-  o.targets = {"lost-accept", "lost-read-event", "stream-corrupt", "killed-by-sigpipe"};
-  o.max_shrink_runs = kShrinkRuns;
-  o.run.isolate = true;
-  o.run.trace = false;
-  o.run.step_budget = kStepBudget;
-  const auto t0 = std::chrono::steady_clock::now();
-  const HuntResult r = hunt("seed002", "echo", kPort, o, original());
-  std::string seen;
-  for (const auto& [name, n] : r.seen) seen += " " + name + " x" + std::to_string(n);
-  WARN("seed002 (original text): " << r.generated << " generated cases, " << r.runs << " runs, "
-       << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-       << " s; seen:" << seen);
-  for (const std::string& target : o.targets) {
-    INFO("hunting " << target << "; seen:" << seen << " " << r.out_of_time);
-    const Finding* f = r.find(target);
-    REQUIRE(f != nullptr);
-    INFO(f->report.format());
-    CHECK(f->report.found(target));
-    CHECK(f->report.kit_limit.empty());  // found by the oracle, not stopped by the layer
-  }
+  const HuntOptions o = seed_hunt::options(
+      {"lost-accept", "lost-read-event", "stream-corrupt", "killed-by-sigpipe"});
+  seed_hunt::hunt_targets("seed002", "seed002 (original text)", kPort, o, original());
 }
 
 // The seed's setrlimit(RLIMIT_NOFILE, 10000) reaches the model (the layer routes setrlimit to
@@ -105,9 +85,9 @@ TEST_CASE("posix: seed 002's setrlimit reaches the model, not the process", "[po
 TEST_CASE("posix: seed 002 as published: its bugs found in the simulation reproduce live",
           "[posix][seed002][live]") {
   HuntOptions o;
-  o.seeds = kHuntSeeds;
+  o.seeds = seed_hunt::kHuntSeeds;
   o.targets = {"lost-accept", "lost-read-event"};
-  o.max_shrink_runs = kShrinkRuns;
+  o.max_shrink_runs = seed_hunt::kShrinkRuns;
   o.run.isolate = true;
   o.run.trace = false;
   o.run.step_budget = kStepBudget;

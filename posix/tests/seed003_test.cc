@@ -8,6 +8,7 @@
 
 #include "edgecase/gen.h"
 #include "edgecase/posix.h"
+#include "posix/tests/seed_hunt.h"
 #include "props/hunt.h"
 
 extern "C" int edgecase_entry_seed003_original(int argc, char** argv);
@@ -16,9 +17,7 @@ using namespace edgecase;
 
 namespace {
 // As the port's hunt (tests/seeds/seeds_test.cc).
-constexpr uint64_t kHuntSeeds = 1500;
-constexpr uint64_t kShrinkRuns = 150;
-constexpr uint64_t kStepBudget = 20'000;
+using seed_hunt::kStepBudget;
 constexpr uint16_t kPort = 8003;  // the completion's (and the port's) listener
 
 Handler original() { return posix::make_handler("seed003", edgecase_entry_seed003_original); }
@@ -26,31 +25,12 @@ Handler original() { return posix::make_handler("seed003", edgecase_entry_seed00
 
 TEST_CASE("posix: seed 003's fragment, completed: the hunt finds the port's bugs",
           "[posix][seed003][live]") {
-  HuntOptions o;
-  o.seeds = kHuntSeeds;
   // The port's three: one accept per ET event (lost-accept), one read per ET event
   // (lost-read-event), the epoll_data union misused and sockfd never set from the event: the
   // read branch reads fd -1 (bad-fd).
-  o.targets = {"lost-accept", "lost-read-event", "bad-fd"};
-  o.max_shrink_runs = kShrinkRuns;
-  o.run.isolate = true;
-  o.run.trace = false;
-  o.run.step_budget = kStepBudget;
-  const auto t0 = std::chrono::steady_clock::now();
-  const HuntResult r = hunt("seed003", "echo", kPort, o, original());
-  std::string seen;
-  for (const auto& [name, n] : r.seen) seen += " " + name + " x" + std::to_string(n);
-  WARN("seed003 (completed fragment): " << r.generated << " generated cases, " << r.runs
-       << " runs, " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-       << " s; seen:" << seen);
-  for (const std::string& target : o.targets) {
-    INFO("hunting " << target << "; seen:" << seen << " " << r.out_of_time);
-    const Finding* f = r.find(target);
-    REQUIRE(f != nullptr);
-    INFO(f->report.format());
-    CHECK(f->report.found(target));
-    CHECK(f->report.kit_limit.empty());  // found by the oracle, not stopped by the layer
-  }
+  const HuntOptions o = seed_hunt::options({"lost-accept", "lost-read-event", "bad-fd"});
+  const HuntResult r =
+      seed_hunt::hunt_targets("seed003", "seed003 (completed fragment)", kPort, o, original());
   // The union misuse puts a pointer (md, on the seed's stack) in epoll data: traces name it
   // ptr#N, never its address (docs/DETERMINISM.md), so the bad-fd case reports the same on
   // every run, in any process.
