@@ -135,14 +135,20 @@ Peer::Next Peer::do_connect(Kernel& k) {
   begun_ = true;
   connect_offset_ = sent_.size();
   shut_write_ = false;
-  if (trace_) trace(fmt::format("{}: connect({}, {}){}", name(), fd_, addr_text(server_), result_text(r, e)));
-  if (r != 0 && e != EINPROGRESS) return fail("connect: " + errno_name(e));
-  // connect bound the local port: what the server's getpeername will show for this peer.
+  if (r != 0 && e != EINPROGRESS) {
+    if (trace_) trace(fmt::format("{}: connect({}, {}){}", name(), fd_, addr_text(server_), result_text(r, e)));
+    return fail("connect: " + errno_name(e));
+  }
+  // connect bound the local port: what the server's getpeername will show for this peer, and
+  // what the trace's segments name (a timeline tells the peers' connections apart by it).
   sockaddr_in local{};
   socklen_t llen = sizeof local;
   if (k.getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &llen) == 0)
     local_port_ = ntohs(local.sin_port);
   ++calls_;
+  if (trace_)
+    trace(fmt::format("{}: connect({}, {}){} (from port {})", name(), fd_, addr_text(server_),
+                      result_text(r, e), local_port_));
   if (r == 0) return Next::advance;
   return wait_io(EPOLLOUT);
 }

@@ -100,6 +100,8 @@ std::string Report::format() const {
   s += fmt::format("ending: {} ({} handler calls)\n", ending, steps);
   for (const std::string& e : case_errors) s += "  case error: " + e + "\n";
   for (const Violation& v : violations) s += "  " + v.format() + "\n";
+  if (!story.empty()) s += "what happened:\n";
+  for (const std::string& line : story) s += "  " + line + "\n";
   for (const std::string& u : undecided) s += "  undecided: " + u + "\n";
   if (!peers.empty()) s += "peers:\n";
   for (const std::string& p : peers) s += "  " + p + "\n";

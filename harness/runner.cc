@@ -230,6 +230,8 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   so.step_budget = o.step_budget;
   so.check = check.get();
   so.wall_time_limit = o.wall_time_limit;
+  so.keep_trace = o.whole_trace != nullptr;
+  if (so.keep_trace) so.trace = true;
   const auto started = std::chrono::steady_clock::now();  // the kit's limit only
   SimRun run(c, so);
   sim::World& w = run.world();
@@ -245,6 +247,7 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   Report r = judge_run(c, Backend::sim, result, view, run.peers(), kit_limit, o.report_text);
   const auto& tail = w.trace().tail();
   r.last_calls.assign(tail.begin(), tail.end());
+  if (o.whole_trace != nullptr) *o.whole_trace = w.trace().all();
   return r;
 }
 

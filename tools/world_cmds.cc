@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "edgecase/runner.h"
+#include "edgecase/timeline.h"
 #include "edgecase/gen.h"
 #include "harness/generate.h"
 #include "harness/replay.h"
@@ -121,6 +122,23 @@ bool crash_recorded(const std::vector<std::string>& recorded) {
   return std::find(recorded.begin(), recorded.end(), oracle::kHandlerCrashed) != recorded.end();
 }
 
+// "seed002: seed002-lost-read-event.case": a timeline's title.
+std::string case_title(const Case& c, const std::string& path) {
+  return fmt::format("{}: {}", c.scenario.handler, std::filesystem::path(path).filename().string());
+}
+
+void print_timeline_files(const TimelineFiles& files, bool written, const std::string& why) {
+  if (!files.any()) return;
+  if (!written) {
+    fmt::print(stderr, "edgecase: no timeline written: {}\n", why);
+    return;
+  }
+  if (!files.html.empty()) fmt::print("timeline: written to {}\n", files.html);
+  if (!files.perfetto.empty())
+    fmt::print("perfetto: written to {} (open it in ui.perfetto.dev or chrome://tracing)\n",
+               files.perfetto);
+}
+
 // run's verdict as an exit code: the party at fault.
 int run_exit(const Report& r) {
   if (!r.case_errors.empty()) return kExitUsage;
@@ -134,13 +152,26 @@ int do_run(const WorldCommands& o) {
   if (!o.trace_path.empty() && o.backend == "live")
     throw InputError{"--trace is for the simulation (a live run's trace varies): drop "
                      "--trace or use --backend sim"};
+  if (o.timeline.any() && o.backend == "live")
+    throw InputError{"--timeline and --perfetto draw the simulation's trace (a live run keeps "
+                     "only its tail): drop them or use --backend sim"};
   const Case c = load(o.case_path);
   const auto handlers =
       case_handlers(o, c, o.backend == "live" ? Backend::live : Backend::sim);
   std::optional<std::ofstream> trace_out;
   if (!o.trace_path.empty()) trace_out = open_for_writing(o.trace_path, "trace file");
-  const Report r = run_case(c, run_options(o, *handlers));
+  o.timeline.check_writable();
+  Report r = run_case(c, run_options(o, *handlers));
+  // The story in plain words, and the pictures, come from the whole trace: a second run of
+  // the case, in this process (the judged one may have run isolated).
+  std::optional<Timeline> t;
+  std::string why;
+  if (o.backend == "sim" && r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
+    t = timeline_of(c, *handlers, r, case_title(c, o.case_path), &why);
+  if (t) r.story = t->report.story;
   fmt::print("{}", r.format());
+  if (t) write_timeline_files(*t, o.timeline);
+  print_timeline_files(o.timeline, t.has_value(), why);
   if (trace_out) {
     if (r.found(oracle::kHandlerCrashed)) {
       fmt::print(stderr, "edgecase: the handler crashed: no trace can be written in this "
@@ -166,11 +197,19 @@ int do_replay(const WorldCommands& o) {
   const std::optional<std::vector<std::string>> saved =
       o.trace_path.empty() ? std::nullopt : std::optional(read_lines(o.trace_path));
   const auto handlers = case_handlers(o, c, Backend::sim);
+  o.timeline.check_writable();
   RunOptions ro;
   ro.isolate = o.isolate;
   ro.handlers = handlers.get();
-  const Report r = run_case(c, ro);
+  Report r = run_case(c, ro);
+  std::optional<Timeline> t;
+  std::string why;
+  if (r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
+    t = timeline_of(c, *handlers, r, case_title(c, o.case_path), &why);
+  if (t) r.story = t->report.story;
   fmt::print("{}", r.format());
+  if (t) write_timeline_files(*t, o.timeline);
+  print_timeline_files(o.timeline, t.has_value(), why);
   if (!r.case_errors.empty()) throw InputError{o.case_path + ": the case cannot run as written"};
   if (!r.kit_limit.empty()) {
     fmt::print("replay: DOES NOT reproduce: {}\n", r.kit_limit);
@@ -302,6 +341,7 @@ void WorldCommands::add_to(CLI::App& app) {
   run->add_flag("!--in-process", isolate,
                 "Run the handler in this process instead of a child (a crash ends the tool)");
   so.add_to(run, /*from_case=*/true);
+  timeline.add_to(run);
   run->footer(
       "Example, a case `edgecase check --so` found in a server of your own:\n"
       "  edgecase run cases/my_server-lost-read-event.case --so build/my_server.so\n"
@@ -318,6 +358,7 @@ void WorldCommands::add_to(CLI::App& app) {
   replay->add_option("case", case_path, "The case file")->required();
   replay->add_option("--trace", trace_path, "A trace written by `edgecase run --trace`");
   so.add_to(replay, /*from_case=*/true);
+  timeline.add_to(replay);
   replay->footer(
       "Example, a case `edgecase check --so` found in a server of your own:\n"
       "  edgecase replay cases/my_server-lost-read-event.case --so build/my_server.so\n"

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tools/so_handler.h"
+#include "tools/timeline_files.h"
 
 namespace edgecase::tools {
 
@@ -20,6 +21,7 @@ struct WorldCommands {
   std::string backend = "sim";  // run: sim or live
   bool isolate = true;          // run, replay: the handler runs in a child process
   SharedObject so;              // run, replay: the case's handler from a shared object
+  TimelineFiles timeline;       // run, replay: --timeline, --perfetto
   // case
   std::string out_path;
   std::string faults = "all";

@@ -97,6 +97,9 @@ struct Report {
   std::string ending;
   std::vector<Violation> violations;  // in the order found; empty: pass
   std::vector<std::string> last_calls;  // the trace's tail, oldest first
+  // What happened, in plain words (explain(), edgecase/timeline.h): filled where the whole
+  // trace was kept (record_timeline, the edgecase command's run); empty otherwise.
+  std::vector<std::string> story;
   std::vector<std::string> peers;       // each peer's status line at the end
   std::string case_text;  // the case file that replays this run (write_case)
   // case_text with a `# violation: ...` comment per violation after its first line: what

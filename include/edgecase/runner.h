@@ -100,6 +100,9 @@ struct RunOptions {
   // Where run_case(c) and IsolatedRunner look up the case's handler by name (not owned; must
   // outlive the call); nullptr: no handler is known by name (pass the handler itself).
   const HandlerRegistry* handlers = nullptr;
+  // Sim, not isolated: every line of the run's trace is stored here (a timeline's input,
+  // edgecase/timeline.h). Not owned; nullptr: only the tail is kept (Report::last_calls).
+  std::vector<std::string>* whole_trace = nullptr;
 };
 
 // Sets the process's SIGPIPE disposition to SIG_IGN (idempotent; never restored). A live run

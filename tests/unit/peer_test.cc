@@ -223,7 +223,7 @@ TEST_CASE("peer: connect creates the socket, waits for EPOLLOUT, then is connect
   CHECK(h.accept());
   CHECK(t.lines == std::vector<std::string>{
                        "peer#1: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0) = 3",
-                       "peer#1: connect(3, 127.0.0.1:7000) = -1 EINPROGRESS",
+                       "peer#1: connect(3, 127.0.0.1:7000) = -1 EINPROGRESS (from port 32768)",
                        "peer#1: connected", "peer#1: done"});
   // A done peer does nothing more.
   CHECK(t.peer.run(h.b, 0) == PeerWait{Kind::done, 0, 0});

@@ -1,0 +1,36 @@
+// The timeline files the edgecase command writes (--timeline, --perfetto; docs/TIMELINE.md):
+// one place for run, replay, check and demo.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "edgecase/timeline.h"
+
+namespace edgecase::tools {
+
+struct TimelineFiles {
+  std::string html;      // --timeline FILE.html
+  std::string perfetto;  // --perfetto FILE.json
+
+  bool any() const { return !html.empty() || !perfetto.empty(); }
+  // --timeline FILE and --perfetto FILE on a command that runs one case.
+  void add_to(CLI::App* command);
+  // Both paths writable, checked before anything runs (InputError otherwise).
+  void check_writable() const;
+  // FILE.case's neighbours: FILE.html and, with `perfetto`, FILE.json.
+  static TimelineFiles beside(const std::string& case_path, bool perfetto);
+};
+
+// The case's timeline, recorded in this process (sim). nullopt, with the reason in `why`, when
+// the judged run (`judged`, as run isolated) crashed: running the handler here again could end
+// the tool instead.
+std::optional<Timeline> timeline_of(const Case& c, const HandlerRegistry& handlers,
+                                    const Report& judged, std::string title, std::string* why);
+
+// Writes the files; InputError when one cannot be written.
+void write_timeline_files(const Timeline& t, const TimelineFiles& files);
+
+}  // namespace edgecase::tools
