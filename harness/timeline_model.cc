@@ -513,18 +513,25 @@ class Builder {
     const auto epfd = c.arg(0);
     const auto fd = c.arg(2);
     const std::string_view op = c.args.substr(c.args.find("EPOLL_CTL_") + 10, 3);
-    const std::optional<uint32_t> l = fd ? lane_of_fd(*fd) : std::nullopt;
-    const uint32_t at = l.value_or(epfd ? lane_of_fd(*epfd).value_or(0) : 0);
+    const uint32_t epoll_lane = epfd ? lane_of_fd(*epfd).value_or(0) : 0;
+    const uint32_t at = fd ? lane_of_fd(*fd).value_or(epoll_lane) : epoll_lane;
     const std::string mask = field(c.args, "events=");
     if (!c.error.empty()) return put(at, MarkKind::error, fmt::format("ctl {} {}", op, c.error));
     put(at, MarkKind::ctl, op == "DEL" ? std::string("DEL") : fmt::format("{} {}", op, mask));
-    if (!l || !epfd || c.result != 0) return;
-    auto& data = data_[static_cast<int>(*epfd)];
-    for (auto d = data.begin(); d != data.end();) d = d->second == *l ? data.erase(d) : std::next(d);
-    end_interest(*l);
+    // Looked up again rather than kept in an optional: g++ 12 at -O2 warns (as an error) that
+    // the optional's value "may be used uninitialized" through the inlined map lookups.
+    if (!fd || !epfd || c.result != 0 || !lane_of_fd(*fd)) return;
+    register_interest(static_cast<int>(*epfd), at, op, mask, c.args);
+  }
+  // What epoll_ctl changed: the epoll_data that will name lane `l`, and its interest span.
+  void register_interest(int epfd, uint32_t l, std::string_view op, const std::string& mask,
+                         std::string_view args) {
+    auto& data = data_[epfd];
+    for (auto d = data.begin(); d != data.end();) d = d->second == l ? data.erase(d) : std::next(d);
+    end_interest(l);
     if (op == "DEL") return;
-    data[data_key(c.args)] = *l;
-    begin_interest(*l, mask);
+    data[data_key(args)] = l;
+    begin_interest(l, mask);
   }
   // "EPOLLIN|EPOLLET" after `key`, up to the next ',' or '}'.
   static std::string field(std::string_view s, std::string_view key) {
