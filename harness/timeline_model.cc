@@ -40,10 +40,8 @@ const Lane* Model::peer_lane(uint32_t peer) const {
 }
 
 const Lane* Model::fd_lane(int fd) const {
-  for (size_t i = lanes.size(); i-- > 0;)
-    for (int f : lanes[i].fds)
-      if (f == fd) return &lanes[i];
-  return nullptr;
+  const auto it = last_lane_of_fd.find(fd);
+  return it == last_lane_of_fd.end() ? nullptr : &lanes[it->second];
 }
 
 std::string Model::final_interest(uint32_t l) const {
@@ -161,6 +159,7 @@ class Builder {
   // ---- the handler's fds ---------------------------------------------------------------
   void bind_fd(int fd, uint32_t l) {
     fds_[fd] = l;
+    model.last_lane_of_fd[fd] = l;
     lane(l).fds.push_back(fd);
     if (lane(l).kind == LaneKind::connection) rename_connection(l);
   }

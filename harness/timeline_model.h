@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,10 @@ struct Model {
   std::vector<Delivered> events;
   Nanos end = 0;
   uint16_t listen_port = 0;
+  // Each handler fd's latest binding, kept after its close: an fd reused by a lane made
+  // earlier (a connection accepted after a later one's, a pipe's fd closed and accepted)
+  // belongs to that lane, whatever the lanes' order.
+  std::map<int, uint32_t> last_lane_of_fd;
 
   // The connection lane of peer#N (its latest connection), or none.
   const Lane* peer_lane(uint32_t peer) const;
