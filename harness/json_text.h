@@ -99,12 +99,25 @@ class JsonText {
     out_ += '"';
   }
   // Copies the UTF-8 sequence at s[i] (or U+FFFD for an invalid one); returns bytes consumed.
+  // Valid is what RFC 3629 section 4 allows: no lead byte past 0xf4 (beyond U+10FFFF), no
+  // overlong form, no UTF-16 surrogate (0xed 0xa0-0xbf); the second byte's range depends on
+  // the lead byte, the others are 0x80-0xbf.
   size_t utf8_sequence(std::string_view s, size_t i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    size_t n = 0;
+    unsigned char low = 0x80, high = 0xbf;  // the second byte's range
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) n = 3;
+    else if (c >= 0xf0 && c <= 0xf4) n = 4;
+    if (c == 0xe0) low = 0xa0;
+    if (c == 0xed) high = 0x9f;
+    if (c == 0xf0) low = 0x90;
+    if (c == 0xf4) high = 0x8f;
     bool ok = n != 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k)
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    for (size_t k = 1; ok && k < n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      ok = k == 1 ? b >= low && b <= high : (b & 0xc0) == 0x80;
+    }
     if (!ok) {
       out_ += "\\ufffd";
       return 1;
