@@ -33,9 +33,10 @@ using edgecase::timeline::Span;
 using edgecase::timeline::stamp_time;
 
 // A listener on 6888, an epoll fd, a pipe; peer#1 connects from 32768, sends 100 bytes in two
-// segments, the server reads them under an EPOLLONESHOT registration (data.ptr), echoes them,
-// re-arms with MOD, closes. Then peers #2-#4 handshake; #3 is reset before accept4 takes it;
-// two accept4 calls without an address take #2 (fd 5 again: a new binding) and #4.
+// segments, the server reads them under an EPOLLONESHOT registration (data.ptr; the pipe's
+// read end has another), echoes them, re-arms with MOD, closes. Then peers #2-#4 handshake;
+// #3 is reset before accept4 takes it; two accept4 calls without an address take #2 (fd 5
+// again: a new binding) and #4.
 const std::vector<std::string> kTrace = {
     "[      0.000ms] case: handler test, seed 0x0000000000000001, 4 peers",
     "[      0.001ms] socket(AF_INET, SOCK_STREAM, 0) = 3",
@@ -61,6 +62,7 @@ const std::vector<std::string> kTrace = {
     "sin_addr=inet_addr(\"127.0.0.1\")}, [...], SOCK_NONBLOCK) = 5",
     "[      0.014ms] epoll_ctl(4, EPOLL_CTL_ADD, 5, {events=EPOLLIN|EPOLLONESHOT, "
     "data.ptr=ptr#1}) = 0",
+    "[      0.014ms] epoll_ctl(4, EPOLL_CTL_ADD, 6, {events=EPOLLIN, data.ptr=ptr#2}) = 0",
     "[      0.015ms] epoll_wait(4, [{events=EPOLLIN, data.ptr=ptr#1}], 8, -1) = 1",
     "[      0.016ms] read(5, \"abc\"..., 4096) = 70",
     "[      0.017ms] read(5, \"abc\"..., 4096) = 30",
@@ -71,6 +73,7 @@ const std::vector<std::string> kTrace = {
     "[      0.020ms] peer#1: recv = 100 (100/100)",
     "[      0.021ms] epoll_ctl(4, EPOLL_CTL_MOD, 5, {events=EPOLLIN|EPOLLOUT, data.ptr=ptr#1}) = 0",
     "[      0.022ms] write(7, \"ab\", 2) = 2",
+    "[      0.022ms] epoll_wait(4, [{events=EPOLLIN, data.ptr=ptr#2}], 8, -1) = 1",
     "[      0.023ms] read(6, \"ab\", 16) = 2",
     "[      0.024ms] close(5) = 0",
     "[      0.030ms] peer#2: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0) = 4",
@@ -311,7 +314,8 @@ TEST_CASE("timeline: delivered events are mapped to lanes through epoll_data", "
   const uint32_t listener = lane_named(m, "listener fd 3 :6888");
   const uint32_t c1 = lane_named(m, "peer#1 :32768 <-> fd 5");
   const uint32_t c2 = lane_named(m, "peer#2 :32769 <-> fd 5");
-  REQUIRE(m.events.size() == 3);
+  const uint32_t pipe = lane_named(m, "pipe2 fds 6,7");
+  REQUIRE(m.events.size() == 4);
   // data.u64=3: the listener.
   CHECK(m.events[0].line == line_of(kTrace, "epoll_wait(4, [{events=EPOLLIN, data.u64=3}]"));
   CHECK(m.events[0].lane == listener);
@@ -320,9 +324,12 @@ TEST_CASE("timeline: delivered events are mapped to lanes through epoll_data", "
   CHECK(m.events[1].line == line_of(kTrace, "data.ptr=ptr#1}], 8"));
   CHECK(m.events[1].lane == c1);
   CHECK(m.events[1].t == us(15));
+  // data.ptr=ptr#2: the pipe's read end, registered after ptr#1.
+  CHECK(m.events[2].lane == pipe);
+  CHECK(m.events[2].line == line_of(kTrace, "data.ptr=ptr#2}], 8"));
   // data.u64=5 after fd 5 was reused: the new connection, not the closed one.
-  CHECK(m.events[2].lane == c2);
-  CHECK(m.events[2].mask == "EPOLLIN|EPOLLRDHUP");
+  CHECK(m.events[3].lane == c2);
+  CHECK(m.events[3].mask == "EPOLLIN|EPOLLRDHUP");
   CHECK(m.lanes[c1].events == 1);
   CHECK(m.lanes[c1].last_event_mask == "EPOLLIN");
 }
