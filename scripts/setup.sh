@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(g++ clang libclang-rt-14-dev cmake ninja-build catch2 librapidcheck-dev libfmt-dev
           libcli11-dev libbenchmark-dev nlohmann-json3-dev
-          libxml2-utils jq libuv1-dev)
+          libxml2-utils jq libuv1-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

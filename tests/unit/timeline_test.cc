@@ -159,7 +159,7 @@ struct StringMaker<Span> {
 };
 }  // namespace Catch
 
-TEST_CASE("timeline: a lane per listener, epoll fd, connection and pipe; every line one mark",
+TEST_CASE("timeline: a lane per listener, epoll fd, connection and pipe, and every line one mark",
           "[timeline]") {
   const Model m = build_model(kTrace);
   REQUIRE(m.marks.size() == kTrace.size());
