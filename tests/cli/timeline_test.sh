@@ -39,6 +39,16 @@ faults_off() {
   for _ in 1 2 3; do printf 'peer start 0\n  connect\n  close\nend\n'; done
   printf 'end-case\n'
 } >"$work/seed003.case"
+# An echo of markup: the trace's quoted bytes hold "</script>", a comment and an ampersand,
+# which the page's data element must hold without ending early.
+{
+  printf 'edgecase-case 1\nkit 0.1.0\nhandler echo\nprotocol echo\nlisten 127.0.0.1 7000\n'
+  printf 'seed 0x0000000000000001\n'
+  faults_off
+  printf 'peer start 0\n  connect\n'
+  printf '  send-data "</script><!-- a \\"b\\" & \\xff --></body></html>\\n"\n'
+  printf '  expect-line\n  close\nend\nend-case\n'
+} >"$work/markup.case"
 "$edgecase" case --seed 1 --faults none -o "$work/clean.case" || fail "edgecase case --seed 1"
 "$edgecase" case --seed 42 -o "$work/faults.case" || fail "edgecase case --seed 42"
 grep -q '^fault accept-abort on' "$work/faults.case" || fail "seed 42's case is not under every fault"
@@ -66,6 +76,8 @@ timeline seed002 1 1 run "$work/seed002.case" --trace "$work/seed002.trace"
 grep -q 'The server holds 1 byte unread (byte 10240) on fd 5, registered EPOLLIN|EPOLLET' \
   "$work/seed002.out" || fail "seed002: the report's 'what happened' does not tell the unread byte"
 timeline seed003 1 7 run "$work/seed003.case" --trace "$work/seed003.trace"
+timeline markup 0 0 run "$work/markup.case" --trace "$work/markup.trace"
+grep -q '</script>' "$work/markup.trace" || fail "markup: the trace does not hold the markup"
 timeline clean 0 0 run "$work/clean.case" --trace "$work/clean.trace"
 timeline faults 0 0 run "$work/faults.case" --trace "$work/faults.trace"
 # replay: the same files from the case file that records the violation (and the saved trace).
