@@ -74,15 +74,33 @@ struct Call {
   std::string_view name, args;
   std::optional<int64_t> result;  // the return value, when it is a number
   std::string_view error;         // "EAGAIN" when the result is "-1 EAGAIN"
-  // The n-th argument (0-based) as a number, when it is one.
+  // The n-th argument (0-based) as a number, when it is one. Arguments are split at the
+  // commas outside quoted data (strace's "...", with \" and \\ escapes), braces and brackets:
+  // a buffer's bytes may hold ", " ("read(5, \"a, b\"..., 4096)").
   std::optional<int64_t> arg(size_t n) const {
-    size_t from = 0;
-    for (size_t i = 0; i < n; ++i) {
-      from = args.find(", ", from);
-      if (from == std::string_view::npos) return std::nullopt;
-      from += 2;
+    size_t index = 0, from = 0;
+    int depth = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < args.size() && index < n; ++i) {
+      const char ch = args[i];
+      if (quoted) {
+        if (ch == '\\') ++i;
+        else if (ch == '"') quoted = false;
+      } else if (ch == '"') {
+        quoted = true;
+      } else if (ch == '{' || ch == '[') {
+        ++depth;
+      } else if (ch == '}' || ch == ']') {
+        --depth;
+      } else if (ch == ',' && depth == 0) {
+        ++index;
+        from = i + 1;
+      }
     }
-    return to_int(args.substr(from));
+    if (index < n) return std::nullopt;
+    std::string_view a = args.substr(from);
+    while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
+    return to_int(a);
   }
 };
 

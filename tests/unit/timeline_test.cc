@@ -275,6 +275,27 @@ TEST_CASE("timeline: byte ranges of sends, segments, reads, writes and receives"
   CHECK(c1.messages == std::vector<std::pair<uint64_t, uint64_t>>{{0, 100}});
 }
 
+TEST_CASE("timeline: a call's arguments are counted past quoted data holding commas",
+          "[timeline]") {
+  // The sizes asked for tell the story's "its last read asked for" and "the last write was
+  // short": data quoted in the line may hold ", ", ") = " and braces.
+  const std::vector<std::string> trace = {
+      "[      0.001ms] peer#1: connect(4, 127.0.0.1:6888) = -1 EINPROGRESS (from port 32768)",
+      "[      0.002ms] accept4(3, {sa_family=AF_INET, sin_port=htons(32768), "
+      "sin_addr=inet_addr(\"127.0.0.1\")}, [...], 0) = 5",
+      "[      0.003ms] read(5, \"hello, {world}, [1, 2]\\\", x) = 7\"..., 4096) = 30",
+      "[      0.004ms] write(5, \"hello, world\", 100) = 12",
+  };
+  const Model m = build_model(trace);
+  REQUIRE(m.fd_lane(5) != nullptr);
+  const Lane& c = *m.fd_lane(5);
+  CHECK(c.read == 30);
+  CHECK(c.last_read_asked == 4096);
+  CHECK(c.written == 12);
+  CHECK(c.last_write_done == 12);
+  CHECK(c.last_write_asked == 100);
+}
+
 TEST_CASE("timeline: queued bytes in and out, queued connections", "[timeline]") {
   const Model m = build_model(kTrace);
   const uint32_t c1 = lane_named(m, "peer#1 :32768 <-> fd 5");
