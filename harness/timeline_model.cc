@@ -305,12 +305,24 @@ class Builder {
     peers_[peer] = l;
     return l;
   }
+  // The result of a peer's "send N = R (...)" or "recv = R (...)"; none in a line cut short.
+  static std::optional<int64_t> peer_result(std::string_view what) {
+    const size_t eq = what.find(" = ");
+    if (eq == std::string_view::npos) return std::nullopt;
+    return to_int(what.substr(eq + 3));
+  }
+  // "recv ECONNRESET" for "recv = -1 ECONNRESET (0/10)"; "recv ?" when the line says no errno.
+  static std::string failed_label(std::string_view verb, std::string_view what) {
+    const size_t at = what.find(" = -1 ");
+    if (at == std::string_view::npos) return fmt::format("{} ?", verb);
+    const std::string_view e = what.substr(at + 6);
+    return fmt::format("{} {}", verb, e.substr(0, e.find(' ')));
+  }
   // "send 10241 = 10241 (10241/10241)": the step's progress says where its message ends.
   void peer_send(uint32_t l, std::string_view what) {
-    const size_t eq = what.find(" = ");
-    const auto r = to_int(what.substr(eq + 3));
+    const auto r = peer_result(what);
     Lane& c = lane(l);
-    if (!r || *r < 0) return put(l, MarkKind::peer, "send EAGAIN");
+    if (!r || *r < 0) return put(l, MarkKind::peer, failed_label("send", what));
     const uint64_t from = c.sent;
     c.sent += static_cast<uint64_t>(*r);
     ++c.sends;
@@ -326,9 +338,10 @@ class Builder {
     stream_points(l);
   }
   void peer_recv(uint32_t l, std::string_view what) {
-    const auto r = to_int(what.substr(what.find(" = ") + 3));
+    const auto r = peer_result(what);
     Lane& c = lane(l);
-    if (!r || *r <= 0) return put(l, MarkKind::peer, *r == 0 ? "recv EOF" : "recv EAGAIN");
+    if (r == 0) return put(l, MarkKind::peer, "recv EOF");
+    if (!r || *r < 0) return put(l, MarkKind::peer, failed_label("recv", what));
     const uint64_t from = c.received;
     c.received += static_cast<uint64_t>(*r);
     put(l, MarkKind::recv, fmt::format("recv {}", *r), static_cast<int64_t>(from),

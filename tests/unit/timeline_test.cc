@@ -296,6 +296,29 @@ TEST_CASE("timeline: a call's arguments are counted past quoted data holding com
   CHECK(c.last_write_asked == 100);
 }
 
+TEST_CASE("timeline: a peer's failed send or recv is labelled with its errno", "[timeline]") {
+  const std::vector<std::string> trace = {
+      "[      0.001ms] peer#1: send 10 = -1 EAGAIN (0/10)",
+      "[      0.002ms] peer#1: send 10 = -1 EPIPE (0/10)",
+      "[      0.003ms] peer#1: recv = -1 ECONNRESET (0/10)",
+      "[      0.004ms] peer#1: recv = -1 EAGAIN (0/10)",
+      "[      0.005ms] peer#1: recv = 0 (0/10)",
+      "[      0.006ms] peer#1: recv (a line cut short)",
+      "[      0.007ms] peer#1: send (a line cut short)",
+  };
+  const Model m = build_model(trace);
+  REQUIRE(m.marks.size() == trace.size());
+  std::vector<std::string> labels;
+  for (const Mark& k : m.marks) {
+    CHECK(k.kind == MarkKind::peer);
+    labels.push_back(k.label);
+  }
+  CHECK(labels == std::vector<std::string>{"send EAGAIN", "send EPIPE", "recv ECONNRESET",
+                                           "recv EAGAIN", "recv EOF", "recv ?", "send ?"});
+  CHECK(m.peer_lane(1)->sent == 0);
+  CHECK(m.peer_lane(1)->received == 0);
+}
+
 TEST_CASE("timeline: queued bytes in and out, queued connections", "[timeline]") {
   const Model m = build_model(kTrace);
   const uint32_t c1 = lane_named(m, "peer#1 :32768 <-> fd 5");
