@@ -209,8 +209,11 @@ class Builder {
     }
     std::vector<Point>& p = model.queues[it->second].points;
     if (!p.empty() && p.back().value == value) return;
-    if (!p.empty() && p.back().t == t_) p.back().value = value;
-    else p.push_back(Point{t_, value});
+    if (p.empty() || p.back().t != t_) return p.push_back(Point{t_, value});
+    // A second change at the same instant: the instant's last value counts, and a point back at
+    // the value before it changes nothing (a step function's points each change the value).
+    p.back().value = value;
+    if (p.size() >= 2 && p[p.size() - 2].value == value) p.pop_back();
   }
   void stream_points(uint32_t l) {
     const Lane& c = lane(l);

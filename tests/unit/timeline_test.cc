@@ -335,6 +335,24 @@ TEST_CASE("timeline: queued bytes in and out, queued connections", "[timeline]")
   CHECK(m.lanes[listener].accepted == 3);
 }
 
+TEST_CASE("timeline: bytes written and received at one instant leave no redundant point",
+          "[timeline]") {
+  const std::vector<std::string> trace = {
+      "[      0.001ms] peer#1: connect(4, 127.0.0.1:6888) = -1 EINPROGRESS (from port 32768)",
+      "[      0.002ms] accept4(3, {sa_family=AF_INET, sin_port=htons(32768), "
+      "sin_addr=inet_addr(\"127.0.0.1\")}, [...], 0) = 5",
+      "[      0.003ms] peer#1: send 5 = 5 (5/5)",
+      "[      0.004ms] read(5, \"hello\", 16) = 5",
+      "[      0.005ms] write(5, \"hello\", 5) = 5",
+      "[      0.005ms] peer#1: recv = 5 (5/5)",
+  };
+  const Model m = build_model(trace);
+  const uint32_t c = m.index(*m.peer_lane(1));
+  CHECK(points(m, c, true) == std::vector<Point>{{us(3), 5}, {us(4), 0}});
+  // A step function: each point changes the value (5 queued and received within 0.005 ms).
+  CHECK(points(m, c, false) == std::vector<Point>{{us(3), 0}});
+}
+
 TEST_CASE("timeline: interest spans from ADD, MOD, DEL, close and EPOLLONESHOT", "[timeline]") {
   const Model m = build_model(kTrace);
   const uint32_t c1 = lane_named(m, "peer#1 :32768 <-> fd 5");
