@@ -96,9 +96,10 @@ void violations_json(JsonText& j, const Timeline& t, const timeline::Model& m,
   for (const Violation& v : t.report.violations) {
     j.begin_object();
     j.key("oracle").string(v.oracle);
-    j.key("at").number(v.evidence.at);
+    const Nanos at = timeline::violation_time(m, v);
+    j.key("at").number(at);
     j.key("lane").number(violation_lane(m, v.evidence));
-    j.key("line").number(line_at(m, v.evidence.at));
+    j.key("line").number(line_at(m, at));
     j.key("text").string(v.format());
     j.key("story").begin_array();
     for (const std::string& s : story) j.string(s);

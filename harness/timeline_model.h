@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edgecase/report.h"
 #include "edgecase/scenario.h"
 
 namespace edgecase::timeline {
@@ -117,6 +118,13 @@ struct Model {
 // stamp is time 0 and all text.
 Nanos stamp_time(std::string_view line);
 std::string_view stamp_text(std::string_view line);
+
+// Where a violation goes on the time axis: the oracle's time; for a crash an isolated run
+// saw from outside (the parent knows no virtual time: 0), the end of the trace it left.
+inline Nanos violation_time(const Model& m, const Violation& v) {
+  if (v.oracle == oracle::kHandlerCrashed && v.evidence.at == 0) return m.end;
+  return v.evidence.at;
+}
 
 // Reads a whole trace (Trace::all(), or a saved trace file's lines).
 Model build_model(const std::vector<std::string>& lines);

@@ -23,6 +23,7 @@
 #include "harness/sim_run.h"
 #include "props/hunt.h"
 #include "tools/exit_codes.h"
+#include "tools/timeline_files.h"
 #include "tools/world_cmds.h"
 
 namespace edgecase::tools {
@@ -147,6 +148,9 @@ Plan make_plan(const CheckOptions& o) {
   if (!o.trace_path.empty() && o.backend == "live")
     throw InputError{"--trace is for the simulation (a live run's trace varies): drop --trace "
                      "or use --backend sim"};
+  if ((o.timeline || o.perfetto) && o.backend == "live")
+    throw InputError{"--timeline and --perfetto draw the simulation's trace (a live run keeps "
+                     "only its tail): drop them or use --backend sim"};
   if (o.cases > UINT64_MAX - o.seed)
     throw InputError{fmt::format("--seed {} --cases {} goes past the last seed", o.seed,
                                  o.cases)};
@@ -296,6 +300,29 @@ void write_finding(const CheckOptions& o, const Plan& p, const Finding& f) {
   out << text.substr(body);
   out.close();
   if (!out) throw InputError{path + ": cannot write the case file"};
+}
+
+// --timeline, --perfetto: beside each finding's case file, its smallest case drawn.
+void write_timelines(const CheckOptions& o, const Plan& p, const HuntResult& h, std::FILE* out) {
+  if (!o.timeline && !o.perfetto) return;
+  for (const Finding& f : h.findings) {
+    const std::string path = finding_path(o, p, f);
+    TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
+    if (!o.timeline) files.html.clear();
+    std::string why;
+    const std::optional<Timeline> t =
+        timeline_of(f.smallest, *p.handlers, f.report,
+                    fmt::format("{}: {}", p.handler, std::filesystem::path(path).filename().string()),
+                    &why);
+    if (!t) {
+      fmt::print(out, "timeline of {}: not written: {}\n", path, why);
+      continue;
+    }
+    write_timeline_files(*t, files);
+    fmt::print(out, "timeline of {}: {}\n", f.oracle,
+               files.html.empty() ? files.perfetto : files.html);
+    for (const std::string& line : t->report.story) fmt::print(out, "  {}\n", line);
+  }
 }
 
 std::string size_text(const CaseSize& s) {
@@ -557,6 +584,15 @@ void CheckOptions::add_to(CLI::App& app) {
   command->add_option("--junit", junit_path,
                       "Write JUnit XML: a testcase per finding and per batch of clean cases");
   command->add_option("--json", json_path, "Write the result as JSON");
+  auto* out_option = command->get_option("--out");
+  command->add_flag("--timeline", timeline,
+                    "Write a timeline beside each case file (FILE.html: a self-contained page, a "
+                    "lane per connection; sim)")
+      ->needs(out_option);
+  command->add_flag("--perfetto", perfetto,
+                    "Write each finding's run in the Chrome trace event format beside its case "
+                    "file (FILE.json, for ui.perfetto.dev; sim)")
+      ->needs(out_option);
   command->add_flag("-q,--quiet", quiet, "No progress lines on standard error");
 }
 
@@ -583,6 +619,7 @@ int run_check(const CheckOptions& o, std::FILE* out) {
     const HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
     if (!o.out_dir.empty())
       for (const Finding& f : h.findings) write_finding(o, p, f);
+    write_timelines(o, p, h, out);
     print_summary(o, p, h, tally, out);
     write_trace(o, p, h, out);
     const int code = exit_code(h, tally);
