@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Takes a screenshot of a timeline HTML file (edgecase run --timeline) with headless Chromium, and
+# fails when the page logged a JavaScript error. Used to check the page and to make docs pictures.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+usage: scripts/timeline-screenshot.sh HTML PNG [WIDTHxHEIGHT]
+
+Opens HTML (a file on disk) in headless Chromium, waits for the page to draw, and writes a
+screenshot of the first WIDTHxHEIGHT pixels (default 1600x900) to PNG.
+Exit status: 0 written; 1 Chromium failed, wrote nothing, or the page logged a JavaScript error
+(the log is printed); 2 usage error, missing file, or no Chromium (set CHROMIUM=/path/to/browser,
+or install it: apt-get install -y --no-install-recommends chromium).
+USAGE
+}
+
+case "${1:-}" in -h|--help) usage; exit 0 ;; esac
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage >&2; exit 2; fi
+html=$1 png=$2 size=${3:-1600x900}
+if ! [[ $size =~ ^[0-9]+x[0-9]+$ ]]; then echo "error: size '$size' is not WIDTHxHEIGHT (e.g. 1600x900)" >&2; exit 2; fi
+if [ ! -f "$html" ]; then echo "error: $html: no such file" >&2; exit 2; fi
+
+browser=""
+for b in ${CHROMIUM:-} chromium chromium-browser google-chrome google-chrome-stable; do
+  if command -v "$b" >/dev/null 2>&1; then browser=$(command -v "$b"); break; fi
+done
+if [ -z "$browser" ]; then
+  echo "error: no Chromium found (install: apt-get install -y --no-install-recommends chromium; or set CHROMIUM)" >&2
+  exit 2
+fi
+
+abs_html=$(cd "$(dirname "$html")" && pwd)/$(basename "$html")
+case "$png" in /*) abs_png=$png ;; *) abs_png=$PWD/$png ;; esac
+url="file://$(printf '%s' "$abs_html" | sed 's/%/%25/g; s/ /%20/g; s/#/%23/g; s/?/%3F/g')"
+profile=$(mktemp -d)
+trap 'rm -rf "$profile"' EXIT
+rm -f "$abs_png"
+
+# No network, no first-run work, a fresh profile; the virtual-time budget lets the page's script
+# and its first animation frames run before the picture is taken.
+status=0
+"$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+  --user-data-dir="$profile" --window-size="${size/x/,}" --virtual-time-budget=3000 \
+  --enable-logging=stderr --v=0 --screenshot="$abs_png" "$url" >"$profile/log" 2>&1 || status=$?
+
+if [ "$status" -ne 0 ] || [ ! -s "$abs_png" ]; then
+  echo "error: $browser wrote no screenshot (exit $status); its log:" >&2
+  cat "$profile/log" >&2
+  exit 1
+fi
+if grep -E 'Uncaught|CONSOLE.*[Ee]rror' "$profile/log" >&2; then
+  echo "error: the page logged a JavaScript error (above); the screenshot is $abs_png" >&2
+  exit 1
+fi
+echo "$abs_png"
