@@ -8,7 +8,9 @@ usage() {
 usage: scripts/timeline-screenshot.sh HTML PNG [WIDTHxHEIGHT]
 
 Opens HTML (a file on disk) in headless Chromium, waits for the page to draw, and writes a
-screenshot of the first WIDTHxHEIGHT pixels (default 1600x900) to PNG.
+screenshot of the first WIDTHxHEIGHT pixels (default 1600x900) to PNG. HTML may end in a
+fragment that sets the page's state, e.g. run.html#axis=order&vio=0 (the hooks are listed in
+harness/timeline_template.html: axis, view, vio, select, hover, bench).
 Exit status: 0 written; 1 Chromium failed, wrote nothing, or the page logged a JavaScript error
 (the log is printed); 2 usage error, missing file, or no Chromium (set CHROMIUM=/path/to/browser,
 or install it: apt-get install -y --no-install-recommends chromium).
@@ -17,7 +19,8 @@ USAGE
 
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage >&2; exit 2; fi
-html=$1 png=$2 size=${3:-1600x900}
+html=$1 png=$2 size=${3:-1600x900} fragment=""
+if [ ! -f "$html" ] && [[ $html == *'#'* ]]; then fragment="#${html#*#}"; html=${html%%#*}; fi
 if ! [[ $size =~ ^[0-9]+x[0-9]+$ ]]; then echo "error: size '$size' is not WIDTHxHEIGHT (e.g. 1600x900)" >&2; exit 2; fi
 if [ ! -f "$html" ]; then echo "error: $html: no such file" >&2; exit 2; fi
 
@@ -32,7 +35,7 @@ fi
 
 abs_html=$(cd "$(dirname "$html")" && pwd)/$(basename "$html")
 case "$png" in /*) abs_png=$png ;; *) abs_png=$PWD/$png ;; esac
-url="file://$(printf '%s' "$abs_html" | sed 's/%/%25/g; s/ /%20/g; s/#/%23/g; s/?/%3F/g')"
+url="file://$(printf '%s' "$abs_html" | sed 's/%/%25/g; s/ /%20/g; s/#/%23/g; s/?/%3F/g')$fragment"
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 rm -f "$abs_png"
