@@ -11,8 +11,8 @@ Opens HTML (a file on disk) in headless Chromium, waits for the page to draw, an
 screenshot of the first WIDTHxHEIGHT pixels (default 1600x900) to PNG. HTML may end in a
 fragment that sets the page's state, e.g. run.html#axis=order&vio=0 (the hooks are listed in
 harness/timeline_template.html: axis, view, vio, select, hover, bench).
-Exit status: 0 written; 1 Chromium failed, wrote nothing, or the page logged a JavaScript error
-(the log is printed); 2 usage error, missing file, or no Chromium (set CHROMIUM=/path/to/browser,
+Exit status: 0 written; 1 Chromium failed, wrote nothing, the page logged a JavaScript error
+(the log is printed) or did not finish drawing; 2 usage error, missing file, or no Chromium (set CHROMIUM=/path/to/browser,
 or install it: apt-get install -y --no-install-recommends chromium).
 USAGE
 }
@@ -57,4 +57,15 @@ if grep -E 'Uncaught|CONSOLE.*[Ee]rror' "$profile/log" >&2; then
   echo "error: the page logged a JavaScript error (above); the screenshot is $abs_png" >&2
   exit 1
 fi
+# A page can fail silently (data that ends its script element early leaves no script to run): the
+# page marks its body with data-load-ms after its first drawing, or data-fatal when it cannot draw.
+dom=$("$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$profile" --window-size="${size/x/,}" --virtual-time-budget=3000 \
+  --dump-dom "$url" 2>/dev/null | grep -o 'data-load-ms="[0-9]*"\|data-fatal="[^"]*"' || true)
+case "$dom" in
+  data-load-ms=*) ;;
+  data-fatal=*) msg=${dom#data-fatal=\"}; echo "error: the page could not draw: ${msg%\"}; the screenshot is $abs_png" >&2; exit 1 ;;
+  *) echo "error: the page did not finish drawing (its script did not run); the screenshot is $abs_png" >&2; exit 1 ;;
+esac
 echo "$abs_png"

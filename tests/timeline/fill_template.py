@@ -7,7 +7,10 @@ The replacement is the contract of notes/tl/schema.md: the one placeholder
 @EDGECASE_TIMELINE_DATA@ becomes the JSON object with every "</" written as "<\\/" (so the
 data cannot close its script element). --check also verifies the template (one placeholder, no
 ")edgecase\"" raw-string delimiter, ASCII only) and that the filled page's tags balance, as the
-C++ test's parser will.
+C++ test's parser will. --escape-lt writes every "<" in the data as "\u003c" instead, which the
+contract should adopt: with only "</" escaped, data holding "<!--<script" (a read of HTML, say)
+puts the HTML parser in the script's "double escaped" state, and the page's own </script> no
+longer ends the data, so the page draws nothing and logs no error.
 """
 import argparse
 import html.parser
@@ -40,9 +43,11 @@ class Balance(html.parser.HTMLParser):
         self.stack.pop()
 
 
-def fill(template: str, data_text: str) -> str:
+def fill(template: str, data_text: str, escape_lt: bool = False) -> str:
     data = json.loads(data_text)  # the data must be JSON; re-serialised compactly
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # "<" occurs in JSON text only inside strings, where "\u003c" means the same character.
+    text = text.replace("<", "\\u003c") if escape_lt else text.replace("</", "<\\/")
     return template.replace(PLACEHOLDER, text)
 
 
@@ -69,6 +74,7 @@ def main() -> int:
     ap.add_argument("data")
     ap.add_argument("out")
     ap.add_argument("--check", action="store_true", help="verify the template and the filled page's tags")
+    ap.add_argument("--escape-lt", action="store_true", help='write every "<" of the data as \\u003c (safer than the contract)')
     a = ap.parse_args()
     with open(a.template, encoding="utf-8") as f:
         template = f.read()
@@ -77,7 +83,7 @@ def main() -> int:
     if template.count(PLACEHOLDER) != 1:
         print(f"error: {a.template}: the placeholder {PLACEHOLDER} must appear exactly once", file=sys.stderr)
         return 2
-    filled = fill(template, data_text)
+    filled = fill(template, data_text, a.escape_lt)
     with open(a.out, "w", encoding="utf-8") as f:
         f.write(filled)
     if a.check:
