@@ -434,7 +434,9 @@ class Builder {
     const uint64_t from = s.read;
     s.read += static_cast<uint64_t>(*c.result);
     ++s.reads;
+    ++s.reads_since_event;
     s.last_read = t_;
+    s.last_read_got = static_cast<uint64_t>(*c.result);
     if (c.name == "read" || c.name == "recvfrom" || c.name == "recv")
       s.last_read_asked = static_cast<uint64_t>(c.arg(2).value_or(0));
     put(l, MarkKind::read, fmt::format("read {}", *c.result), static_cast<int64_t>(from),
@@ -581,6 +583,7 @@ class Builder {
   void delivered(uint32_t l, std::string mask) {
     Lane& s = lane(l);
     ++s.events;
+    s.reads_since_event = 0;
     s.last_event = t_;
     s.last_event_mask = mask;
     model.events.push_back(Delivered{model.marks.size(), t_, l, std::move(mask)});

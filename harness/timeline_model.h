@@ -48,7 +48,9 @@ struct Lane {
   Nanos first_segment_in = -1, last_segment_in = -1, last_read = -1, last_event = -1;
   Nanos last_eagain = -1;
   Nanos closed = -1;  // when the handler closed its last fd for it
-  uint64_t last_read_asked = 0;  // the size of the last read that returned data  // the handler's last call on it that failed with EAGAIN
+  uint64_t last_read_asked = 0;  // the size of the last read that returned data
+  uint64_t last_read_got = 0;    // and what it returned
+  uint32_t reads_since_event = 0;  // reads that returned data since the last event delivered  // the handler's last call on it that failed with EAGAIN
   std::vector<std::pair<uint64_t, uint64_t>> messages;  // completed peer send steps [from, to)
   uint32_t queued_connections = 0, accepted = 0, aborted = 0;  // listeners
   // The last write that returned data: when, how much it asked to write, how much it wrote.

@@ -81,32 +81,59 @@ std::string server_text(const Lane& c) {
   return s + fmt::format("; peer#{} received {}.", c.peer, bytes_text(c.received));
 }
 
-// Why the unread bytes stay unread: no event is pending, and why none will come.
-std::string unread_text(const Model& m, const Lane& c, const Violation& v) {
+// What epoll reported for the connection's fd: "epoll reported EPOLLIN for fd 5 once, at
+// 0.015 ms, after every byte had arrived."
+std::string events_text(const Lane& c, int fd) {
+  if (c.last_event < 0) return fmt::format("epoll never reported fd {}.", fd);
+  std::string s = c.events == 1 ? fmt::format("epoll reported {} for fd {} once, at {}",
+                                              c.last_event_mask, fd, ms(c.last_event))
+                                : fmt::format("epoll reported fd {} {}, the last time {} at {}",
+                                              fd, times(c.events), c.last_event_mask,
+                                              ms(c.last_event));
+  if (c.last_segment_in >= 0 && c.last_segment_in <= c.last_event)
+    s += ", after every byte had arrived";
+  return s + ".";
+}
+
+// What the handler did after the last event: "it read 10,240 bytes (bytes 0-10239) with one
+// read of 10,240 at 0.016 ms and did not read again until EAGAIN."
+std::string after_event_text(const Lane& c) {
+  if (c.last_event < 0) return {};
+  if (c.last_eagain >= c.last_event) return {};
+  if (c.last_read < c.last_event) return "After it, the handler did not read from the fd.";
+  std::string s = c.reads_since_event == 1
+                      ? std::string("After it, the handler read once")
+                      : fmt::format("After it, the handler read {} times", c.reads_since_event);
+  const std::string_view which = c.reads_since_event == 1 ? "" : " the last read";
+  if (c.last_read_asked > 0 && c.last_read_got == c.last_read_asked)
+    s += fmt::format(",{} filling its whole {}-byte buffer (more could be waiting)", which,
+                     grouped(c.last_read_asked));
+  else if (c.last_read_asked > 0)
+    s += fmt::format(",{} getting {} of the {} it asked for", which, grouped(c.last_read_got),
+                     bytes_text(c.last_read_asked));
+  return s + ", and did not read again until EAGAIN.";
+}
+
+// Why the unread bytes stay unread: "The server holds 1 unread byte (byte 10240) on fd 5,
+// registered EPOLLIN|EPOLLET; no event is pending: ..."
+std::string unread_text(const Model& m, const Lane& c, const Violation& v,
+                        std::string_view ending) {
   const uint64_t unread = c.sent > c.read ? c.sent - c.read : v.evidence.bytes.value_or(0);
   const std::string mask = m.final_interest(m.index(c));
-  std::string s = fmt::format("The server holds {} unread ({}) on fd {}", bytes_text(unread),
-                              range_text(c.read, c.read + unread),
-                              c.fds.empty() ? v.evidence.fd : c.fds.back());
+  const int fd = c.fds.empty() ? v.evidence.fd : c.fds.back();
+  std::string s = fmt::format("The server holds {} unread byte{} ({}) on fd {}", grouped(unread),
+                              unread == 1 ? "" : "s", range_text(c.read, c.read + unread), fd);
   s += mask.empty() ? ", registered for nothing" : fmt::format(", registered {}", mask);
   s += "; no event is pending";
   if (mask.find("disarmed") != std::string::npos)
-    return s + fmt::format(": the event at {} disarmed its EPOLLONESHOT registration and no "
-                           "EPOLL_CTL_MOD re-armed it.",
-                           ms(c.last_event));
-  if (c.last_event < 0) return s + ": epoll never reported it.";
-  s += fmt::format(": epoll reported {} for it {}, the last at {}", c.last_event_mask,
-                   times(c.events), ms(c.last_event));
-  if (c.last_segment_in <= c.last_event)
-    s += ", after every byte had arrived";
-  const bool drained = c.last_eagain >= c.last_event;
-  if (!drained && c.last_read >= c.last_event && c.last_read_asked > 0)
-    s += fmt::format("; its last read asked for {} and the handler did not read again until "
-                     "EAGAIN", bytes_text(c.last_read_asked));
-  else if (!drained)
-    s += ", and the handler did not read to EAGAIN after it";
-  if (mask.find("EPOLLET") != std::string::npos)
-    s += ": edge-triggered, epoll reports only new arrivals, and none came";
+    s += fmt::format(": the event at {} disarmed its EPOLLONESHOT registration and no "
+                     "EPOLL_CTL_MOD re-armed it",
+                     ms(c.last_event));
+  else if (mask.find("EPOLLET") != std::string::npos)
+    s += ": edge-triggered epoll reports new arrivals only, and none came";
+  const size_t wait = ending.find("in epoll_wait");
+  if (wait != std::string_view::npos)
+    s += fmt::format("; the handler sleeps {}", ending.substr(wait, ending.find(')', wait) + 1 - wait));
   return s + ".";
 }
 
@@ -154,7 +181,8 @@ std::vector<std::string> accept_story(const Model& m, const Violation& v) {
   return out;
 }
 
-std::vector<std::string> violation_story(const Model& m, const Violation& v) {
+std::vector<std::string> violation_story(const Model& m, const Violation& v,
+                                         std::string_view ending) {
   if (v.oracle == oracle::kLostAccept) return accept_story(m, v);
   const Lane* c = v.evidence.peer != 0 ? m.peer_lane(v.evidence.peer) : m.fd_lane(v.evidence.fd);
   if (c == nullptr || c->kind != timeline::LaneKind::connection) return {};
@@ -164,8 +192,15 @@ std::vector<std::string> violation_story(const Model& m, const Violation& v) {
   // The other oracles' verdicts name a call or a byte: the connection's bytes would not help.
   if (!unread && !unsent && v.oracle != oracle::kStall && v.oracle != oracle::kStreamCorrupt)
     return {};
-  std::vector<std::string> out = {sent_text(*c), server_text(*c)};
-  if (unread) out.push_back(unread_text(m, *c, v));
+  std::vector<std::string> out = {sent_text(*c)};
+  if (unread && !c->fds.empty()) {
+    out.push_back(events_text(*c, c->fds.back()));
+    out.push_back(server_text(*c));
+    if (std::string after = after_event_text(*c); !after.empty()) out.push_back(after);
+    out.push_back(unread_text(m, *c, v, ending));
+    return out;
+  }
+  out.push_back(server_text(*c));
   if (unsent) out.push_back(unsent_text(m, *c, v));
   return out;
 }
@@ -176,7 +211,7 @@ std::vector<std::string> explain(const Timeline& t) {
   const Model m = timeline::build_model(t.trace);
   std::vector<std::string> out;
   for (const Violation& v : t.report.violations)
-    for (std::string& s : violation_story(m, v))
+    for (std::string& s : violation_story(m, v, t.report.ending))
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
   if (out.empty() && t.report.violations.empty()) {
     uint64_t sent = 0, read = 0, written = 0, connections = 0;
