@@ -302,26 +302,28 @@ void write_finding(const CheckOptions& o, const Plan& p, const Finding& f) {
   if (!out) throw InputError{path + ": cannot write the case file"};
 }
 
-// --timeline, --perfetto: beside each finding's case file, its smallest case drawn.
-void write_timelines(const CheckOptions& o, const Plan& p, const HuntResult& h, std::FILE* out) {
-  if (!o.timeline && !o.perfetto) return;
-  for (const Finding& f : h.findings) {
-    const std::string path = finding_path(o, p, f);
-    TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
-    if (!o.timeline) files.html.clear();
+// Each finding's smallest case, drawn (sim): its story goes into the finding's report (what
+// the summary, --json and --junit print), and with --timeline / --perfetto its files beside
+// its case file. A finding whose timeline cannot be recorded keeps the report it had.
+void draw_findings(const CheckOptions& o, const Plan& p, HuntResult& h, std::FILE* out) {
+  if (o.backend != "sim") return;
+  for (Finding& f : h.findings) {
+    const std::string path = o.out_dir.empty() ? std::string() : finding_path(o, p, f);
     std::string why;
-    const std::optional<Timeline> t =
-        timeline_of(f.smallest, *p.handlers, f.report,
-                    fmt::format("{}: {}", p.handler, std::filesystem::path(path).filename().string()),
-                    &why);
+    const std::optional<Timeline> t = timeline_of(
+        f.smallest, *p.handlers, f.report,
+        fmt::format("{}: {}", p.handler,
+                    path.empty() ? f.oracle : std::filesystem::path(path).filename().string()),
+        &why);
+    if (t) f.report.story = t->report.story;
+    if (!o.timeline && !o.perfetto) continue;
     if (!t) {
       fmt::print(out, "timeline of {}: not written: {}\n", path, why);
       continue;
     }
+    TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
+    if (!o.timeline) files.html.clear();
     write_timeline_files(*t, files);
-    fmt::print(out, "timeline of {}: {}\n", f.oracle,
-               files.html.empty() ? files.perfetto : files.html);
-    for (const std::string& line : t->report.story) fmt::print(out, "  {}\n", line);
   }
 }
 
@@ -444,6 +446,7 @@ std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h,
                              {"first_size", size_json(f.first_size)},
                              {"smallest_size", size_json(case_size(f.smallest))},
                              {"violations", v},
+                             {"story", f.report.story},
                              {"case_file", o.out_dir.empty() ? "" : finding_path(o, p, f)},
                              {"case", f.report.recorded_case_text()}});
   }
@@ -492,7 +495,14 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
                     "runs: {}\n",
                f.oracle, f.generated, f.seed, f.shrink_runs, size_text(case_size(f.smallest)));
     fmt::print(out, "{}", f.report.format());
-    if (!o.out_dir.empty()) fmt::print(out, "case file: {}\n", finding_path(o, p, f));
+    if (o.out_dir.empty()) continue;
+    const std::string path = finding_path(o, p, f);
+    fmt::print(out, "case file: {}\n", path);
+    const TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
+    if (o.timeline && std::filesystem::exists(files.html))
+      fmt::print(out, "timeline: {}\n", files.html);
+    if (o.perfetto && std::filesystem::exists(files.perfetto))
+      fmt::print(out, "perfetto: {}\n", files.perfetto);
   }
   fmt::print(out, "\nedgecase check {} ({}, protocol {}, port {}, faults {}): {} of {} cases run "
                   "from seed {}: {} clean, {} violating, {} undecided, {} could not run\n",
@@ -616,10 +626,10 @@ int run_check(const CheckOptions& o, std::FILE* out) {
       fmt::print(stderr, "check {}: {}/{} cases, {} violating, {} undecided\n", p.handler,
                  generated, o.cases, tally.violating, tally.undecided);
     };
-    const HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
+    HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
     if (!o.out_dir.empty())
       for (const Finding& f : h.findings) write_finding(o, p, f);
-    write_timelines(o, p, h, out);
+    draw_findings(o, p, h, out);
     print_summary(o, p, h, tally, out);
     write_trace(o, p, h, out);
     const int code = exit_code(h, tally);
