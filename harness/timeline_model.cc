@@ -192,8 +192,9 @@ class Builder {
     }
     std::vector<Point>& p = model.queues[it->second].points;
     if (!p.empty() && p.back().value == value) return;
-    if (!p.empty() && p.back().t == t_) p.back().value = value;
-    else p.push_back(Point{t_, value});
+    // Several changes at one virtual time stay apart: the trace-order axis draws each at its
+    // line (the time axis draws them as one step).
+    p.push_back(Point{t_, value, model.marks.size()});
   }
   void stream_points(uint32_t l) {
     const Lane& c = lane(l);

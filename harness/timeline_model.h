@@ -71,6 +71,7 @@ struct Mark {
 struct Point {
   Nanos t;
   uint64_t value;
+  size_t line;  // the trace line that changed it (the page's trace-order axis)
 };
 // A step function over time: bytes toward the server not read yet ("in"), bytes toward the
 // peer not received yet ("out"); for a listener, connections queued and not accepted ("in").
@@ -127,6 +128,11 @@ inline Nanos violation_time(const Model& m, const Violation& v) {
   if (v.oracle == oracle::kHandlerCrashed && v.evidence.at == 0) return m.end;
   return v.evidence.at;
 }
+
+// The plain-words story of one violation (explain() joins them): empty for the oracles whose
+// verdict line names a call or an fd and says it all. `ending` is Report::ending.
+std::vector<std::string> violation_story(const Model& m, const Violation& v,
+                                         std::string_view ending);
 
 // Reads a whole trace (Trace::all(), or a saved trace file's lines).
 Model build_model(const std::vector<std::string>& lines);

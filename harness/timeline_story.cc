@@ -181,8 +181,10 @@ std::vector<std::string> accept_story(const Model& m, const Violation& v) {
   return out;
 }
 
-std::vector<std::string> violation_story(const Model& m, const Violation& v,
-                                         std::string_view ending) {
+}  // namespace
+
+std::vector<std::string> timeline::violation_story(const Model& m, const Violation& v,
+                                                   std::string_view ending) {
   if (v.oracle == oracle::kLostAccept) return accept_story(m, v);
   const Lane* c = v.evidence.peer != 0 ? m.peer_lane(v.evidence.peer) : m.fd_lane(v.evidence.fd);
   if (c == nullptr || c->kind != timeline::LaneKind::connection) return {};
@@ -205,13 +207,11 @@ std::vector<std::string> violation_story(const Model& m, const Violation& v,
   return out;
 }
 
-}  // namespace
-
 std::vector<std::string> explain(const Timeline& t) {
   const Model m = timeline::build_model(t.trace);
   std::vector<std::string> out;
   for (const Violation& v : t.report.violations)
-    for (std::string& s : violation_story(m, v, t.report.ending))
+    for (std::string& s : timeline::violation_story(m, v, t.report.ending))
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
   if (out.empty() && t.report.violations.empty()) {
     uint64_t sent = 0, read = 0, written = 0, connections = 0;
