@@ -293,6 +293,7 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
                                 ? "every reachable seed bug was found; every fixed version is clean"
                                 : "UNEXPECTED: see the rows marked NOT FOUND or FOUND");
   fmt::print(out, "replay any case file: edgecase replay {}/<file>.case\n", o.out_dir);
+  fmt::print(out, "see any as a timeline: open {}/<file>.html in a browser\n", o.out_dir);
   return as_expected ? 0 : 1;
 }
 
