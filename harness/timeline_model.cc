@@ -298,8 +298,8 @@ class Builder {
     const uint64_t from = c.sent;
     c.sent += static_cast<uint64_t>(*r);
     ++c.sends;
-    const size_t open = what.rfind('(');
-    const auto done = to_int(what.substr(open + 1));
+    const size_t open = std::min(what.rfind('('), what.size());
+    const auto done = open < what.size() ? to_int(what.substr(open + 1)) : std::nullopt;
     const auto total = int_after(what.substr(open), "/");
     if (done && total && *done == *total) {
       const uint64_t start = c.messages.empty() ? 0 : c.messages.back().second;
@@ -515,7 +515,9 @@ class Builder {
   void epoll_ctl(const Call& c) {
     const auto epfd = c.arg(0);
     const auto fd = c.arg(2);
-    const std::string_view op = c.args.substr(c.args.find("EPOLL_CTL_") + 10, 3);
+    const size_t op_at = c.args.find("EPOLL_CTL_");
+    const std::string_view op =
+        op_at == std::string_view::npos ? std::string_view("?") : c.args.substr(op_at + 10, 3);
     const std::optional<uint32_t> l = fd ? lane_of_fd(*fd) : std::nullopt;
     const uint32_t at = l.value_or(epfd ? lane_of_fd(*epfd).value_or(0) : 0);
     const std::string mask = field(c.args, "events=");
