@@ -102,7 +102,7 @@ void violations_json(JsonText& j, const Timeline& t, const timeline::Model& m) {
     j.key("line").number(line_at(m, at));
     j.key("text").string(v.format());
     j.key("story").begin_array();
-    for (const std::string& s : timeline::violation_story(m, v, t.report.ending)) j.string(s);
+    for (const std::string& s : timeline::violation_story(m, v, t.report.ending, t.protocol)) j.string(s);
     j.end_array();
     j.end_object();
   }
@@ -139,6 +139,7 @@ std::string data_json(const Timeline& t, const timeline::Model& m) {
 Timeline record_timeline(const Handler& handler, const Case& c, RunOptions options) {
   Timeline t;
   t.title = title_of(c);
+  t.protocol = c.scenario.protocol;
   options.backend = Backend::sim;
   options.isolate = false;
   options.whole_trace = &t.trace;

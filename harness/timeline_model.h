@@ -130,9 +130,10 @@ inline Nanos violation_time(const Model& m, const Violation& v) {
 }
 
 // The plain-words story of one violation (explain() joins them): empty for the oracles whose
-// verdict line names a call or an fd and says it all. `ending` is Report::ending.
+// verdict line names a call or an fd and says it all. `ending` is Report::ending; `protocol`
+// the case's (echo: messages echoed; any other: requests and replies).
 std::vector<std::string> violation_story(const Model& m, const Violation& v,
-                                         std::string_view ending);
+                                         std::string_view ending, std::string_view protocol);
 
 // Reads a whole trace (Trace::all(), or a saved trace file's lines).
 Model build_model(const std::vector<std::string>& lines);

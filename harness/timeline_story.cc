@@ -39,36 +39,71 @@ std::string ms(Nanos t) {
 
 std::string times(uint32_t n) { return n == 1 ? "once" : fmt::format("{} times", n); }
 
-// "peer#1 sent 2 messages (bytes 0-9 and 10-19) in one segment at 0.007 ms."
-std::string sent_text(const Lane& c) {
+// Whether the protocol is request and reply (hello, line, a user's), not echo: the story
+// then counts requests and replies instead of bytes echoed.
+bool requests_of(std::string_view protocol) { return !protocol.empty() && protocol != "echo"; }
+
+// "2 requests" / "1 message": a peer's completed send steps, in the protocol's word.
+std::string count_word(size_t n, std::string_view protocol) {
+  const std::string_view word = requests_of(protocol) ? "request" : "message";
+  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+// "peer#1 sent 2 requests (bytes 0-9 and 10-19) in one segment at 0.007 ms."
+std::string sent_text(const Lane& c, std::string_view protocol) {
   const std::string who = fmt::format("peer#{}", c.peer);
   if (c.sent == 0) return who + " sent nothing.";
   std::string what;
   const auto& m = c.messages;
-  if (m.size() >= 2 && m.size() <= 3) {
-    what = fmt::format("{} messages (", m.size());
+  if ((m.size() >= 2 && m.size() <= 3) || (m.size() == 1 && requests_of(protocol))) {
+    what = count_word(m.size(), protocol) + " (";
     for (size_t i = 0; i < m.size(); ++i)
       what += (i == 0 ? "" : i + 1 == m.size() ? " and " : ", ") +
               range_text(m[i].first, m[i].second);
     what += ")";
   } else if (m.size() > 3) {
-    what = fmt::format("{} messages, {} ({})", m.size(), bytes_text(c.sent),
+    what = fmt::format("{}, {} ({})", count_word(m.size(), protocol), bytes_text(c.sent),
                        range_text(0, c.sent));
   } else {
     what = fmt::format("{} ({})", bytes_text(c.sent), range_text(0, c.sent));
   }
   std::string how;
   if (c.segments_in == 1) how = fmt::format(" in one segment at {}", ms(c.first_segment_in));
+  else if (c.segments_in > 1 && c.first_segment_in == c.last_segment_in)
+    how = fmt::format(" in {} segments at {}", c.segments_in, ms(c.first_segment_in));
   else if (c.segments_in > 1)
     how = fmt::format(" in {} segments from {} to {}", c.segments_in, ms(c.first_segment_in),
                       ms(c.last_segment_in));
   return fmt::format("{} sent {}{}.", who, what, how);
 }
 
+// What the server read of a request/reply conversation: "read both (bytes 0-19) in 1 read, at
+// 0.010 ms, and replied once (21 bytes)".
+std::string requests_read_text(const Lane& c) {
+  const size_t n = c.messages.size();
+  size_t whole = 0;  // requests read to their last byte
+  for (const auto& [from, to] : c.messages) whole += to <= c.read;
+  std::string s = fmt::format("The server (fd {}) ", c.fds.back());
+  if (c.read == 0) s += "never read from it";
+  else {
+    const std::string which = whole == n && n == 2 ? "both"
+                              : whole == n && n > 2 ? fmt::format("all {}", n)
+                              : whole == n          ? "it"
+                                                    : fmt::format("{} of the {}", whole, n);
+    s += fmt::format("read {} ({}) in {} read{}, the last at {}", which, range_text(0, c.read),
+                     c.reads, c.reads == 1 ? "" : "s", ms(c.last_read));
+  }
+  if (c.writes == 0) s += ", and never replied";
+  else if (c.writes == 1) s += fmt::format(", and replied once ({})", bytes_text(c.written));
+  else s += fmt::format(", and replied in {} writes ({})", c.writes, bytes_text(c.written));
+  return s + fmt::format("; peer#{} received {}.", c.peer, bytes_text(c.received));
+}
+
 // "the server (fd 5) read bytes 0-10239 in 1 read, the last at 0.016 ms, and wrote back 10,240
 // bytes in 1 write; peer#1 received 10,240 bytes."
-std::string server_text(const Lane& c) {
+std::string server_text(const Lane& c, std::string_view protocol) {
   if (c.fds.empty()) return "The server never accepted the connection.";
+  if (requests_of(protocol) && !c.messages.empty()) return requests_read_text(c);
   std::string s = fmt::format("The server (fd {}) ", c.fds.back());
   if (c.read == 0) s += "never read from it";
   else
@@ -184,7 +219,8 @@ std::vector<std::string> accept_story(const Model& m, const Violation& v) {
 }  // namespace
 
 std::vector<std::string> timeline::violation_story(const Model& m, const Violation& v,
-                                                   std::string_view ending) {
+                                                   std::string_view ending,
+                                                   std::string_view protocol) {
   if (v.oracle == oracle::kLostAccept) return accept_story(m, v);
   const Lane* c = v.evidence.peer != 0 ? m.peer_lane(v.evidence.peer) : m.fd_lane(v.evidence.fd);
   if (c == nullptr || c->kind != timeline::LaneKind::connection) return {};
@@ -194,15 +230,15 @@ std::vector<std::string> timeline::violation_story(const Model& m, const Violati
   // The other oracles' verdicts name a call or a byte: the connection's bytes would not help.
   if (!unread && !unsent && v.oracle != oracle::kStall && v.oracle != oracle::kStreamCorrupt)
     return {};
-  std::vector<std::string> out = {sent_text(*c)};
+  std::vector<std::string> out = {sent_text(*c, protocol)};
   if (unread && !c->fds.empty()) {
     out.push_back(events_text(*c, c->fds.back()));
-    out.push_back(server_text(*c));
+    out.push_back(server_text(*c, protocol));
     if (std::string after = after_event_text(*c); !after.empty()) out.push_back(after);
     out.push_back(unread_text(m, *c, v, ending));
     return out;
   }
-  out.push_back(server_text(*c));
+  out.push_back(server_text(*c, protocol));
   if (unsent) out.push_back(unsent_text(m, *c, v));
   return out;
 }
@@ -211,7 +247,7 @@ std::vector<std::string> explain(const Timeline& t) {
   const Model m = timeline::build_model(t.trace);
   std::vector<std::string> out;
   for (const Violation& v : t.report.violations)
-    for (std::string& s : timeline::violation_story(m, v, t.report.ending))
+    for (std::string& s : timeline::violation_story(m, v, t.report.ending, t.protocol))
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
   if (out.empty() && t.report.violations.empty()) {
     uint64_t sent = 0, read = 0, written = 0, connections = 0;

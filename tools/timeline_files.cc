@@ -132,6 +132,7 @@ std::optional<Timeline> timeline_of(const Case& c, const HandlerRegistry& handle
     return std::nullopt;
   }
   t.title = std::move(title);
+  t.protocol = c.scenario.protocol;
   t.report = judged;
   t.report.story = explain(t);
   return t;
