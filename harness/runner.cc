@@ -231,7 +231,8 @@ Report run_sim(const Handler& handler, const Case& c, const RunOptions& o) {
   so.check = check.get();
   so.wall_time_limit = o.wall_time_limit;
   so.keep_trace = o.whole_trace != nullptr;
-  if (so.keep_trace) so.trace = true;
+  so.trace_sink = o.trace_sink;
+  if (so.keep_trace || so.trace_sink) so.trace = true;
   const auto started = std::chrono::steady_clock::now();  // the kit's limit only
   SimRun run(c, so);
   sim::World& w = run.world();

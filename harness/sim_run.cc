@@ -71,6 +71,7 @@ SimRun::SimRun(const Case& c, SimRunOptions options) : case_(c), options_(option
   wo.trace = options.trace;
   world_ = std::make_unique<sim::World>(wo);
   if (options.keep_trace) world_->trace().keep_all(true);
+  if (options.trace_sink) world_->trace().set_sink(options.trace_sink);
   trace_header();
   apply_buffer_faults();
   sockaddr_in server{};

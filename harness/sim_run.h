@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ namespace edgecase {
 struct SimRunOptions {
   bool trace = true;         // format trace lines (off: only the run's results, for speed)
   bool keep_trace = false;   // keep every line, not just the last Trace::kTailLines
+  std::function<void(const std::string&)> trace_sink = nullptr;  // each line as written
   uint64_t step_budget = sim::WorldOptions::kDefaultStepBudget;
   Nanos time_limit = sim::WorldOptions::kDefaultTimeLimit;
   // Fed every chunk the peers receive, and the server's reads of their streams in the order

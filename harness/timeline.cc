@@ -72,7 +72,8 @@ void series_json(JsonText& j, const timeline::Model& m) {
   for (const timeline::Queue& q : m.queues) {
     j.begin_object().key("lane").number(q.lane).key("dir").string(q.in ? "in" : "out");
     j.key("unit").string(q.unit).key("points").begin_array();
-    for (const timeline::Point& p : q.points) j.begin_array().number(p.t).number(p.value).end_array();
+    for (const timeline::Point& p : q.points)
+      j.begin_array().number(p.t).number(p.value).number(p.line).end_array();
     j.end_array().end_object();
   }
   j.end_array();
@@ -90,18 +91,18 @@ void series_json(JsonText& j, const timeline::Model& m) {
   j.end_array();
 }
 
-void violations_json(JsonText& j, const Timeline& t, const timeline::Model& m,
-                     const std::vector<std::string>& story) {
+void violations_json(JsonText& j, const Timeline& t, const timeline::Model& m) {
   j.key("violations").begin_array();
   for (const Violation& v : t.report.violations) {
     j.begin_object();
     j.key("oracle").string(v.oracle);
-    j.key("at").number(v.evidence.at);
+    const Nanos at = timeline::violation_time(m, v);
+    j.key("at").number(at);
     j.key("lane").number(violation_lane(m, v.evidence));
-    j.key("line").number(line_at(m, v.evidence.at));
+    j.key("line").number(line_at(m, at));
     j.key("text").string(v.format());
     j.key("story").begin_array();
-    for (const std::string& s : story) j.string(s);
+    for (const std::string& s : timeline::violation_story(m, v, t.report.ending, t.protocol)) j.string(s);
     j.end_array();
     j.end_object();
   }
@@ -128,7 +129,7 @@ std::string data_json(const Timeline& t, const timeline::Model& m) {
   lanes_json(j, m);
   marks_json(j, m);
   series_json(j, m);
-  violations_json(j, t, m, story);
+  violations_json(j, t, m);
   j.end_object();
   return j.take();
 }
@@ -138,6 +139,7 @@ std::string data_json(const Timeline& t, const timeline::Model& m) {
 Timeline record_timeline(const Handler& handler, const Case& c, RunOptions options) {
   Timeline t;
   t.title = title_of(c);
+  t.protocol = c.scenario.protocol;
   options.backend = Backend::sim;
   options.isolate = false;
   options.whole_trace = &t.trace;
@@ -157,12 +159,14 @@ Timeline record_timeline(const Case& c, RunOptions options) {
 std::string timeline_html(const Timeline& t) {
   const timeline::Model m = timeline::build_model(t.trace);
   std::string data = data_json(t, m);
-  // Inside <script>, "</" could end the element: JSON allows "<\/" for it.
+  // Inside <script>, "</script" would end the element and "<!--" would change how the
+  // browser looks for that end: no '<' at all goes in (JSON has it in strings only, where
+  // "\u003c" means the same).
   std::string safe;
   safe.reserve(data.size());
-  for (size_t i = 0; i < data.size(); ++i) {
-    safe += data[i];
-    if (data[i] == '<' && i + 1 < data.size() && data[i + 1] == '/') safe += '\\';
+  for (const char ch : data) {
+    if (ch == '<') safe += "\\u003c";
+    else safe += ch;
   }
   std::string page;
   for (std::string_view part : kTemplateParts) page += part;

@@ -209,11 +209,9 @@ class Builder {
     }
     std::vector<Point>& p = model.queues[it->second].points;
     if (!p.empty() && p.back().value == value) return;
-    if (p.empty() || p.back().t != t_) return p.push_back(Point{t_, value});
-    // A second change at the same instant: the instant's last value counts, and a point back at
-    // the value before it changes nothing (a step function's points each change the value).
-    p.back().value = value;
-    if (p.size() >= 2 && p[p.size() - 2].value == value) p.pop_back();
+    // Several changes at one virtual time stay apart: the trace-order axis draws each at its
+    // line (the time axis draws them as one step).
+    p.push_back(Point{t_, value, model.marks.size()});
   }
   void stream_points(uint32_t l) {
     const Lane& c = lane(l);
@@ -329,8 +327,8 @@ class Builder {
     const uint64_t from = c.sent;
     c.sent += static_cast<uint64_t>(*r);
     ++c.sends;
-    const size_t open = what.rfind('(');
-    const auto done = to_int(what.substr(open + 1));
+    const size_t open = std::min(what.rfind('('), what.size());
+    const auto done = open < what.size() ? to_int(what.substr(open + 1)) : std::nullopt;
     const auto total = int_after(what.substr(open), "/");
     if (done && total && *done == *total) {
       const uint64_t start = c.messages.empty() ? 0 : c.messages.back().second;
@@ -467,7 +465,9 @@ class Builder {
     const uint64_t from = s.read;
     s.read += static_cast<uint64_t>(*c.result);
     ++s.reads;
+    ++s.reads_since_event;
     s.last_read = t_;
+    s.last_read_got = static_cast<uint64_t>(*c.result);
     if (c.name == "read" || c.name == "recvfrom" || c.name == "recv")
       s.last_read_asked = static_cast<uint64_t>(c.arg(2).value_or(0));
     put(l, MarkKind::read, fmt::format("read {}", *c.result), static_cast<int64_t>(from),
@@ -545,7 +545,9 @@ class Builder {
   void epoll_ctl(const Call& c) {
     const auto epfd = c.arg(0);
     const auto fd = c.arg(2);
-    const std::string_view op = c.args.substr(c.args.find("EPOLL_CTL_") + 10, 3);
+    const size_t op_at = c.args.find("EPOLL_CTL_");
+    const std::string_view op =
+        op_at == std::string_view::npos ? std::string_view("?") : c.args.substr(op_at + 10, 3);
     const uint32_t epoll_lane = epfd ? lane_of_fd(*epfd).value_or(0) : 0;
     const uint32_t at = fd ? lane_of_fd(*fd).value_or(epoll_lane) : epoll_lane;
     const std::string mask = field(c.args, "events=");
@@ -621,6 +623,7 @@ class Builder {
   void delivered(uint32_t l, std::string mask) {
     Lane& s = lane(l);
     ++s.events;
+    s.reads_since_event = 0;
     s.last_event = t_;
     s.last_event_mask = mask;
     model.events.push_back(Delivered{model.marks.size(), t_, l, std::move(mask)});

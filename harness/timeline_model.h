@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edgecase/report.h"
 #include "edgecase/scenario.h"
 
 namespace edgecase::timeline {
@@ -48,7 +49,9 @@ struct Lane {
   Nanos first_segment_in = -1, last_segment_in = -1, last_read = -1, last_event = -1;
   Nanos last_eagain = -1;
   Nanos closed = -1;  // when the handler closed its last fd for it
-  uint64_t last_read_asked = 0;  // the size of the last read that returned data  // the handler's last call on it that failed with EAGAIN
+  uint64_t last_read_asked = 0;  // the size of the last read that returned data
+  uint64_t last_read_got = 0;    // and what it returned
+  uint32_t reads_since_event = 0;  // reads that returned data since the last event delivered  // the handler's last call on it that failed with EAGAIN
   std::vector<std::pair<uint64_t, uint64_t>> messages;  // completed peer send steps [from, to)
   uint32_t queued_connections = 0, accepted = 0, aborted = 0;  // listeners
   // The last write that returned data: when, how much it asked to write, how much it wrote.
@@ -69,6 +72,7 @@ struct Mark {
 struct Point {
   Nanos t;
   uint64_t value;
+  size_t line;  // the trace line that changed it (the page's trace-order axis)
 };
 // A step function over time: bytes toward the server not read yet ("in"), bytes toward the
 // peer not received yet ("out"); for a listener, connections queued and not accepted ("in").
@@ -122,6 +126,19 @@ struct Model {
 // stamp is time 0 and all text.
 Nanos stamp_time(std::string_view line);
 std::string_view stamp_text(std::string_view line);
+
+// Where a violation goes on the time axis: the oracle's time; for a crash an isolated run
+// saw from outside (the parent knows no virtual time: 0), the end of the trace it left.
+inline Nanos violation_time(const Model& m, const Violation& v) {
+  if (v.oracle == oracle::kHandlerCrashed && v.evidence.at == 0) return m.end;
+  return v.evidence.at;
+}
+
+// The plain-words story of one violation (explain() joins them): empty for the oracles whose
+// verdict line names a call or an fd and says it all. `ending` is Report::ending; `protocol`
+// the case's (echo: messages echoed; any other: requests and replies).
+std::vector<std::string> violation_story(const Model& m, const Violation& v,
+                                         std::string_view ending, std::string_view protocol);
 
 // Reads a whole trace (Trace::all(), or a saved trace file's lines).
 Model build_model(const std::vector<std::string>& lines);

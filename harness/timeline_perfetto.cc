@@ -71,10 +71,11 @@ void counters(JsonText& j, const timeline::Model& m) {
   }
 }
 
-void violations(JsonText& j, const Timeline& t, const std::vector<std::string>& story) {
+void violations(JsonText& j, const Timeline& t, const timeline::Model& m,
+                const std::vector<std::string>& story) {
   for (const Violation& v : t.report.violations) {
     j.begin_object().key("name").string("VIOLATION " + v.oracle).key("cat").string("violation");
-    j.key("ph").string("i").key("s").string("g").key("ts").thousandths(v.evidence.at);
+    j.key("ph").string("i").key("s").string("g").key("ts").thousandths(timeline::violation_time(m, v));
     j.key("pid").number(kPid).key("tid").number(tid(0));
     j.key("args").begin_object().key("violation").string(v.format());
     j.key("story").begin_array();
@@ -96,7 +97,7 @@ std::string timeline_perfetto(const Timeline& t) {
   lines(j, t, m);
   interest(j, m);
   counters(j, m);
-  violations(j, t, explain(t));
+  violations(j, t, m, t.report.story.empty() ? explain(t) : t.report.story);
   j.end_array().end_object();
   return j.take();
 }

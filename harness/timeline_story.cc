@@ -39,36 +39,71 @@ std::string ms(Nanos t) {
 
 std::string times(uint32_t n) { return n == 1 ? "once" : fmt::format("{} times", n); }
 
-// "peer#1 sent 2 messages (bytes 0-9 and 10-19) in one segment at 0.007 ms."
-std::string sent_text(const Lane& c) {
+// Whether the protocol is request and reply (hello, line, a user's), not echo: the story
+// then counts requests and replies instead of bytes echoed.
+bool requests_of(std::string_view protocol) { return !protocol.empty() && protocol != "echo"; }
+
+// "2 requests" / "1 message": a peer's completed send steps, in the protocol's word.
+std::string count_word(size_t n, std::string_view protocol) {
+  const std::string_view word = requests_of(protocol) ? "request" : "message";
+  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+// "peer#1 sent 2 requests (bytes 0-9 and 10-19) in one segment at 0.007 ms."
+std::string sent_text(const Lane& c, std::string_view protocol) {
   const std::string who = fmt::format("peer#{}", c.peer);
   if (c.sent == 0) return who + " sent nothing.";
   std::string what;
   const auto& m = c.messages;
-  if (m.size() >= 2 && m.size() <= 3) {
-    what = fmt::format("{} messages (", m.size());
+  if ((m.size() >= 2 && m.size() <= 3) || (m.size() == 1 && requests_of(protocol))) {
+    what = count_word(m.size(), protocol) + " (";
     for (size_t i = 0; i < m.size(); ++i)
       what += (i == 0 ? "" : i + 1 == m.size() ? " and " : ", ") +
               range_text(m[i].first, m[i].second);
     what += ")";
   } else if (m.size() > 3) {
-    what = fmt::format("{} messages, {} ({})", m.size(), bytes_text(c.sent),
+    what = fmt::format("{}, {} ({})", count_word(m.size(), protocol), bytes_text(c.sent),
                        range_text(0, c.sent));
   } else {
     what = fmt::format("{} ({})", bytes_text(c.sent), range_text(0, c.sent));
   }
   std::string how;
   if (c.segments_in == 1) how = fmt::format(" in one segment at {}", ms(c.first_segment_in));
+  else if (c.segments_in > 1 && c.first_segment_in == c.last_segment_in)
+    how = fmt::format(" in {} segments at {}", c.segments_in, ms(c.first_segment_in));
   else if (c.segments_in > 1)
     how = fmt::format(" in {} segments from {} to {}", c.segments_in, ms(c.first_segment_in),
                       ms(c.last_segment_in));
   return fmt::format("{} sent {}{}.", who, what, how);
 }
 
+// What the server read of a request/reply conversation: "read both (bytes 0-19) in 1 read, at
+// 0.010 ms, and replied once (21 bytes)".
+std::string requests_read_text(const Lane& c) {
+  const size_t n = c.messages.size();
+  size_t whole = 0;  // requests read to their last byte
+  for (const auto& [from, to] : c.messages) whole += to <= c.read;
+  std::string s = fmt::format("The server (fd {}) ", c.fds.back());
+  if (c.read == 0) s += "never read from it";
+  else {
+    const std::string which = whole == n && n == 2 ? "both"
+                              : whole == n && n > 2 ? fmt::format("all {}", n)
+                              : whole == n          ? "it"
+                                                    : fmt::format("{} of the {}", whole, n);
+    s += fmt::format("read {} ({}) in {} read{}, the last at {}", which, range_text(0, c.read),
+                     c.reads, c.reads == 1 ? "" : "s", ms(c.last_read));
+  }
+  if (c.writes == 0) s += ", and never replied";
+  else if (c.writes == 1) s += fmt::format(", and replied once ({})", bytes_text(c.written));
+  else s += fmt::format(", and replied in {} writes ({})", c.writes, bytes_text(c.written));
+  return s + fmt::format("; peer#{} received {}.", c.peer, bytes_text(c.received));
+}
+
 // "the server (fd 5) read bytes 0-10239 in 1 read, the last at 0.016 ms, and wrote back 10,240
 // bytes in 1 write; peer#1 received 10,240 bytes."
-std::string server_text(const Lane& c) {
+std::string server_text(const Lane& c, std::string_view protocol) {
   if (c.fds.empty()) return "The server never accepted the connection.";
+  if (requests_of(protocol) && !c.messages.empty()) return requests_read_text(c);
   std::string s = fmt::format("The server (fd {}) ", c.fds.back());
   if (c.read == 0) s += "never read from it";
   else
@@ -81,32 +116,59 @@ std::string server_text(const Lane& c) {
   return s + fmt::format("; peer#{} received {}.", c.peer, bytes_text(c.received));
 }
 
-// Why the unread bytes stay unread: no event is pending, and why none will come.
-std::string unread_text(const Model& m, const Lane& c, const Violation& v) {
+// What epoll reported for the connection's fd: "epoll reported EPOLLIN for fd 5 once, at
+// 0.015 ms, after every byte had arrived."
+std::string events_text(const Lane& c, int fd) {
+  if (c.last_event < 0) return fmt::format("epoll never reported fd {}.", fd);
+  std::string s = c.events == 1 ? fmt::format("epoll reported {} for fd {} once, at {}",
+                                              c.last_event_mask, fd, ms(c.last_event))
+                                : fmt::format("epoll reported fd {} {}, the last time {} at {}",
+                                              fd, times(c.events), c.last_event_mask,
+                                              ms(c.last_event));
+  if (c.last_segment_in >= 0 && c.last_segment_in <= c.last_event)
+    s += ", after every byte had arrived";
+  return s + ".";
+}
+
+// What the handler did after the last event: "it read 10,240 bytes (bytes 0-10239) with one
+// read of 10,240 at 0.016 ms and did not read again until EAGAIN."
+std::string after_event_text(const Lane& c) {
+  if (c.last_event < 0) return {};
+  if (c.last_eagain >= c.last_event) return {};
+  if (c.last_read < c.last_event) return "After it, the handler did not read from the fd.";
+  std::string s = c.reads_since_event == 1
+                      ? std::string("After it, the handler read once")
+                      : fmt::format("After it, the handler read {} times", c.reads_since_event);
+  const std::string_view which = c.reads_since_event == 1 ? "" : " the last read";
+  if (c.last_read_asked > 0 && c.last_read_got == c.last_read_asked)
+    s += fmt::format(",{} filling its whole {}-byte buffer (more could be waiting)", which,
+                     grouped(c.last_read_asked));
+  else if (c.last_read_asked > 0)
+    s += fmt::format(",{} getting {} of the {} it asked for", which, grouped(c.last_read_got),
+                     bytes_text(c.last_read_asked));
+  return s + ", and did not read again until EAGAIN.";
+}
+
+// Why the unread bytes stay unread: "The server holds 1 unread byte (byte 10240) on fd 5,
+// registered EPOLLIN|EPOLLET; no event is pending: ..."
+std::string unread_text(const Model& m, const Lane& c, const Violation& v,
+                        std::string_view ending) {
   const uint64_t unread = c.sent > c.read ? c.sent - c.read : v.evidence.bytes.value_or(0);
   const std::string mask = m.final_interest(m.index(c));
-  std::string s = fmt::format("The server holds {} unread ({}) on fd {}", bytes_text(unread),
-                              range_text(c.read, c.read + unread),
-                              c.fds.empty() ? v.evidence.fd : c.fds.back());
+  const int fd = c.fds.empty() ? v.evidence.fd : c.fds.back();
+  std::string s = fmt::format("The server holds {} unread byte{} ({}) on fd {}", grouped(unread),
+                              unread == 1 ? "" : "s", range_text(c.read, c.read + unread), fd);
   s += mask.empty() ? ", registered for nothing" : fmt::format(", registered {}", mask);
   s += "; no event is pending";
   if (mask.find("disarmed") != std::string::npos)
-    return s + fmt::format(": the event at {} disarmed its EPOLLONESHOT registration and no "
-                           "EPOLL_CTL_MOD re-armed it.",
-                           ms(c.last_event));
-  if (c.last_event < 0) return s + ": epoll never reported it.";
-  s += fmt::format(": epoll reported {} for it {}, the last at {}", c.last_event_mask,
-                   times(c.events), ms(c.last_event));
-  if (c.last_segment_in <= c.last_event)
-    s += ", after every byte had arrived";
-  const bool drained = c.last_eagain >= c.last_event;
-  if (!drained && c.last_read >= c.last_event && c.last_read_asked > 0)
-    s += fmt::format("; its last read asked for {} and the handler did not read again until "
-                     "EAGAIN", bytes_text(c.last_read_asked));
-  else if (!drained)
-    s += ", and the handler did not read to EAGAIN after it";
-  if (mask.find("EPOLLET") != std::string::npos)
-    s += ": edge-triggered, epoll reports only new arrivals, and none came";
+    s += fmt::format(": the event at {} disarmed its EPOLLONESHOT registration and no "
+                     "EPOLL_CTL_MOD re-armed it",
+                     ms(c.last_event));
+  else if (mask.find("EPOLLET") != std::string::npos)
+    s += ": edge-triggered epoll reports new arrivals only, and none came";
+  const size_t wait = ending.find("in epoll_wait");
+  if (wait != std::string_view::npos)
+    s += fmt::format("; the handler sleeps {}", ending.substr(wait, ending.find(')', wait) + 1 - wait));
   return s + ".";
 }
 
@@ -154,7 +216,11 @@ std::vector<std::string> accept_story(const Model& m, const Violation& v) {
   return out;
 }
 
-std::vector<std::string> violation_story(const Model& m, const Violation& v) {
+}  // namespace
+
+std::vector<std::string> timeline::violation_story(const Model& m, const Violation& v,
+                                                   std::string_view ending,
+                                                   std::string_view protocol) {
   if (v.oracle == oracle::kLostAccept) return accept_story(m, v);
   const Lane* c = v.evidence.peer != 0 ? m.peer_lane(v.evidence.peer) : m.fd_lane(v.evidence.fd);
   if (c == nullptr || c->kind != timeline::LaneKind::connection) return {};
@@ -164,19 +230,24 @@ std::vector<std::string> violation_story(const Model& m, const Violation& v) {
   // The other oracles' verdicts name a call or a byte: the connection's bytes would not help.
   if (!unread && !unsent && v.oracle != oracle::kStall && v.oracle != oracle::kStreamCorrupt)
     return {};
-  std::vector<std::string> out = {sent_text(*c), server_text(*c)};
-  if (unread) out.push_back(unread_text(m, *c, v));
+  std::vector<std::string> out = {sent_text(*c, protocol)};
+  if (unread && !c->fds.empty()) {
+    out.push_back(events_text(*c, c->fds.back()));
+    out.push_back(server_text(*c, protocol));
+    if (std::string after = after_event_text(*c); !after.empty()) out.push_back(after);
+    out.push_back(unread_text(m, *c, v, ending));
+    return out;
+  }
+  out.push_back(server_text(*c, protocol));
   if (unsent) out.push_back(unsent_text(m, *c, v));
   return out;
 }
-
-}  // namespace
 
 std::vector<std::string> explain(const Timeline& t) {
   const Model m = timeline::build_model(t.trace);
   std::vector<std::string> out;
   for (const Violation& v : t.report.violations)
-    for (std::string& s : violation_story(m, v))
+    for (std::string& s : timeline::violation_story(m, v, t.report.ending, t.protocol))
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
   if (out.empty() && t.report.violations.empty()) {
     uint64_t sent = 0, read = 0, written = 0, connections = 0;

@@ -23,6 +23,7 @@
 #include "harness/sim_run.h"
 #include "props/hunt.h"
 #include "tools/exit_codes.h"
+#include "tools/timeline_files.h"
 #include "tools/world_cmds.h"
 
 namespace edgecase::tools {
@@ -147,6 +148,9 @@ Plan make_plan(const CheckOptions& o) {
   if (!o.trace_path.empty() && o.backend == "live")
     throw InputError{"--trace is for the simulation (a live run's trace varies): drop --trace "
                      "or use --backend sim"};
+  if ((o.timeline || o.perfetto) && o.backend == "live")
+    throw InputError{"--timeline and --perfetto draw the simulation's trace (a live run keeps "
+                     "only its tail): drop them or use --backend sim"};
   if (o.cases > UINT64_MAX - o.seed)
     throw InputError{fmt::format("--seed {} --cases {} goes past the last seed", o.seed,
                                  o.cases)};
@@ -298,6 +302,31 @@ void write_finding(const CheckOptions& o, const Plan& p, const Finding& f) {
   if (!out) throw InputError{path + ": cannot write the case file"};
 }
 
+// Each finding's smallest case, drawn (sim): its story goes into the finding's report (what
+// the summary, --json and --junit print), and with --timeline / --perfetto its files beside
+// its case file. A finding whose timeline cannot be recorded keeps the report it had.
+void draw_findings(const CheckOptions& o, const Plan& p, HuntResult& h, std::FILE* out) {
+  if (o.backend != "sim") return;
+  for (Finding& f : h.findings) {
+    const std::string path = o.out_dir.empty() ? std::string() : finding_path(o, p, f);
+    std::string why;
+    const std::optional<Timeline> t = timeline_of(
+        f.smallest, *p.handlers, f.report,
+        fmt::format("{}: {}", p.handler,
+                    path.empty() ? f.oracle : std::filesystem::path(path).filename().string()),
+        &why);
+    if (t) f.report.story = t->report.story;
+    if (!o.timeline && !o.perfetto) continue;
+    if (!t) {
+      fmt::print(out, "timeline of {}: not written: {}\n", path, why);
+      continue;
+    }
+    TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
+    if (!o.timeline) files.html.clear();
+    write_timeline_files(*t, files);
+  }
+}
+
 std::string size_text(const CaseSize& s) {
   return fmt::format("{} peer{}, {} steps, {} B, {} fault{}", s.peers, s.peers == 1 ? "" : "s",
                      s.steps, s.bytes, s.faults, s.faults == 1 ? "" : "s");
@@ -417,6 +446,7 @@ std::string json_text(const CheckOptions& o, const Plan& p, const HuntResult& h,
                              {"first_size", size_json(f.first_size)},
                              {"smallest_size", size_json(case_size(f.smallest))},
                              {"violations", v},
+                             {"story", f.report.story},
                              {"case_file", o.out_dir.empty() ? "" : finding_path(o, p, f)},
                              {"case", f.report.recorded_case_text()}});
   }
@@ -465,7 +495,14 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
                     "runs: {}\n",
                f.oracle, f.generated, f.seed, f.shrink_runs, size_text(case_size(f.smallest)));
     fmt::print(out, "{}", f.report.format());
-    if (!o.out_dir.empty()) fmt::print(out, "case file: {}\n", finding_path(o, p, f));
+    if (o.out_dir.empty()) continue;
+    const std::string path = finding_path(o, p, f);
+    fmt::print(out, "case file: {}\n", path);
+    const TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
+    if (o.timeline && std::filesystem::exists(files.html))
+      fmt::print(out, "timeline: {}\n", files.html);
+    if (o.perfetto && std::filesystem::exists(files.perfetto))
+      fmt::print(out, "perfetto: {}\n", files.perfetto);
   }
   fmt::print(out, "\nedgecase check {} ({}, protocol {}, port {}, faults {}): {} of {} cases run "
                   "from seed {}: {} clean, {} violating, {} undecided, {} could not run\n",
@@ -557,6 +594,15 @@ void CheckOptions::add_to(CLI::App& app) {
   command->add_option("--junit", junit_path,
                       "Write JUnit XML: a testcase per finding and per batch of clean cases");
   command->add_option("--json", json_path, "Write the result as JSON");
+  auto* out_option = command->get_option("--out");
+  command->add_flag("--timeline", timeline,
+                    "Write a timeline beside each case file (FILE.html: a self-contained page, a "
+                    "lane per connection; sim)")
+      ->needs(out_option);
+  command->add_flag("--perfetto", perfetto,
+                    "Write each finding's run in the Chrome trace event format beside its case "
+                    "file (FILE.json, for ui.perfetto.dev; sim)")
+      ->needs(out_option);
   command->add_flag("-q,--quiet", quiet, "No progress lines on standard error");
 }
 
@@ -580,9 +626,10 @@ int run_check(const CheckOptions& o, std::FILE* out) {
       fmt::print(stderr, "check {}: {}/{} cases, {} violating, {} undecided\n", p.handler,
                  generated, o.cases, tally.violating, tally.undecided);
     };
-    const HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
+    HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
     if (!o.out_dir.empty())
       for (const Finding& f : h.findings) write_finding(o, p, f);
+    draw_findings(o, p, h, out);
     print_summary(o, p, h, tally, out);
     write_trace(o, p, h, out);
     const int code = exit_code(h, tally);

@@ -41,6 +41,8 @@ struct CheckOptions {
   std::string trace_path;       // the full trace of the first finding's smallest case (sim)
   std::string junit_path;
   std::string json_path;
+  bool timeline = false;        // a timeline (.html) beside each case file (sim, with --out)
+  bool perfetto = false;        // and the run in the Chrome trace event format (.json)
   bool quiet = false;           // no progress lines
   bool list = false;            // print the built-in handlers and the fault names, then exit
 

@@ -12,6 +12,7 @@
 
 #include "edgecase/runner.h"
 #include "handlers/handlers.h"
+#include "tools/timeline_files.h"
 #include "props/hunt.h"
 
 namespace edgecase::tools {
@@ -102,6 +103,19 @@ std::string size_text(const Case& c) {
                      s.steps, s.bytes, s.faults, s.faults == 1 ? "" : "s");
 }
 
+// FILE.html beside FILE.case: the smallest case's timeline (docs/TIMELINE.md).
+void write_timeline_beside(const std::string& case_path, std::string_view server,
+                           const Finding& f) {
+  const TimelineFiles files = TimelineFiles::beside(case_path, /*perfetto=*/false);
+  std::string why;
+  const std::string title =
+      fmt::format("{}: {}", server, std::filesystem::path(case_path).filename().string());
+  const std::optional<Timeline> t =
+      timeline_of(f.smallest, handlers::builtins(), f.report, title, &why);
+  if (!t) throw std::runtime_error(fmt::format("{}: no timeline: {}", files.html, why));
+  write_timeline_files(*t, files);
+}
+
 // Writes the finding's case, with the violation it reproduces as comments above it.
 std::string write_finding(const DemoOptions& o, std::string_view server, const Finding& f) {
   std::filesystem::create_directories(o.out_dir);
@@ -115,6 +129,8 @@ std::string write_finding(const DemoOptions& o, std::string_view server, const F
                      f.seed, f.runs);
   out << text.substr(body);
   if (!out) throw std::runtime_error(path + ": cannot write");
+  out.close();
+  write_timeline_beside(path, server, f);
   return path;
 }
 
@@ -277,6 +293,7 @@ int run_demo(const DemoOptions& o, std::FILE* out) {
                                 ? "every reachable seed bug was found; every fixed version is clean"
                                 : "UNEXPECTED: see the rows marked NOT FOUND or FOUND");
   fmt::print(out, "replay any case file: edgecase replay {}/<file>.case\n", o.out_dir);
+  fmt::print(out, "see any as a timeline: open {}/<file>.html in a browser\n", o.out_dir);
   return as_expected ? 0 : 1;
 }
 

@@ -3,13 +3,19 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tools/exit_codes.h"
 
 namespace edgecase::tools {
 
 namespace {
+
+// The recording child's exit status when its pipe broke (the parent went away).
+constexpr int kChildWriteFailed = 3;
 
 void check_file(const std::string& path, std::string_view option) {
   if (path.empty()) return;
@@ -56,18 +62,79 @@ TimelineFiles TimelineFiles::beside(const std::string& case_path, bool perfetto)
   return {stem + ".html", perfetto ? stem + ".json" : std::string()};
 }
 
+namespace {
+
+// The lines of the case's trace, from a child process that runs it (sim, in the child) and
+// writes each line to a pipe as the world traces it: a handler that crashes takes the child
+// down, not the tool, and every line before the crash is out already. How the child ended,
+// in `ended` ("" when it exited normally).
+std::vector<std::string> trace_from_child(const Case& c, const HandlerRegistry& handlers,
+                                          std::string& ended) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw InputError{fmt::format("cannot record the timeline: pipe: {}", std::strerror(errno))};
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0)
+    throw InputError{fmt::format("cannot record the timeline: fork: {}", std::strerror(errno))};
+  if (pid == 0) {
+    ::close(fds[0]);
+    RunOptions o;
+    o.handlers = &handlers;
+    o.trace_sink = [fd = fds[1]](const std::string& line) {
+      std::string l = line + '\n';
+      for (size_t done = 0; done < l.size();) {
+        const ssize_t n = ::write(fd, l.data() + done, l.size() - done);
+        if (n <= 0) ::_exit(kChildWriteFailed);
+        done += static_cast<size_t>(n);
+      }
+    };
+    run_case(c, o);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[1 << 16];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) ended = fmt::format("killed by signal {}", WTERMSIG(status));
+  else if (WEXITSTATUS(status) != 0) ended = fmt::format("exit status {}", WEXITSTATUS(status));
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text.size();) {
+    const size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) break;  // a line cut short by the crash is not a line
+    lines.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return lines;
+}
+
+}  // namespace
+
 std::optional<Timeline> timeline_of(const Case& c, const HandlerRegistry& handlers,
                                     const Report& judged, std::string title, std::string* why) {
-  if (judged.found(oracle::kHandlerCrashed)) {
+  std::string ended;
+  Timeline t;
+  t.trace = trace_from_child(c, handlers, ended);
+  if (!ended.empty() && !judged.found(oracle::kHandlerCrashed)) {
+    // The judged run did not crash and this one did: not the same run (a handler whose
+    // behaviour depends on more than the case).
     if (why != nullptr)
-      *why = "the handler crashed: its timeline cannot be recorded in this process (replay the "
-             "case in a sanitizer build to see where)";
+      *why = fmt::format("the run recording it ended differently ({}) from the judged run",
+                         ended);
     return std::nullopt;
   }
-  RunOptions o;
-  o.handlers = &handlers;
-  Timeline t = record_timeline(c, o);
   t.title = std::move(title);
+  t.protocol = c.scenario.protocol;
+  t.report = judged;
+  t.report.story = explain(t);
   return t;
 }
 

@@ -24,9 +24,10 @@ struct TimelineFiles {
   static TimelineFiles beside(const std::string& case_path, bool perfetto);
 };
 
-// The case's timeline, recorded in this process (sim). nullopt, with the reason in `why`, when
-// the judged run (`judged`, as run isolated) crashed: running the handler here again could end
-// the tool instead.
+// The case's timeline (sim), recorded in a child process so that a handler that crashes
+// ends the child, not the tool: the trace up to the crash, with the verdict of `judged` (the
+// case's run as run_case judged it). nullopt, with the reason in `why`, when the recording
+// run crashed and the judged one did not.
 std::optional<Timeline> timeline_of(const Case& c, const HandlerRegistry& handlers,
                                     const Report& judged, std::string title, std::string* why);
 

@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,10 +45,14 @@ class Trace {
     hash_ = (hash_ ^ static_cast<unsigned char>('\n')) * kFnvPrime;
     ++count_;
     if (keep_all_) all_.push_back(s);
+    if (sink_) sink_(s);
     tail_.push_back(std::move(s));
     assert(tail_.size() <= kTailLines);
   }
 
+  // Hand every line, as it is written, to `sink` (a timeline recorded in a child process
+  // that may crash: the lines before the crash are out already).
+  void set_sink(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
   // Keep every line (for writing the trace out or comparing line by line).
   void keep_all(bool on) { keep_all_ = on; }
   const std::vector<std::string>& all() const { return all_; }
@@ -61,6 +66,7 @@ class Trace {
   uint64_t hash_ = kFnvOffset;
   uint64_t count_ = 0;
   bool keep_all_ = false;
+  std::function<void(const std::string&)> sink_;
 };
 
 }  // namespace edgecase::sim

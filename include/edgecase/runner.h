@@ -103,6 +103,9 @@ struct RunOptions {
   // Sim, not isolated: every line of the run's trace is stored here (a timeline's input,
   // edgecase/timeline.h). Not owned; nullptr: only the tail is kept (Report::last_calls).
   std::vector<std::string>* whole_trace = nullptr;
+  // Sim, not isolated: each trace line as it is written (a timeline recorded in a child that
+  // may crash keeps every line before the crash). Empty: none.
+  std::function<void(const std::string&)> trace_sink = nullptr;
 };
 
 // Sets the process's SIGPIPE disposition to SIG_IGN (idempotent; never restored). A live run

@@ -21,6 +21,7 @@ namespace edgecase {
 
 struct Timeline {
   std::string title;               // "seed002: seed002-lost-read-event.case"
+  std::string protocol;            // the case's: the story's words (echo: messages echoed)
   Report report;                   // the verdict, as run_case gives it
   std::vector<std::string> trace;  // every line of the run's trace, in order
 };

@@ -73,7 +73,7 @@ timeline() {
 }
 
 timeline seed002 1 1 run "$work/seed002.case" --trace "$work/seed002.trace"
-grep -q 'The server holds 1 byte unread (byte 10240) on fd 5, registered EPOLLIN|EPOLLET' \
+grep -q 'The server holds 1 unread byte (byte 10240) on fd 5, registered EPOLLIN|EPOLLET' \
   "$work/seed002.out" || fail "seed002: the report's 'what happened' does not tell the unread byte"
 timeline seed003 1 7 run "$work/seed003.case" --trace "$work/seed003.trace"
 timeline markup 0 0 run "$work/markup.case" --trace "$work/markup.trace"

@@ -18,8 +18,8 @@ declare -A header_group=(
   [kernel.h]=interface [inspect.h]=interface [kernel_calls.def]=interface [kernel_layer.h]=interface
   [sim_kernel.h]=sim [real_kernel.h]=real
   [scenario.h]=world [strace.h]=world
-  [case_file.h]=harness [report.h]=harness [protocol.h]=harness [runner.h]=harness
-  [live_match.h]=harness [timeline.h]=harness
+  [case_file.h]=harness [report.h]=harness [protocol.h]=harness [runner.h]=harness [timeline.h]=harness
+  [live_match.h]=harness
   [gen.h]=props [property.h]=props [fuzz.h]=fuzz [posix.h]=posix)
 # The built-in handlers (handlers/) are examples under test, not part of any library a user
 # links: only the kit's own programs include them (tests/ and bench/ are not checked).
