@@ -3,6 +3,7 @@
 // form, or the run's end; each becomes one mark on one lane.
 #include "harness/timeline_model.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cctype>
 #include <charconv>
@@ -147,10 +148,37 @@ class Builder {
     model.end = t_;
     for (Interest& i : model.interest)
       if (!i.spans.empty() && i.spans.back().to < 0) i.spans.back().to = t_;
+    order_lanes();
     return std::move(model);
   }
 
  private:
+  // Lanes in the order a reader looks for them, whatever order the trace met them in (a peer
+  // fault announced at set-up comes before the server's first call): the world, the handler's
+  // calls on no fd, listeners, epoll instances, connections, pipes, other fds; within a kind,
+  // as they appeared. Every index into the lanes is renumbered.
+  void order_lanes() {
+    std::vector<uint32_t> order(model.lanes.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) {
+      return model.lanes[a].kind < model.lanes[b].kind;
+    });
+    std::vector<uint32_t> renumber(order.size());
+    std::vector<Lane> lanes;
+    lanes.reserve(order.size());
+    for (uint32_t i = 0; i < order.size(); ++i) {
+      renumber[order[i]] = i;
+      lanes.push_back(std::move(model.lanes[order[i]]));
+    }
+    model.lanes = std::move(lanes);
+    for (Mark& m : model.marks) m.lane = renumber[m.lane];
+    for (Queue& q : model.queues) q.lane = renumber[q.lane];
+    for (Interest& i : model.interest) i.lane = renumber[i.lane];
+    for (Delivered& d : model.events) d.lane = renumber[d.lane];
+    for (auto& [fd, lane] : model.last_lane_of_fd) lane = renumber[lane];
+    assert(model.lanes.front().kind == LaneKind::world);
+  }
+
   uint32_t new_lane(LaneKind k, std::string name, std::string detail = {}) {
     model.lanes.push_back(Lane{});
     Lane& l = model.lanes.back();

@@ -22,7 +22,7 @@
 
 namespace edgecase::timeline {
 
-enum class LaneKind : uint8_t { world, handler, listener, connection, epoll, pipe, other };
+enum class LaneKind : uint8_t { world, handler, listener, epoll, connection, pipe, other };  // the page's order
 std::string_view lane_kind_name(LaneKind k);
 
 enum class MarkKind : uint8_t {

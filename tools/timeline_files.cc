@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,12 +18,18 @@ namespace {
 // The recording child's exit status when its pipe broke (the parent went away).
 constexpr int kChildWriteFailed = 3;
 
+// A path the file can be written to, tried before the run; a file the probe created is
+// removed again (a run that is then refused leaves nothing behind).
 void check_file(const std::string& path, std::string_view option) {
   if (path.empty()) return;
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(path, ec);
   std::ofstream probe(path, std::ios::app);
   if (!probe)
     throw InputError{fmt::format("{} {}: cannot write there ({})", option, path,
                                  std::strerror(errno))};
+  probe.close();
+  if (!existed) std::filesystem::remove(path, ec);
 }
 
 void write_text(const std::string& path, const std::string& text, std::string_view what) {
