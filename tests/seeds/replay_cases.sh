@@ -17,8 +17,24 @@ if ((${#cases[@]} < 10)); then
   echo "replay_cases: the demo wrote only ${#cases[@]} case files" >&2
   exit 1
 fi
+# The timeline beside a case file (issue 12): one data element, as many violations as the case
+# file records, and a line of the trace for each mark.
+timeline_matches() {  # HTML CASE
+  python3 - "$@" <<'PY'
+import json, re, sys
+page, case = (open(p, encoding="utf-8").read() for p in sys.argv[1:3])
+found = re.findall(r'<script type="application/json" id="edgecase-data">(.*?)</script>', page, re.S)
+data = json.loads(found[0]) if len(found) == 1 else {}
+recorded = sum(1 for l in case.splitlines() if l.startswith("# violation: "))
+lines = data.get("lines", [])
+ok = lines and len(data.get("marks", [])) == len(lines) and len(data.get("violations", [])) == recorded
+sys.exit(0 if ok else 1)
+PY
+}
 for c in "${cases[@]}"; do
   grep -q '^# violation: ' "$c" || { echo "replay_cases: $c records no violation" >&2; exit 1; }
+  [[ -s "${c%.case}.html" ]] ||
+    { echo "replay_cases: $(basename "$c") has no timeline beside it" >&2; exit 1; }
   status=0
   "$edgecase" replay "$c" >"$work/replay.out" 2>&1 || status=$?
   # A crash without a sanitizer's report (a build without AddressSanitizer: "crashed:
@@ -38,9 +54,13 @@ for c in "${cases[@]}"; do
       { cat "$work/replay.out" >&2; echo "replay_cases: $(basename "$c"): trace differs" >&2; exit 1; }
     # And across processes (address layouts differ under ASLR: a pointer in epoll data must
     # not show in the trace, docs/DETERMINISM.md): run writes the trace, replay compares.
-    "$edgecase" run "$c" --trace "$work/first.trace" >/dev/null 2>&1 || true
+    "$edgecase" run "$c" --trace "$work/first.trace" --timeline "$work/again.html" >/dev/null 2>&1 || true
+    # The demo's timeline is the case's: `run --timeline` in another process draws the same
+    # page, byte for byte.
+    timeline_matches "${c%.case}.html" "$c" && cmp -s "${c%.case}.html" "$work/again.html" ||
+      { echo "replay_cases: $(basename "${c%.case}.html"): not the case's timeline" >&2; exit 1; }
     "$edgecase" replay "$c" --trace "$work/first.trace" >"$work/replay2.out" 2>&1 ||
       { cat "$work/replay2.out" >&2; echo "replay_cases: $(basename "$c"): trace differs between processes" >&2; exit 1; }
   fi
 done
-echo "replay_cases: ${#cases[@]} case files replay to their recorded violations"
+echo "replay_cases: ${#cases[@]} case files replay to their recorded violations, each with its timeline"
