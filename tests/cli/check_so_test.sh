@@ -11,25 +11,7 @@ set -uo pipefail
 edgecase=$1
 seed_so=$2
 echo_so=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect CODE PATTERN DESCRIPTION -- ARGS...: as in check_test.sh.
-expect() {
-  local code=$1 pattern=$2 what=$3
-  shift 4
-  local status=0
-  timeout 300 "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?
-  if ((status != code)) || ! cat "$work/out" "$work/err" | grep -qE -- "$pattern"; then
-    fail "$what: edgecase $* exited $status (want $code), output:"
-    cat "$work/out" "$work/err" | tail -20 >&2
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 nothing_ran() {
   if grep -q 'cases run' "$work/out"; then fail "$1: cases ran before the input was rejected"; fi
 }
@@ -200,8 +182,4 @@ for cmd in check run replay; do
   [[ $(wc -l <"$work/err") -le 2 ]] || fail "$cmd --arg with no value: $(cat "$work/err")"
 done
 
-if ((failures > 0)); then
-  echo "check_so_test: $failures failures" >&2
-  exit 1
-fi
-echo "check_so_test: every check passed"
+finish check_so_test

@@ -5,25 +5,7 @@
 # (xmllint, jq) and that agree with each other; the fault profiles reach the generator.
 set -uo pipefail
 edgecase=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect CODE PATTERN DESCRIPTION -- ARGS...: as in cli_test.sh.
-expect() {
-  local code=$1 pattern=$2 what=$3
-  shift 4
-  local status=0
-  timeout 300 "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?
-  if ((status != code)) || ! cat "$work/out" "$work/err" | grep -qE -- "$pattern"; then
-    fail "$what: edgecase $* exited $status (want $code), output:"
-    cat "$work/out" "$work/err" | tail -20 >&2
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 nothing_ran() {
   if grep -q '^edgecase check .* cases run' "$work/out"; then fail "$1: cases ran before the input was rejected"; fi
 }
@@ -81,8 +63,4 @@ faults_of_first() {  # PROFILE: the faults on in each finding's first generated 
 expect 0 'seed002 .*own port 6888' "--list" -- check --list
 expect 0 'exit 0 clean, 1 found, 2 usage or input error, 3 undecided' "check --help" -- check --help
 
-if ((failures > 0)); then
-  echo "check_test: $failures failures" >&2
-  exit 1
-fi
-echo "check_test: every check passed"
+finish check_test

@@ -5,23 +5,8 @@
 # compares (0 reproduced as recorded, 1 not, 2 bad input).
 set -uo pipefail
 edgecase=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-
-# expect CODE PATTERN DESCRIPTION -- ARGS...: runs edgecase ARGS, checks the exit code and that
-# stdout+stderr match PATTERN (grep -E).
-expect() {
-  local code=$1 pattern=$2 what=$3
-  shift 4
-  local status=0
-  timeout 120 "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?  # never hangs the suite
-  if ((status != code)) || ! cat "$work/out" "$work/err" | grep -qE -- "$pattern"; then
-    echo "FAIL: $what: edgecase $* exited $status (want $code), output:" >&2
-    cat "$work/out" "$work/err" | head -20 >&2
-    failures=$((failures + 1))
-  fi
-}
+expect_timeout=120
+source "$(dirname "$0")/lib.sh"
 # Nothing ran: no report header on stdout.
 nothing_ran() {
   if grep -q '^handler ' "$work/out"; then
@@ -108,8 +93,4 @@ expect 0 '^replay: reproduces the recorded violations \(stream-corrupt\)' "a rep
 expect 0 '3 undecided' "run --help" -- run --help
 expect 0 'Exit 0 reproduced as recorded, 1 not' "replay --help" -- replay --help
 
-if ((failures > 0)); then
-  echo "cli_test: $failures failures" >&2
-  exit 1
-fi
-echo "cli_test: every check passed"
+finish cli_test

@@ -9,13 +9,8 @@
 set -uo pipefail
 edgecase=$1
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+expect_timeout=120
+source "$here/lib.sh"
 
 # The cases `edgecase demo` finds seed 002's and seed 003's bugs with, inline: the demo takes
 # 30 s to find them again, and these are its files.
@@ -98,32 +93,21 @@ sys.exit(data(sys.argv[1]) != data(sys.argv[2]))
 PY
 
 # --- bad input: exit 2 and a message, before the case runs -------------------------------------
-# expect CODE PATTERN DESCRIPTION -- ARGS...: as in cli_test.sh.
-expect() {
-  local code=$1 pattern=$2 what=$3
-  shift 4
-  local status=0
-  timeout 120 "$edgecase" "$@" >"$work/out" 2>"$work/err" || status=$?
-  if ((status != code)) || ! cat "$work/out" "$work/err" | grep -qE -- "$pattern"; then
-    fail "$what: edgecase $* exited $status (want $code), output:"
-    cat "$work/out" "$work/err" | tail -20 >&2
-  fi
-  if grep -q 'on sim:\|on live:' "$work/out"; then fail "$what: the case ran before the input was rejected"; fi
+# expect, and nothing ran before the input was rejected.
+expect_rejected() {
+  expect "$@"
+  if grep -q 'on sim:\|on live:' "$work/out"; then fail "$3: the case ran before the input was rejected"; fi
 }
-expect 2 '--timeline /nonexistent/dir/x.html: cannot write there' "unwritable --timeline" -- \
+expect_rejected 2 '--timeline /nonexistent/dir/x.html: cannot write there' "unwritable --timeline" -- \
   run "$work/seed002.case" --timeline /nonexistent/dir/x.html
-expect 2 '--perfetto /nonexistent/dir/x.json: cannot write there' "unwritable --perfetto" -- \
+expect_rejected 2 '--perfetto /nonexistent/dir/x.json: cannot write there' "unwritable --perfetto" -- \
   run "$work/seed002.case" --perfetto /nonexistent/dir/x.json
-expect 2 'cannot write there' "unwritable --timeline on replay" -- \
+expect_rejected 2 'cannot write there' "unwritable --timeline on replay" -- \
   replay "$work/seed002-found.case" --timeline /nonexistent/dir/x.html
-expect 2 'simulation' "--timeline on the live backend" -- \
+expect_rejected 2 'simulation' "--timeline on the live backend" -- \
   run "$work/clean.case" --backend live --timeline "$work/live.html"
-expect 2 'simulation' "--perfetto on the live backend" -- \
+expect_rejected 2 'simulation' "--perfetto on the live backend" -- \
   run "$work/clean.case" --backend live --perfetto "$work/live.json"
 [[ ! -s $work/live.html ]] || fail "--backend live wrote a timeline"
 
-if ((failures > 0)); then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
-echo "timeline_test: all passed"
+finish timeline_test
