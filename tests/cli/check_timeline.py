@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_timeline.py HTML PERFETTO TRACE RUN_OUTPUT VIOLATIONS: checks the files `edgecase run
 CASE --timeline HTML --perfetto PERFETTO --trace TRACE` wrote (issue 12, docs/TIMELINE.md; the
-page's data: /work/notes/tl/schema.md) against the trace and the run's printed report.
+page's data: docs/TIMELINE.md, "The page's data") against the trace and the run's printed report.
 
 The HTML: well formed (every non-void start tag closed, in order; nothing after </html>), one
 #edgecase-data script element whose JSON parses; its lines are the trace file's lines exactly,

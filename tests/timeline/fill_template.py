@@ -3,14 +3,14 @@
 
     tests/timeline/fill_template.py harness/timeline_template.html DATA.json OUT.html [--check]
 
-The replacement is the contract of notes/tl/schema.md: the one placeholder
-@EDGECASE_TIMELINE_DATA@ becomes the JSON object with every "</" written as "<\\/" (so the
-data cannot close its script element). --check also verifies the template (one placeholder, no
-")edgecase\"" raw-string delimiter, ASCII only) and that the filled page's tags balance, as the
-C++ test's parser will. --escape-lt writes every "<" in the data as "\u003c" instead, which the
-contract should adopt: with only "</" escaped, data holding "<!--<script" (a read of HTML, say)
-puts the HTML parser in the script's "double escaped" state, and the page's own </script> no
-longer ends the data, so the page draws nothing and logs no error.
+The replacement is the contract of docs/TIMELINE.md, "The page's data": the one placeholder
+@EDGECASE_TIMELINE_DATA@ becomes the JSON object with every "<" written as "\\u003c", as
+harness/timeline.cc writes it (so the data cannot end its script element). --check also verifies
+the template (one placeholder, no ")edgecase\"" raw-string delimiter, ASCII only) and that the
+filled page's tags balance, as the C++ test's parser will. --only-close-tags escapes only "</"
+(as "<\\/"), the first contract: with it, data holding "<!--<script" (a read of HTML, say) puts
+the HTML parser in the script's "double escaped" state, and the page's own </script> no longer
+ends the data, so the page draws nothing and logs no error.
 """
 import argparse
 import html.parser
@@ -43,11 +43,11 @@ class Balance(html.parser.HTMLParser):
         self.stack.pop()
 
 
-def fill(template: str, data_text: str, escape_lt: bool = False) -> str:
+def fill(template: str, data_text: str, escape_lt: bool = True) -> str:
     data = json.loads(data_text)  # the data must be JSON; re-serialised compactly
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     # "<" occurs in JSON text only inside strings, where "\u003c" means the same character.
-    text = text.replace("<", "\\u003c") if escape_lt else text.replace("</", "<\\/")
+    text = text.replace("</", "<\\/") if not escape_lt else text.replace("<", "\\u003c")
     return template.replace(PLACEHOLDER, text)
 
 
@@ -74,7 +74,8 @@ def main() -> int:
     ap.add_argument("data")
     ap.add_argument("out")
     ap.add_argument("--check", action="store_true", help="verify the template and the filled page's tags")
-    ap.add_argument("--escape-lt", action="store_true", help='write every "<" of the data as \\u003c (safer than the contract)')
+    ap.add_argument("--only-close-tags", dest="escape_lt", action="store_false",
+                    help='write only "</" as "<\\/" (the old contract; every "<" as \\u003c by default, as the C++ does)')
     a = ap.parse_args()
     with open(a.template, encoding="utf-8") as f:
         template = f.read()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes a large synthetic timeline data file (schema version 1, notes/tl/schema.md) to check the
+"""Writes a large synthetic timeline data file (schema version 1, docs/TIMELINE.md, "The page's data") to check the
 page's aggregation and speed: --marks trace lines spread over --conns connection lanes, with queues,
 interest changes, epoll events, faults, errors and one violation. Deterministic (--seed).
 

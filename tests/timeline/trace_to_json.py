@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads an edgecase trace and writes timeline data (schema version 1, notes/tl/schema.md), to try
+"""Reads an edgecase trace and writes timeline data (schema version 1, docs/TIMELINE.md, "The page's data"), to try
 the page on real runs before the C++ side exists and to cross-check it. A sketch, not the reference:
 it knows the line shapes of the sim's traces (syscalls, peer#N, net, fault, signal) and guesses what
 the trace does not say (an accept4 without an address takes the next peer that connected).
