@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <cstdio>
+#include <system_error>
 #include <fmt/format.h>
 #include <string>
 #include <unistd.h>
@@ -28,9 +29,14 @@ using edgecase::tools::kExitUsage;
 // a report that never reached its reader is not a pass.
 int output_written(int code) {
   if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return code;
-  fmt::print(stderr, "edgecase: cannot write to standard output ({})\n", std::strerror(errno));
+  // Not fmt::print: stderr may be the same closed pipe, and fmt throws where stdio reports.
+  std::fprintf(stderr, "edgecase: cannot write to standard output (%s)\n", std::strerror(errno));
   return kExitUsage;
 }
+
+int run_parsed(edgecase::tools::WorldCommands& world, const edgecase::tools::CheckOptions& check,
+               const CLI::App* demo, const edgecase::tools::DemoOptions& demo_options,
+               const edgecase::tools::ShowcaseOptions& showcase);
 
 int main(int argc, char** argv) {
   // The tool drives live sockets (run --backend live, demo): a peer's reset must never kill it.
@@ -90,6 +96,19 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
+  // fmt::print throws std::system_error when its stream cannot be written (a reader that
+  // closed the pipe: `edgecase run ... | head`): the output never reached its reader, exit 2.
+  try {
+    return run_parsed(world, check, demo, demo_options, showcase);
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "edgecase: cannot write its output (%s)\n", e.what());
+    return kExitUsage;
+  }
+}
+
+int run_parsed(edgecase::tools::WorldCommands& world, const edgecase::tools::CheckOptions& check,
+               const CLI::App* demo, const edgecase::tools::DemoOptions& demo_options,
+               const edgecase::tools::ShowcaseOptions& showcase) {
   if (int code = world.dispatch(); code >= 0) return output_written(code);
   if (check.command->parsed()) return output_written(edgecase::tools::run_check(check, stdout));
   if (demo->parsed()) {

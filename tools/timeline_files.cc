@@ -48,18 +48,45 @@ std::string without_case_suffix(const std::string& path) {
   return path;
 }
 
+// Whether two paths name one file (either may not exist yet).
+bool same_file(const std::string& a, const std::string& b) {
+  if (a.empty() || b.empty()) return false;
+  std::error_code ec1, ec2;
+  const auto ca = std::filesystem::weakly_canonical(a, ec1);
+  const auto cb = std::filesystem::weakly_canonical(b, ec2);
+  return !ec1 && !ec2 ? ca == cb : a == b;
+}
+
+// A file name option that refuses "" (CLI11 takes `--timeline ""` as given and empty).
+CLI::Validator non_empty(std::string what) {
+  return CLI::Validator(
+      [what](std::string& s) { return s.empty() ? "give a file name (" + what + ")" : std::string(); },
+      what);
+}
+
 }  // namespace
 
 void TimelineFiles::add_to(CLI::App* command) {
   command->add_option("--timeline", html,
                       "Write the run's timeline to this HTML file (sim): one self-contained page, "
-                      "a lane per connection, opens from disk in any browser");
+                      "a lane per connection, opens from disk in any browser")
+      ->check(non_empty("FILE.html"));
   command->add_option("--perfetto", perfetto,
                       "Write the run in the Chrome trace event format to this JSON file (sim), "
-                      "for ui.perfetto.dev and chrome://tracing");
+                      "for ui.perfetto.dev and chrome://tracing")
+      ->check(non_empty("FILE.json"));
 }
 
-void TimelineFiles::check_writable() const {
+void TimelineFiles::check_writable(const std::vector<std::string>& inputs) const {
+  if (!html.empty() && same_file(html, perfetto))
+    throw InputError{fmt::format("--timeline and --perfetto both name {}: give each its own file",
+                                 html)};
+  for (const std::string& input : inputs)
+    for (const auto& [path, option] : {std::pair(html, "--timeline"), std::pair(perfetto, "--perfetto")})
+      if (!path.empty() && same_file(path, input))
+        throw InputError{fmt::format("{} {}: that is an input of this command; writing there "
+                                     "would destroy it",
+                                     option, path)};
   check_file(html, "--timeline");
   check_file(perfetto, "--perfetto");
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgecase/timeline.h"
 
@@ -18,8 +19,10 @@ struct TimelineFiles {
   bool any() const { return !html.empty() || !perfetto.empty(); }
   // --timeline FILE and --perfetto FILE on a command that runs one case.
   void add_to(CLI::App* command);
-  // Both paths writable, checked before anything runs (InputError otherwise).
-  void check_writable() const;
+  // Both paths writable, and neither the other nor one of `inputs`
+  // (the case file, a trace file: writing the page over them would destroy them), checked
+  // before anything runs (InputError otherwise).
+  void check_writable(const std::vector<std::string>& inputs = {}) const;
   // FILE.case's neighbours: FILE.html and, with `perfetto`, FILE.json.
   static TimelineFiles beside(const std::string& case_path, bool perfetto);
 };

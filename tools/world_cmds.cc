@@ -160,7 +160,7 @@ int do_run(const WorldCommands& o) {
       case_handlers(o, c, o.backend == "live" ? Backend::live : Backend::sim);
   std::optional<std::ofstream> trace_out;
   if (!o.trace_path.empty()) trace_out = open_for_writing(o.trace_path, "trace file");
-  o.timeline.check_writable();
+  o.timeline.check_writable({o.case_path, o.trace_path});
   Report r = run_case(c, run_options(o, *handlers));
   // The story in plain words, and the pictures, come from the whole trace: a second run of
   // the case, in this process (the judged one may have run isolated).
@@ -197,7 +197,7 @@ int do_replay(const WorldCommands& o) {
   const std::optional<std::vector<std::string>> saved =
       o.trace_path.empty() ? std::nullopt : std::optional(read_lines(o.trace_path));
   const auto handlers = case_handlers(o, c, Backend::sim);
-  o.timeline.check_writable();
+  o.timeline.check_writable({o.case_path, o.trace_path});
   RunOptions ro;
   ro.isolate = o.isolate;
   ro.handlers = handlers.get();
