@@ -109,5 +109,18 @@ expect_rejected 2 'simulation' "--timeline on the live backend" -- \
 expect_rejected 2 'simulation' "--perfetto on the live backend" -- \
   run "$work/clean.case" --backend live --perfetto "$work/live.json"
 [[ ! -s $work/live.html ]] || fail "--backend live wrote a timeline"
+cp "$work/seed002.case" "$work/keep.case"
+expect_rejected 2 'input of this command' "--timeline over the case file" -- \
+  run "$work/keep.case" --timeline "$work/keep.case"
+expect_rejected 2 'input of this command' "--perfetto over the trace file" -- \
+  run "$work/keep.case" --trace "$work/keep.trace" --perfetto "$work/keep.trace"
+cmp -s "$work/seed002.case" "$work/keep.case" || fail "the case file was overwritten"
+expect_rejected 2 'both name' "one file for --timeline and --perfetto" -- \
+  run "$work/keep.case" --timeline "$work/both" --perfetto "$work/both"
+expect_rejected 2 'give a file name' "--timeline \"\"" -- run "$work/keep.case" --timeline ""
+# A reader that goes away (| head): exit 2 and one line, never an abort.
+"$edgecase" run "$work/keep.case" --timeline "$work/piped.html" 2>"$work/piped.err" | head -c 1 >/dev/null
+status=${PIPESTATUS[0]}
+((status == 2)) || fail "run | head -c 1 exited $status (want 2): $(cat "$work/piped.err")"
 
 finish timeline_test
