@@ -303,28 +303,49 @@ void write_finding(const CheckOptions& o, const Plan& p, const Finding& f) {
 }
 
 // Each finding's smallest case, drawn (sim): its story goes into the finding's report (what
-// the summary, --json and --junit print), and with --timeline / --perfetto its files beside
-// its case file. A finding whose timeline cannot be recorded keeps the report it had.
-void draw_findings(const CheckOptions& o, const Plan& p, HuntResult& h, std::FILE* out) {
-  if (o.backend != "sim") return;
+// the summary, --json and --junit print). A finding whose timeline cannot be recorded keeps the
+// report it had, and says why in the returned list (none for a finding drawn).
+std::vector<std::optional<Timeline>> draw_findings(const CheckOptions& o, const Plan& p,
+                                                   HuntResult& h, std::vector<std::string>& why) {
+  std::vector<std::optional<Timeline>> out;
+  if (o.backend != "sim") return out;
   for (Finding& f : h.findings) {
     const std::string path = o.out_dir.empty() ? std::string() : finding_path(o, p, f);
-    std::string why;
-    const std::optional<Timeline> t = timeline_of(
+    std::string reason;
+    out.push_back(timeline_of(
         f.smallest, *p.handlers, f.report,
         fmt::format("{}: {}", p.handler,
                     path.empty() ? f.oracle : std::filesystem::path(path).filename().string()),
-        &why);
-    if (t) f.report.story = t->report.story;
-    if (!o.timeline && !o.perfetto) continue;
-    if (!t) {
-      fmt::print(out, "timeline of {}: not written: {}\n", path, why);
+        &reason));
+    if (out.back()) f.report.story = out.back()->report.story;
+    why.push_back(std::move(reason));
+  }
+  return out;
+}
+
+// --timeline, --perfetto: the files beside each case file, after the summary is out (a file
+// that cannot be written does not hide the findings). False when one could not be written.
+bool write_finding_timelines(const CheckOptions& o, const Plan& p, const HuntResult& h,
+                             const std::vector<std::optional<Timeline>>& drawn,
+                             const std::vector<std::string>& why) {
+  if (!o.timeline && !o.perfetto) return true;
+  bool all = true;
+  for (size_t i = 0; i < drawn.size() && i < h.findings.size(); ++i) {
+    const std::string path = finding_path(o, p, h.findings[i]);
+    if (!drawn[i]) {
+      fmt::print(stderr, "edgecase check: no timeline for {}: {}\n", path, why[i]);
       continue;
     }
     TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
     if (!o.timeline) files.html.clear();
-    write_timeline_files(*t, files);
+    try {
+      write_timeline_files(*drawn[i], files);
+    } catch (const InputError& e) {
+      fmt::print(stderr, "edgecase check: {}\n", e.message);
+      all = false;
+    }
   }
+  return all;
 }
 
 std::string size_text(const CaseSize& s) {
@@ -499,9 +520,9 @@ void print_summary(const CheckOptions& o, const Plan& p, const HuntResult& h, co
     const std::string path = finding_path(o, p, f);
     fmt::print(out, "case file: {}\n", path);
     const TimelineFiles files = TimelineFiles::beside(path, o.perfetto);
-    if (o.timeline && std::filesystem::exists(files.html))
+    if (o.timeline && std::filesystem::is_regular_file(files.html))
       fmt::print(out, "timeline: {}\n", files.html);
-    if (o.perfetto && std::filesystem::exists(files.perfetto))
+    if (o.perfetto && std::filesystem::is_regular_file(files.perfetto))
       fmt::print(out, "perfetto: {}\n", files.perfetto);
   }
   fmt::print(out, "\nedgecase check {} ({}, protocol {}, port {}, faults {}): {} of {} cases run "
@@ -629,13 +650,17 @@ int run_check(const CheckOptions& o, std::FILE* out) {
     HuntResult h = hunt(*builtin_protocol(p.protocol), p.gen, p.hunt);
     if (!o.out_dir.empty())
       for (const Finding& f : h.findings) write_finding(o, p, f);
-    draw_findings(o, p, h, out);
+    std::vector<std::string> why;
+    const std::vector<std::optional<Timeline>> drawn = draw_findings(o, p, h, why);
+    const bool timelines_written = write_finding_timelines(o, p, h, drawn, why);
     print_summary(o, p, h, tally, out);
     write_trace(o, p, h, out);
     const int code = exit_code(h, tally);
     if (!o.junit_path.empty()) write_file(o.junit_path, junit_text(o, p, h, tally), "JUnit XML");
     if (!o.json_path.empty()) write_file(o.json_path, json_text(o, p, h, tally, code), "JSON");
-    return code;
+    // A file asked for and not written: the findings are printed, the exit says the output
+    // is incomplete.
+    return timelines_written ? code : kExitUsage;
   } catch (const InputError& e) {
     fmt::print(stderr, "edgecase check: {}\n", e.message);
     return kExitUsage;
