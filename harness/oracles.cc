@@ -130,10 +130,13 @@ class Judge {
         report(oracle::kHandlerThrew, std::move(e));
         return;
       case RunEnd::How::crashed:
+        // When the handler died, not when the world the peers go on in came to rest.
+        if (end.at > 0) e.at = end.at;
         e.detail = "the handler crashed: " + end.error;
         report(oracle::kHandlerCrashed, std::move(e));
         return;
       case RunEnd::How::sigpipe:
+        if (end.at > 0) e.at = end.at;  // the write that raised it
         e.fd = end.fd;
         e.detail = end.error;
         report(oracle::kKilledBySigpipe, std::move(e));

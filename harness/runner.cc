@@ -372,7 +372,10 @@ constexpr size_t kMaxChildStderr = 256 * 1024;
 // The sanitizer's headline ("AddressSanitizer: stack-buffer-overflow on address ...") or the
 // last line of stderr.
 std::string crash_headline(const std::string& err) {
-  for (std::string_view key : {"ERROR: AddressSanitizer:", "runtime error:", "ERROR: LeakSanitizer:"}) {
+  // glibc's own aborts too: "*** buffer overflow detected ***: terminated" (_FORTIFY_SOURCE),
+  // "*** stack smashing detected ***" (the stack protector).
+  for (std::string_view key : {"ERROR: AddressSanitizer:", "runtime error:", "ERROR: LeakSanitizer:",
+                               "*** buffer overflow detected", "*** stack smashing detected"}) {
     const size_t at = err.find(key);
     if (at == std::string::npos) continue;
     const size_t start = err.rfind('\n', at);
@@ -596,6 +599,9 @@ std::unique_ptr<IsolatedRunner::Worker> start_worker(const Handler& h, const Run
     // to the parent's crash report, not to the parent's output.
     ::dup2(err[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
+    // glibc writes its fatal messages (a fortified strcpy's "buffer overflow detected") to the
+    // terminal unless told to use stderr: this child's stderr is the crash report's.
+    ::setenv("LIBC_FATAL_STDERR_", "1", 1);
     ::close(sv[0]);
     ::close(err[0]);
     worker_main(sv[1], h, o);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/timeline_model.h"
 #include "tools/exit_codes.h"
 
 namespace edgecase::tools {
@@ -168,6 +169,11 @@ std::optional<Timeline> timeline_of(const Case& c, const HandlerRegistry& handle
   t.title = std::move(title);
   t.protocol = c.scenario.protocol;
   t.report = judged;
+  // A crash seen from outside the child has no virtual time (0): it happened after the last
+  // line the recording got out, which is where the verdict and the page put it.
+  for (Violation& v : t.report.violations)
+    if (v.oracle == oracle::kHandlerCrashed && v.evidence.at == 0 && !t.trace.empty())
+      v.evidence.at = timeline::stamp_time(t.trace.back());
   t.report.story = explain(t);
   return t;
 }

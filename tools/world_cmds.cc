@@ -168,7 +168,10 @@ int do_run(const WorldCommands& o) {
   std::string why;
   if (o.backend == "sim" && r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
     t = timeline_of(c, *handlers, r, case_title(c, o.case_path), &why);
-  if (t) r.story = t->report.story;
+  if (t) {
+    r.story = t->report.story;
+    r.violations = t->report.violations;  // a crash's time, placed by the recording
+  }
   fmt::print("{}", r.format());
   if (t) write_timeline_files(*t, o.timeline);
   print_timeline_files(o.timeline, t.has_value(), why);
@@ -206,7 +209,10 @@ int do_replay(const WorldCommands& o) {
   std::string why;
   if (r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
     t = timeline_of(c, *handlers, r, case_title(c, o.case_path), &why);
-  if (t) r.story = t->report.story;
+  if (t) {
+    r.story = t->report.story;
+    r.violations = t->report.violations;  // a crash's time, placed by the recording
+  }
   fmt::print("{}", r.format());
   if (t) write_timeline_files(*t, o.timeline);
   print_timeline_files(o.timeline, t.has_value(), why);

@@ -313,7 +313,10 @@ World::Result World::run_caught(const std::function<void(Kernel&)>& handler, Ker
 }
 
 World::Result World::run(const std::function<void(Kernel&)>& handler) {
-  const Result result = run_caught(handler, handler_kernel());
+  Result result = run_caught(handler, handler_kernel());
+  // A stop from outside the world (posix/: exit, abort, SIGPIPE) knows no virtual time: it
+  // happened now, before the world goes on settling.
+  if (result.stop && result.stop->at == 0) result.stop->at = now();
   waited_ = true;
   start_actors();  // a handler that never waited still has clients knocking
   switch (result.outcome) {
