@@ -323,6 +323,7 @@ class Builder {
     }
     if (starts(what, "send ")) return peer_send(l, what);
     if (starts(what, "recv ")) return peer_recv(l, what);
+    if (starts(what, "shutdown(") && c.peer_shutdown < 0) c.peer_shutdown = t_;
     put(l, MarkKind::peer, std::string(what.substr(0, what.find_first_of(" ("))));
   }
   // The peer's current connection lane; a new one when it opens a socket after connecting.
@@ -489,7 +490,10 @@ class Builder {
   void read(uint32_t l, const Call& c) {
     if (!c.result || *c.result < 0) return result_mark(l, c);
     Lane& s = lane(l);
-    if (*c.result == 0) return put(l, MarkKind::read, "read EOF");
+    if (*c.result == 0) {
+      if (s.read_eof < 0) s.read_eof = t_;
+      return put(l, MarkKind::read, "read EOF");
+    }
     const uint64_t from = s.read;
     s.read += static_cast<uint64_t>(*c.result);
     ++s.reads;
@@ -515,6 +519,11 @@ class Builder {
     s.last_write_asked = one_of(c.name, {"write", "send", "sendto"})
                              ? static_cast<uint64_t>(c.arg(2).value_or(*c.result))
                              : s.last_write_done;
+    if (s.last_write_done < s.last_write_asked && s.short_writes++ == 0) {
+      s.first_short_write = t_;
+      s.first_short_done = s.last_write_done;
+      s.first_short_asked = s.last_write_asked;
+    }
     put(l, MarkKind::write, fmt::format("write {}", *c.result), static_cast<int64_t>(from),
         static_cast<int64_t>(counter));
     stream_points(l);
@@ -525,6 +534,7 @@ class Builder {
   // inet_csk_accept takes them).
   void accept(const Call& c) {
     const uint32_t listener = c.arg(0) ? lane_of_fd(*c.arg(0)).value_or(0) : 0;
+    if (c.error == "EMFILE" && listener != 0) ++lane(listener).emfile;
     if (!c.result || *c.result < 0) return result_mark(listener, c);
     std::optional<uint32_t> conn;
     if (auto port = int_after(c.args, "sin_port=htons(")) {

@@ -49,6 +49,13 @@ struct Lane {
   Nanos first_segment_in = -1, last_segment_in = -1, last_read = -1, last_event = -1;
   Nanos last_eagain = -1;
   Nanos closed = -1;  // when the handler closed its last fd for it
+  Nanos peer_shutdown = -1;  // when the peer shut down its write side (its FIN)
+  Nanos read_eof = -1;       // when one of the server's reads returned 0 (end of file)
+  // The server's short writes (fewer bytes written than asked): how many, and the first.
+  uint32_t short_writes = 0;
+  Nanos first_short_write = -1;
+  uint64_t first_short_done = 0, first_short_asked = 0;
+  uint32_t emfile = 0;  // listeners: accept4 that failed with EMFILE
   uint64_t last_read_asked = 0;  // the size of the last read that returned data
   uint64_t last_read_got = 0;    // and what it returned
   uint32_t reads_since_event = 0;  // reads that returned data since the last event delivered  // the handler's last call on it that failed with EAGAIN

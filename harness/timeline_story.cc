@@ -188,6 +188,30 @@ std::string unsent_text(const Model& m, const Lane& c, const Violation& v) {
   return s + ".";
 }
 
+// stream-corrupt: "2 of the server's writes were short, the first at 0.023 ms (1 of 2 bytes):
+// the bytes a short write did not send must go out before the bytes after them."
+std::string short_write_text(const Lane& c) {
+  if (c.short_writes == 0) return {};
+  return fmt::format("{} of the server's writes {} short, the first at {} ({} of {}): the bytes "
+                     "a short write did not send must go out before the bytes after them.",
+                     c.short_writes, c.short_writes == 1 ? "was" : "were",
+                     ms(c.first_short_write), grouped(c.first_short_done),
+                     bytes_text(c.first_short_asked));
+}
+
+// stall, after the peer's FIN: whether the server ever saw the end of file.
+std::string half_close_text(const Lane& c) {
+  if (c.peer_shutdown < 0) return {};
+  std::string s = fmt::format("peer#{} shut down its write side at {} (its FIN) and waits for the "
+                              "rest of the reply and the end of file",
+                              c.peer, ms(c.peer_shutdown));
+  if (c.read_eof < 0) return s + "; the server never read to the end of file (a read returning 0), so it never closed its side.";
+  if (c.closed < 0)
+    return s + fmt::format("; the server read the end of file at {} but never closed fd {}.",
+                           ms(c.read_eof), c.fds.empty() ? -1 : c.fds.back());
+  return s + ".";
+}
+
 // lost-accept: the listener's queue and the accepts.
 std::vector<std::string> accept_story(const Model& m, const Violation& v) {
   const Lane* l = m.fd_lane(v.evidence.fd);
@@ -213,6 +237,11 @@ std::vector<std::string> accept_story(const Model& m, const Violation& v) {
                      ms(l->last_event));
   if (l->last_eagain < l->last_event) s += ", and the handler did not accept until EAGAIN after it";
   out.push_back(s + ".");
+  if (l->emfile > 0)
+    out.push_back(fmt::format("accept4 failed with EMFILE {} (the process was at its fd limit): "
+                              "the connection stays queued, and an edge-triggered listener is "
+                              "not reported again until a new one arrives.",
+                              times(l->emfile)));
   return out;
 }
 
@@ -240,6 +269,10 @@ std::vector<std::string> timeline::violation_story(const Model& m, const Violati
   }
   out.push_back(server_text(*c, protocol));
   if (unsent) out.push_back(unsent_text(m, *c, v));
+  if (std::string s = short_write_text(*c); !s.empty() && v.oracle == oracle::kStreamCorrupt)
+    out.push_back(std::move(s));
+  if (v.oracle == oracle::kStall)
+    if (std::string s = half_close_text(*c); !s.empty()) out.push_back(std::move(s));
   return out;
 }
 
