@@ -46,6 +46,17 @@ void lines(JsonText& j, const Timeline& t, const timeline::Model& m) {
   }
 }
 
+// The events each epoll_wait delivered, on the thread of the fd they were for (the wait's own
+// line is on the epoll fd's thread): args.trace_line is that line's index.
+void delivered(JsonText& j, const timeline::Model& m) {
+  for (const timeline::Delivered& d : m.events) {
+    j.begin_object().key("name").string(d.mask).key("cat").string("event");
+    j.key("ph").string("i").key("s").string("t").key("ts").thousandths(d.t);
+    j.key("pid").number(kPid).key("tid").number(tid(d.lane));
+    j.key("args").begin_object().key("trace_line").number(d.line).end_object().end_object();
+  }
+}
+
 void interest(JsonText& j, const timeline::Model& m) {
   for (const timeline::Interest& in : m.interest)
     for (const timeline::Span& s : in.spans) {
@@ -95,6 +106,7 @@ std::string timeline_perfetto(const Timeline& t) {
   j.key("traceEvents").begin_array();
   metadata(j, t, m);
   lines(j, t, m);
+  delivered(j, m);
   interest(j, m);
   counters(j, m);
   violations(j, t, m, t.report.story.empty() ? explain(t) : t.report.story);
