@@ -513,9 +513,14 @@ TEST_CASE("timeline: the HTML data and the Perfetto JSON of a run parse, every l
   CHECK(j["violations"][0]["line"] == t.trace.size() - 1);
 
   const auto p = nlohmann::json::parse(edgecase::timeline_perfetto(t));
-  size_t instants = 0, global = 0;
+  size_t instants = 0, global = 0, delivered = 0;
   for (const auto& e : p["traceEvents"]) {
     const std::string ph = e.value("ph", ""), scope = e.value("s", "");
+    if (ph == "i" && e.value("cat", "") == "event") {  // an event epoll delivered, on its fd
+      CHECK(e["name"] == "EPOLLIN");
+      ++delivered;
+      continue;
+    }
     if (ph == "i" && scope == "t") {
       CHECK(e["args"]["line"] == t.trace[instants]);
       ++instants;
@@ -527,6 +532,7 @@ TEST_CASE("timeline: the HTML data and the Perfetto JSON of a run parse, every l
   }
   CHECK(instants == t.trace.size());
   CHECK(global == 1);
+  CHECK(delivered == 2);  // the listener's EPOLLIN, then fd 5's
 }
 
 TEST_CASE("timeline: JsonText writes commas, escapes and valid UTF-8", "[timeline]") {
