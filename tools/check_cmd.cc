@@ -314,8 +314,7 @@ std::vector<std::optional<Timeline>> draw_findings(const CheckOptions& o, const 
     std::string reason;
     out.push_back(timeline_of(
         f.smallest, *p.handlers, f.report,
-        fmt::format("{}: {}", p.handler,
-                    path.empty() ? f.oracle : std::filesystem::path(path).filename().string()),
+        timeline_title(p.handler, path.empty() ? f.oracle : path),
         &reason));
     if (out.back()) f.report.story = out.back()->report.story;
     why.push_back(std::move(reason));

@@ -108,10 +108,8 @@ void write_timeline_beside(const std::string& case_path, std::string_view server
                            const Finding& f) {
   const TimelineFiles files = TimelineFiles::beside(case_path, /*perfetto=*/false);
   std::string why;
-  const std::string title =
-      fmt::format("{}: {}", server, std::filesystem::path(case_path).filename().string());
-  const std::optional<Timeline> t =
-      timeline_of(f.smallest, handlers::builtins(), f.report, title, &why);
+  const std::optional<Timeline> t = timeline_of(f.smallest, handlers::builtins(), f.report,
+                                                timeline_title(server, case_path), &why);
   if (!t) throw std::runtime_error(fmt::format("{}: no timeline: {}", files.html, why));
   write_timeline_files(*t, files);
 }

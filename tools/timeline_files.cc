@@ -160,6 +160,10 @@ std::vector<std::string> trace_from_child(const Case& c, const HandlerRegistry& 
 
 }  // namespace
 
+std::string timeline_title(std::string_view handler, const std::string& case_path) {
+  return fmt::format("{}: {}", handler, std::filesystem::path(case_path).filename().string());
+}
+
 std::optional<Timeline> timeline_of(const Case& c, const HandlerRegistry& handlers,
                                     const Report& judged, std::string title, std::string* why) {
   std::string ended;

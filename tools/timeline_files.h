@@ -27,6 +27,10 @@ struct TimelineFiles {
   static TimelineFiles beside(const std::string& case_path, bool perfetto);
 };
 
+// "seed002: seed002-lost-read-event.case": a timeline's title, from its handler and the case
+// file's path (or any name).
+std::string timeline_title(std::string_view handler, const std::string& case_path);
+
 // The case's timeline (sim), recorded in a child process so that a handler that crashes
 // ends the child, not the tool: the trace up to the crash, with the verdict of `judged` (the
 // case's run as run_case judged it). nullopt, with the reason in `why`, when the recording

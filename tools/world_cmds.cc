@@ -122,11 +122,6 @@ bool crash_recorded(const std::vector<std::string>& recorded) {
   return std::find(recorded.begin(), recorded.end(), oracle::kHandlerCrashed) != recorded.end();
 }
 
-// "seed002: seed002-lost-read-event.case": a timeline's title.
-std::string case_title(const Case& c, const std::string& path) {
-  return fmt::format("{}: {}", c.scenario.handler, std::filesystem::path(path).filename().string());
-}
-
 void print_timeline_files(const TimelineFiles& files, bool written, const std::string& why) {
   if (!files.any()) return;
   if (!written) {
@@ -137,6 +132,24 @@ void print_timeline_files(const TimelineFiles& files, bool written, const std::s
   if (!files.perfetto.empty())
     fmt::print("perfetto: written to {} (open it in ui.perfetto.dev or chrome://tracing)\n",
                files.perfetto);
+}
+
+// Prints the judged report `r` of run and replay. The story in plain words, and the pictures
+// (--timeline, --perfetto), come from the whole trace: the case recorded once more, in a child
+// (sim; a report with violations, or files asked for).
+void print_with_timeline(const WorldCommands& o, const Case& c, const HandlerRegistry& handlers,
+                         Report& r) {
+  std::optional<Timeline> t;
+  std::string why;
+  if (o.backend == "sim" && r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
+    t = timeline_of(c, handlers, r, timeline_title(c.scenario.handler, o.case_path), &why);
+  if (t) {
+    r.story = t->report.story;
+    r.violations = t->report.violations;  // a crash's time, placed by the recording
+  }
+  fmt::print("{}", r.format());
+  if (t) write_timeline_files(*t, o.timeline);
+  print_timeline_files(o.timeline, t.has_value(), why);
 }
 
 // run's verdict as an exit code: the party at fault.
@@ -162,19 +175,7 @@ int do_run(const WorldCommands& o) {
   if (!o.trace_path.empty()) trace_out = open_for_writing(o.trace_path, "trace file");
   o.timeline.check_writable({o.case_path, o.trace_path});
   Report r = run_case(c, run_options(o, *handlers));
-  // The story in plain words, and the pictures, come from the whole trace: a second run of
-  // the case, in this process (the judged one may have run isolated).
-  std::optional<Timeline> t;
-  std::string why;
-  if (o.backend == "sim" && r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
-    t = timeline_of(c, *handlers, r, case_title(c, o.case_path), &why);
-  if (t) {
-    r.story = t->report.story;
-    r.violations = t->report.violations;  // a crash's time, placed by the recording
-  }
-  fmt::print("{}", r.format());
-  if (t) write_timeline_files(*t, o.timeline);
-  print_timeline_files(o.timeline, t.has_value(), why);
+  print_with_timeline(o, c, *handlers, r);
   if (trace_out) {
     if (r.found(oracle::kHandlerCrashed)) {
       fmt::print(stderr, "edgecase: the handler crashed: no trace can be written in this "
@@ -205,17 +206,7 @@ int do_replay(const WorldCommands& o) {
   ro.isolate = o.isolate;
   ro.handlers = handlers.get();
   Report r = run_case(c, ro);
-  std::optional<Timeline> t;
-  std::string why;
-  if (r.case_errors.empty() && (!r.violations.empty() || o.timeline.any()))
-    t = timeline_of(c, *handlers, r, case_title(c, o.case_path), &why);
-  if (t) {
-    r.story = t->report.story;
-    r.violations = t->report.violations;  // a crash's time, placed by the recording
-  }
-  fmt::print("{}", r.format());
-  if (t) write_timeline_files(*t, o.timeline);
-  print_timeline_files(o.timeline, t.has_value(), why);
+  print_with_timeline(o, c, *handlers, r);
   if (!r.case_errors.empty()) throw InputError{o.case_path + ": the case cannot run as written"};
   if (!r.kit_limit.empty()) {
     fmt::print("replay: DOES NOT reproduce: {}\n", r.kit_limit);
